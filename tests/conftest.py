@@ -1,0 +1,30 @@
+"""Shared fixtures: the public data sets beside the repo (skipped cleanly when absent) and tiny data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from textclf.demo import demo_dataset
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def shared_dataset(name: str) -> Path:
+    """Path of a CSV in ../shared/datasets, or skip the test when the folder is not there."""
+    path = DATASETS / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not available (the shared data sets live beside the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_demo():
+    return demo_dataset(rows=240, seed=1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Never touch the user's real ~/.textclf from a test."""
+    monkeypatch.setenv("TEXTCLF_HOME", str(tmp_path / "textclf-home"))

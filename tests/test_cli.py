@@ -1,0 +1,60 @@
+"""The command line, end to end (in-process for speed; one real subprocess for `python -m textclf`)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import shared_dataset
+from textclf.cli import main
+
+TINY = ["--models", "cnn:embed_dim=16:filters=8,svm", "--epochs", "1", "--batch-size", "32"]
+
+
+def test_profile_prints_rows_classes_and_lengths(capsys):
+    assert main(["profile", "--demo"]) == 0
+    out = capsys.readouterr().out
+    assert "rows: 2000" in out and "classes (4)" in out and "p95" in out
+
+
+def test_compare_on_the_demo_prints_the_table_and_writes_json(tmp_path, capsys):
+    out_file = tmp_path / "results.json"
+    assert main(["compare", "--demo", *TINY, "--out", str(out_file)]) == 0
+    printed = capsys.readouterr().out
+    assert "TextCNN" in printed and "padding_waste" in printed and "epoch 1/1" in printed
+    runs = json.loads(out_file.read_text())["runs"]
+    assert [(r["model"], r["batching"]) for r in runs] == [
+        ("TextCNN", "max_length"), ("TextCNN", "bucket"), ("SVM", "none")]
+    assert main(["report", str(out_file)]) == 0
+    assert "SVM" in capsys.readouterr().out
+
+
+def test_bad_input_is_one_line_on_stderr_not_a_traceback(tmp_path, capsys):
+    bad = tmp_path / "one.csv"
+    bad.write_text("text\nhello\n")
+    assert main(["profile", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Found only one column") and "Traceback" not in err
+    assert main(["compare", "--demo", "--batching", "sorted"]) == 2
+    assert "Unknown batching" in capsys.readouterr().err
+    assert main(["profile"]) == 2
+
+
+def test_python_dash_m_runs_the_cli():
+    done = subprocess.run([sys.executable, "-m", "textclf", "profile", "--demo"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0 and "synthetic" in done.stdout
+
+
+@pytest.mark.slow
+def test_compare_on_mr_end_to_end(tmp_path):
+    """Real data through the CLI: SVM must reach the published range, the CNN must clearly learn."""
+    mr = shared_dataset("mr.csv")
+    out_file = tmp_path / "mr.json"
+    assert main(["compare", str(mr), "--models", "cnn,svm", "--batching", "bucket", "--epochs", "2",
+                 "--out", str(out_file)]) == 0
+    runs = {r["model"]: r for r in json.loads(out_file.read_text())["runs"]}
+    assert runs["SVM"]["accuracy"] >= 0.75
+    assert runs["TextCNN"]["accuracy"] >= 0.65
+    assert runs["TextCNN"]["padding_waste"] <= 0.10

@@ -1,0 +1,100 @@
+import json
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from textclf.errors import TextclfError
+from textclf.experiment import CompareConfig, ModelSpec, compare, load_results, plan_runs, prepare
+
+TINY_MODELS = ("cnn:embed_dim=16:filters=8:min_freq=1", "rnn:embed_dim=16:hidden=8:min_freq=1", "svm", "knn:k=3")
+
+
+def tiny_config(**changes) -> CompareConfig:
+    values = {"models": TINY_MODELS, "batchings": ("max_length", "bucket"), "epochs": 2, "batch_size": 16}
+    values.update(changes)
+    return CompareConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def comparison(small_demo):
+    return compare(small_demo, tiny_config(), keep_models=True)
+
+
+def test_table_has_one_row_per_run_and_classical_models_once(comparison):
+    table = comparison.table
+    assert len(table) == 2 * 2 + 2
+    classical = table[table.model_key.isin(["svm", "knn"])]
+    assert (classical.batching == "none").all()
+    assert classical.note.str.contains("batching does not apply").all()
+    neural = table[table.model_key.isin(["cnn", "rnn"])]
+    assert set(neural.batching) == {"max_length", "bucket"}
+    for column in ("accuracy", "macro_f1", "train_seconds", "seconds_per_epoch", "inference_seconds",
+                   "real_tokens", "padded_slots", "padding_waste", "parameters", "steps", "examples_seen"):
+        assert neural[column].notna().all(), column
+
+
+def test_bucketing_pads_less_than_max_length_on_the_same_tokens(comparison):
+    table = comparison.table.set_index(["model_key", "batching"])
+    for key in ("cnn", "rnn"):
+        assert table.loc[(key, "bucket"), "real_tokens"] == table.loc[(key, "max_length"), "real_tokens"]
+        assert table.loc[(key, "bucket"), "padding_waste"] < table.loc[(key, "max_length"), "padding_waste"]
+
+
+def test_runs_keep_history_and_test_predictions(comparison):
+    for run in comparison.runs:
+        assert len(run.predictions) == len(comparison.test_labels)
+        if run.record["model_key"] in ("cnn", "rnn"):
+            assert [h["epoch"] for h in run.history] == list(range(1, run.record["epochs_run"] + 1))
+
+
+def test_models_only_ever_see_training_texts(small_demo):
+    """Each text gets a unique marker word; only the training rows' markers may reach the fitted models."""
+    marked = replace(small_demo, texts=[f"{text} marker{i}" for i, text in enumerate(small_demo.texts)])
+    config = tiny_config(models=("cnn:embed_dim=8:filters=4:min_freq=1", "svm"), batchings=("bucket",), epochs=1)
+    split = prepare(marked, config).split
+    result = compare(marked, config, keep_models=True)
+    cnn, svm = (r.estimator for r in result.runs)
+    for vocabulary in (set(cnn.vocab_.stoi), {term for term in svm.vectorizer_.vocabulary_ if " " not in term}):
+        markers = {int(t[len("marker"):]) for t in vocabulary if t.startswith("marker")}
+        assert markers == set(split.train.tolist())
+
+
+def test_same_seed_same_data_gives_the_same_table(small_demo, comparison):
+    again = compare(small_demo, tiny_config())
+    timing = [c for c in comparison.table.columns if "seconds" in c]
+    pd.testing.assert_frame_equal(comparison.table.drop(columns=timing), again.table.drop(columns=timing))
+    assert [r.predictions for r in again.runs] == [r.predictions for r in comparison.runs]
+
+
+def test_results_round_trip_through_json(tmp_path, comparison):
+    path = tmp_path / "results.json"
+    comparison.save(path)
+    records = json.loads(path.read_text())["runs"]
+    assert {"model", "batching", "accuracy", "padding_waste", "train_seconds"} <= set(records[0])
+    loaded = load_results(path)
+    pd.testing.assert_frame_equal(loaded.table, comparison.table)
+    assert loaded.config == comparison.config
+
+
+def test_grid_is_models_times_batchings_times_seeds():
+    runs = plan_runs(tiny_config(seeds=(0, 1, 2)))
+    assert len(runs) == 2 * 2 * 3 + 2
+
+
+def test_model_specs_parse_options():
+    spec = ModelSpec.parse("rnn:cell=gru:pooling=attention:hidden=64")
+    assert spec == ModelSpec("rnn", {"cell": "gru", "pooling": "attention", "hidden": 64})
+    assert spec.label == "BiGRU (attention)"
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"batchings": ("sorted",)}, "Unknown batching"),
+    ({"models": ("cnn", "cnn")}, "twice"),
+    ({"models": ("transformer",)}, "Unknown model"),
+    ({"epochs": 0}, "epochs must be at least 1"),
+    ({"models": ("rnn:cell",)}, "name=value"),
+])
+def test_bad_settings_are_explained(changes, message):
+    with pytest.raises((TextclfError, ValueError), match=message):
+        tiny_config(**changes)

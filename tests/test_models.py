@@ -1,0 +1,127 @@
+"""Model correctness: padding never changes an output, and every model honours the estimator contract."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from textclf.batching import Bucketed, MaxLength
+from textclf.models import create, model_keys
+from textclf.models.birnn import CELLS, POOLINGS, BiRNN
+from textclf.models.textcnn import TextCNN
+from textclf.vocab import EncodedTexts
+
+VOCAB, CLASSES = 50, 3
+LENGTHS = [1, 2, 4, 5, 9, 17, 30, 3, 12, 1, 25, 6]
+
+
+def random_texts() -> EncodedTexts:
+    generator = torch.Generator().manual_seed(0)
+    width = max(LENGTHS)
+    ids = torch.zeros(len(LENGTHS), width, dtype=torch.long)
+    for row, length in enumerate(LENGTHS):
+        ids[row, :length] = torch.randint(2, VOCAB, (length,), generator=generator)
+    return EncodedTexts(ids, torch.tensor(LENGTHS))
+
+
+def logits_alone(module, data: EncodedTexts) -> torch.Tensor:
+    rows = [module(*data.batch(torch.tensor([i]), int(data.lengths[i]))) for i in range(len(data))]
+    return torch.cat(rows)
+
+
+def logits_by_plan(module, data: EncodedTexts, plan, extra_pad: int = 0) -> torch.Tensor:
+    out = torch.empty(len(data), CLASSES)
+    for batch in plan:
+        out[batch.index] = module(*data.batch(batch.index, batch.padded_length + extra_pad))
+    return out
+
+
+def assert_padding_invariant(module):
+    torch.manual_seed(0)
+    module.eval()
+    data = random_texts()
+    with torch.no_grad():
+        alone = logits_alone(module, data)
+        max_length = logits_by_plan(module, data, MaxLength(5).plan(data.lengths), extra_pad=20)
+        bucketed = logits_by_plan(module, data, Bucketed(4, n_buckets=3).plan(
+            data.lengths, torch.Generator().manual_seed(1)))
+    torch.testing.assert_close(max_length, alone, atol=1e-5, rtol=0)
+    torch.testing.assert_close(bucketed, alone, atol=1e-5, rtol=0)
+
+
+def test_textcnn_output_does_not_depend_on_padding():
+    torch.manual_seed(0)
+    assert_padding_invariant(TextCNN(VOCAB, CLASSES, embed_dim=16, kernel_sizes=(2, 3, 5), filters=8))
+
+
+def test_textcnn_pad_windows_never_win_even_with_negative_features():
+    """Real tokens pull activations down, so a window of zero pad embeddings would score highest unmasked."""
+    torch.manual_seed(0)
+    module = TextCNN(VOCAB, CLASSES, embed_dim=8, kernel_sizes=(2,), filters=4)
+    with torch.no_grad():
+        module.convs[0].bias.fill_(5.0)
+        module.embedding.weight[2:] = -1.0
+    assert_padding_invariant(module)
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_birnn_output_does_not_depend_on_padding(cell, pooling):
+    torch.manual_seed(0)
+    assert_padding_invariant(BiRNN(VOCAB, CLASSES, embed_dim=12, hidden=10, cell=cell, pooling=pooling))
+
+
+def test_unidirectional_rnn_is_padding_invariant_too():
+    torch.manual_seed(0)
+    assert_padding_invariant(BiRNN(VOCAB, CLASSES, embed_dim=12, hidden=10, bidirectional=False, pooling="last"))
+
+
+TINY = {"cnn": {"embed_dim": 16, "filters": 8, "epochs": 2, "min_freq": 1},
+        "rnn": {"embed_dim": 16, "hidden": 8, "epochs": 2, "min_freq": 1},
+        "svm": {}, "knn": {"k": 3}}
+
+
+@pytest.mark.parametrize("key", ["cnn", "rnn", "svm", "knn"])
+def test_every_model_follows_the_estimator_contract(key, small_demo):
+    model = create(key, **TINY[key])
+    assert clone(model).get_params() == model.get_params()
+    model.fit(small_demo.texts, small_demo.labels)
+    probabilities = model.predict_proba(small_demo.texts[:7])
+    assert probabilities.shape == (7, 4)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    predicted = model.predict(small_demo.texts[:7])
+    assert set(predicted) <= set(small_demo.labels)
+    assert list(predicted) == list(model.classes_[probabilities.argmax(axis=1)])
+
+
+def test_registry_lists_every_model_in_display_order():
+    assert model_keys() == ["cnn", "rnn", "svm", "knn"]
+
+
+def test_neural_params_include_shared_and_own_settings():
+    params = create("rnn").get_params()
+    assert {"cell", "pooling", "batching", "epochs", "tokenizer", "seed"} <= set(params)
+    assert create("rnn").set_params(cell="gru").cell == "gru"
+
+
+def test_vocabulary_and_tfidf_are_fitted_on_the_training_texts_only(small_demo):
+    train = small_demo.texts
+    cnn = create("cnn", **TINY["cnn"]).fit(train, small_demo.labels)
+    svm = create("svm").fit(train, small_demo.labels)
+    cnn.predict(["zebra quagga"])
+    assert "zebra" not in cnn.vocab_.stoi
+    assert "zebra" not in svm.vectorizer_.vocabulary_
+
+
+def test_texts_shorter_than_the_widest_filter_and_empty_texts_work(small_demo):
+    cnn = create("cnn", **TINY["cnn"]).fit(small_demo.texts, small_demo.labels)
+    assert len(cnn.predict(["ok", "", "!!!"])) == 3
+
+
+def test_training_is_repeatable_with_a_seed(small_demo):
+    def probabilities(seed):
+        model = create("cnn", seed=seed, **TINY["cnn"]).fit(small_demo.texts, small_demo.labels)
+        return model.predict_proba(small_demo.texts[:20])
+
+    np.testing.assert_array_equal(probabilities(4), probabilities(4))
+    assert not np.array_equal(probabilities(4), probabilities(5))

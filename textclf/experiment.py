@@ -1,0 +1,332 @@
+"""The comparison: one split, one tokenization, then every (model × batching × seed) run.
+
+`run_one` is a plain function of its inputs (a `RunSpec` and the `Prepared` data), so the grid can be
+dispatched by any engine; `compare` runs it in sequence and gathers a tidy table, per-epoch histories and
+test predictions (which significance tests and per-length accuracy need).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score
+
+from textclf.batching import DEFAULT_BUCKETS, STRATEGIES
+from textclf.data import Dataset
+from textclf.errors import TextclfError
+from textclf.models import get_model_class
+from textclf.models.base import TextClassifier
+from textclf.split import Split, split_dataset
+from textclf.tokenize import resolve, tokenize_all
+from textclf.train import ProgressCallback, StopCheck
+
+NOT_BATCHED = "none"
+RESULT_COLUMNS = [
+    "model", "batching", "seed", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
+    "inference_seconds", "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots",
+    "padding_waste", "batch_shapes", "parameters", "model_key", "note",
+]
+RESULTS_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model key from the registry plus the parameters that differ from its defaults."""
+
+    key: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return get_model_class(self.key).label(self.params)
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """'rnn' or 'rnn:cell=gru:pooling=attention' (values become int/float when they look like one)."""
+        key, *pairs = text.strip().split(":")
+        params = {}
+        for pair in pairs:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise TextclfError(f"Model option {pair!r} in {text!r} should look like name=value.")
+            params[name.strip()] = _parse_value(value.strip())
+        get_model_class(key)
+        return cls(key, params)
+
+
+def _parse_value(value: str):
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything that defines a comparison; two equal configs on the same data give the same table."""
+
+    models: tuple[ModelSpec, ...] = (ModelSpec("cnn"), ModelSpec("rnn"), ModelSpec("svm"), ModelSpec("knn"))
+    batchings: tuple[str, ...] = ("max_length", "bucket")
+    seeds: tuple[int, ...] = (0,)
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float | None = None
+    max_len: int = 256
+    n_buckets: int = DEFAULT_BUCKETS
+    pad_to: str = "batch"
+    patience: int = 3
+    tokenizer: str = "auto"
+    validation: float = 0.1
+    test: float = 0.1
+    split_seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        models = tuple(ModelSpec.parse(m) if isinstance(m, str) else m for m in self.models)
+        object.__setattr__(self, "models", models)
+        object.__setattr__(self, "batchings", tuple(self.batchings))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        self._check()
+
+    def _check(self) -> None:
+        unknown = [b for b in self.batchings if b not in STRATEGIES]
+        if unknown:
+            raise TextclfError(f"Unknown batching {', '.join(unknown)}; choose from {', '.join(STRATEGIES)}.")
+        labels = [m.label for m in self.models]
+        if len(set(labels)) != len(labels):
+            raise TextclfError("The same model is listed twice with the same settings; list each once.")
+        if not self.models or not self.seeds:
+            raise TextclfError("Choose at least one model and one seed.")
+        if any(get_model_class(m.key).uses_batching for m in self.models) and not self.batchings:
+            raise TextclfError("Neural models need at least one batching strategy.")
+        for name in ("epochs", "batch_size", "max_len", "n_buckets"):
+            if getattr(self, name) < 1:
+                raise TextclfError(f"{name.replace('_', ' ')} must be at least 1.")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["models"] = [{"key": m.key, "params": m.params} for m in self.models]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CompareConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["models"] = tuple(ModelSpec(m["key"], dict(m.get("params", {}))) for m in data.get("models", []))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    model: ModelSpec
+    batching: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.model.label} · {self.batching} · seed {self.seed}"
+
+
+@dataclass
+class Prepared:
+    """The split and the tokens of every row, computed once and shared by all runs."""
+
+    tokens: list[list[str]]
+    labels: np.ndarray
+    split: Split
+    tokenizer: str
+    classes: list[str]
+
+    def part(self, name: str) -> tuple[list[list[str]], np.ndarray]:
+        index = getattr(self.split, name)
+        return [self.tokens[i] for i in index], self.labels[index]
+
+    def test_lengths(self, max_len: int) -> list[int]:
+        return [min(len(self.tokens[i]), max_len) for i in self.split.test]
+
+
+@dataclass
+class RunResult:
+    """One run's results row, per-epoch history, test predictions and the fitted model."""
+
+    record: dict
+    history: list[dict]
+    predictions: list[str]
+    estimator: TextClassifier | None = None
+
+
+def prepare(dataset: Dataset, config: CompareConfig) -> Prepared:
+    split = split_dataset(dataset, validation=config.validation, test=config.test, seed=config.split_seed)
+    train_texts = [dataset.texts[i] for i in split.train]
+    tokenizer = resolve(config.tokenizer, train_texts)
+    return Prepared(tokens=tokenize_all(dataset.texts, tokenizer), labels=np.asarray(dataset.labels, dtype=object),
+                    split=split, tokenizer=tokenizer, classes=dataset.classes)
+
+
+def plan_runs(config: CompareConfig) -> list[RunSpec]:
+    """Neural models once per (batching, seed); classical ones once, since batching does not apply."""
+    runs = []
+    for spec in config.models:
+        if get_model_class(spec.key).uses_batching:
+            runs += [RunSpec(spec, b, s) for s in config.seeds for b in config.batchings]
+        else:
+            runs.append(RunSpec(spec, NOT_BATCHED, config.seeds[0]))
+    return runs
+
+
+def build_estimator(run: RunSpec, config: CompareConfig, tokenizer: str) -> TextClassifier:
+    cls = get_model_class(run.model.key)
+    params = {"tokenizer": tokenizer, "seed": run.seed}
+    if cls.uses_batching:
+        params.update(batching=run.batching, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                      max_len=config.max_len, n_buckets=config.n_buckets, pad_to=config.pad_to,
+                      patience=config.patience, device=config.device)
+    params.update(run.model.params)
+    try:
+        return cls(**params)
+    except TypeError as err:
+        raise TextclfError(f"Model {run.model.key!r} does not take that option ({err}).") from None
+
+
+def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress: ProgressCallback | None = None,
+            should_stop: StopCheck | None = None) -> RunResult:
+    """Train one model on the training part and evaluate it on the test part."""
+    estimator = build_estimator(run, config, prepared.tokenizer)
+    train_docs, train_labels = prepared.part("train")
+    fit_options = {}
+    if estimator.uses_batching:
+        fit_options = {"validation": prepared.part("validation"), "progress": progress, "should_stop": should_stop}
+    started = time.perf_counter()
+    estimator.fit(train_docs, list(train_labels), **fit_options)
+    train_seconds = time.perf_counter() - started
+    test_docs, test_labels = prepared.part("test")
+    started = time.perf_counter()
+    predicted = estimator.predict(test_docs)
+    inference_seconds = time.perf_counter() - started
+    history = [h.as_dict() for h in estimator.history_] if estimator.uses_batching else []
+    record = _record(run, estimator, list(test_labels), predicted, train_seconds, inference_seconds, history)
+    return RunResult(record, history, [str(p) for p in predicted], estimator)
+
+
+def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.ndarray, train_seconds: float,
+            inference_seconds: float, history: list[dict]) -> dict:
+    record = {
+        "model": run.model.label, "model_key": run.model.key, "batching": run.batching, "seed": run.seed,
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
+        "train_seconds": train_seconds, "inference_seconds": inference_seconds,
+        "parameters": estimator.n_parameters,
+    }
+    if history:
+        best = max(history, key=lambda h: h["val_accuracy"])
+        real = sum(h["real_tokens"] for h in history)
+        slots = sum(h["padded_slots"] for h in history)
+        record.update(
+            seconds_per_epoch=float(np.mean([h["seconds"] for h in history])), epochs_run=len(history),
+            best_epoch=best["epoch"], steps=sum(h["steps"] for h in history),
+            examples_seen=sum(h["examples"] for h in history), real_tokens=real, padded_slots=slots,
+            padding_waste=1 - real / slots, batch_shapes=max(h["batch_shapes"] for h in history), note="",
+        )
+    else:
+        record["note"] = "classical model: batching does not apply"
+    return record
+
+
+@dataclass
+class Comparison:
+    """Everything a comparison produced, ready for a table, charts, a store or a JSON file."""
+
+    config: CompareConfig
+    dataset_name: str
+    classes: list[str]
+    tokenizer: str
+    split_sizes: dict[str, int]
+    split_notes: list[str]
+    test_labels: list[str]
+    test_lengths: list[int]
+    runs: list[RunResult] = field(default_factory=list)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return results_table([r.record for r in self.runs])
+
+    def to_json(self) -> dict:
+        return {
+            "format": RESULTS_FORMAT, "dataset": self.dataset_name, "classes": self.classes,
+            "tokenizer": self.tokenizer, "split_sizes": self.split_sizes, "split_notes": self.split_notes,
+            "config": self.config.to_dict(), "test_labels": self.test_labels, "test_lengths": self.test_lengths,
+            "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def results_table(records: Sequence[dict]) -> pd.DataFrame:
+    """One row per run, the columns in a stable order."""
+    frame = pd.DataFrame(list(records))
+    return frame.reindex(columns=RESULT_COLUMNS + [c for c in frame.columns if c not in RESULT_COLUMNS])
+
+
+def load_results(path: str | Path) -> Comparison:
+    """Read a JSON file written by `Comparison.save` (or `compare --out`) back into a `Comparison`."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise TextclfError(f"Cannot read results from {path}: {err}.") from None
+    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:
+        raise TextclfError(f"{path} is not a textclf results file.")
+    return comparison_from_json(data)
+
+
+def comparison_from_json(data: dict) -> Comparison:
+    runs = []
+    for raw in data["runs"]:
+        record = {k: v for k, v in raw.items() if k not in ("history", "test_predictions")}
+        runs.append(RunResult(record, raw.get("history", []), raw.get("test_predictions", [])))
+    return Comparison(
+        config=CompareConfig.from_dict(data["config"]), dataset_name=data["dataset"], classes=data["classes"],
+        tokenizer=data["tokenizer"], split_sizes=data["split_sizes"], split_notes=data.get("split_notes", []),
+        test_labels=data["test_labels"], test_lengths=data.get("test_lengths", []), runs=runs,
+    )
+
+
+RunCallback = Callable[[RunSpec, RunResult], None]
+StartCallback = Callable[[RunSpec, int, int], None]
+
+
+def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: ProgressCallback | None = None,
+            should_stop: StopCheck | None = None, on_run_start: StartCallback | None = None,
+            on_run_done: RunCallback | None = None, keep_models: bool = False) -> Comparison:
+    """Run the whole grid on one split. `on_run_done` sees each run as soon as it finishes (to store it)."""
+    config = config or CompareConfig()
+    prepared = prepare(dataset, config)
+    comparison = new_comparison(dataset.name, prepared, config)
+    runs = plan_runs(config)
+    for number, run in enumerate(runs, start=1):
+        if on_run_start:
+            on_run_start(run, number, len(runs))
+        result = run_one(run, prepared, config, progress=progress, should_stop=should_stop)
+        if on_run_done:
+            on_run_done(run, result)
+        if not keep_models:
+            result = replace(result, estimator=None)
+        comparison.runs.append(result)
+    return comparison
+
+
+def new_comparison(dataset_name: str, prepared: Prepared, config: CompareConfig) -> Comparison:
+    _, test_labels = prepared.part("test")
+    return Comparison(
+        config=config, dataset_name=dataset_name, classes=prepared.classes, tokenizer=prepared.tokenizer,
+        split_sizes=prepared.split.sizes(), split_notes=list(prepared.split.notes),
+        test_labels=[str(v) for v in test_labels], test_lengths=prepared.test_lengths(config.max_len),
+    )

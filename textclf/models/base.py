@@ -1,0 +1,74 @@
+"""What every textclf model shares: scikit-learn's estimator contract and a name in the registry.
+
+Models keep their own hyperparameters in `__init__` and pass the shared ones up with `**params`;
+`_get_param_names` collects them along the class hierarchy so `get_params`, `set_params` and `clone` see all.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from textclf.tokenize import Tokenizer, is_tokenized, resolve
+
+
+class TextClassifier(ClassifierMixin, BaseEstimator):
+    """Base of all models: `fit(texts, labels)`, `predict(texts)`; texts may be strings or token lists."""
+
+    key = "base"
+    order = 100
+    uses_batching = False
+
+    def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
+        self.tokenizer = tokenizer
+        self.seed = seed
+
+    @classmethod
+    def _get_param_names(cls):
+        names = set()
+        for klass in cls.__mro__:
+            if "__init__" not in vars(klass) or not issubclass(klass, TextClassifier):
+                continue
+            names.update(p.name for p in inspect.signature(klass.__init__).parameters.values()
+                         if p.name != "self" and p.kind == p.KEYWORD_ONLY)
+        return sorted(names)
+
+    @classmethod
+    def label(cls, params: dict) -> str:
+        """A short display name for a model with these parameters (unique within a comparison)."""
+        return cls.key
+
+    def _tokens(self, docs: Sequence) -> list[list[str]]:
+        """Tokens of `docs`, fixing the concrete tokenizer on first use (at fit time)."""
+        if not hasattr(self, "tokenizer_"):
+            sample = ["".join(d) for d in docs] if is_tokenized(docs) else list(docs)
+            self.tokenizer_ = resolve(self.tokenizer, sample)
+        tokenizer = Tokenizer(self.tokenizer_)
+        return [tokenizer(doc) for doc in docs]
+
+    def _encode_labels(self, labels: Sequence) -> np.ndarray:
+        self.classes_ = np.array(sorted(set(map(str, labels))), dtype=object)
+        lookup = {c: i for i, c in enumerate(self.classes_)}
+        return np.array([lookup[str(v)] for v in labels], dtype=np.int64)
+
+    def _label_ids(self, labels: Sequence) -> np.ndarray:
+        """Ids of labels in the classes seen at fit (for validation labels)."""
+        lookup = {c: i for i, c in enumerate(self.classes_)}
+        return np.array([lookup.get(str(v), -1) for v in labels], dtype=np.int64)
+
+    def predict(self, docs: Sequence) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(docs), axis=1)]
+
+    def predict_proba(self, docs: Sequence) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def n_parameters(self) -> int | None:
+        """Learned numbers in the model, or None where the idea does not apply (kNN stores its data)."""
+        return None
+
+    def fit(self, docs, labels, **fit_params):
+        raise NotImplementedError

@@ -1,0 +1,89 @@
+"""Bidirectional RNN (LSTM or GRU) over packed sequences, with a choice of pooling.
+
+Packing means neither direction ever reads a pad (the backward direction starts on each text's last real
+token). Pooling over time is masked: mean divides by true lengths, max and attention ignore pad positions,
+and 'last' uses the final hidden states that packing returns per text.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from textclf.models import register
+from textclf.models.neural import NeuralTextClassifier
+from textclf.vocab import PAD
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+POOLINGS = ("mean", "max", "last", "attention")
+
+
+class BiRNN(nn.Module):
+    def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 128, hidden: int = 128,
+                 cell: str = "lstm", bidirectional: bool = True, pooling: str = "mean", dropout: float = 0.5):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}, not {cell!r}.")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}.")
+        self.pooling = pooling
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.rnn = CELLS[cell](embed_dim, hidden, batch_first=True, bidirectional=bidirectional)
+        width = hidden * (2 if bidirectional else 1)
+        self.attention = (nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
+                          if pooling == "attention" else None)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(width, n_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.output(self.dropout(self.encode(ids, lengths)))
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """One vector per text from the RNN outputs, pads excluded."""
+        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        outputs, final = self.rnn(packed)
+        if self.pooling == "last":
+            return self._last_states(final)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True)
+        mask = torch.arange(outputs.shape[1], device=outputs.device)[None, :] < lengths.to(outputs.device)[:, None]
+        if self.pooling == "mean":
+            summed = (outputs * mask[..., None]).sum(dim=1)
+            return summed / lengths.to(outputs.device)[:, None].to(outputs.dtype)
+        if self.pooling == "max":
+            return outputs.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
+        weights = self.attention_weights(outputs, mask)
+        return (weights[..., None] * outputs).sum(dim=1)
+
+    def attention_weights(self, outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Softmax over real positions only: pad logits are -inf."""
+        scores = self.attention(outputs).squeeze(-1).masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=1)
+
+    def _last_states(self, final) -> torch.Tensor:
+        hidden = final[0] if isinstance(final, tuple) else final
+        if self.rnn.bidirectional:
+            return torch.cat([hidden[-2], hidden[-1]], dim=1)
+        return hidden[-1]
+
+
+@register
+class BiRNNClassifier(NeuralTextClassifier):
+    """Bidirectional LSTM/GRU with the scikit-learn estimator contract."""
+
+    key = "rnn"
+    order = 2
+
+    def __init__(self, *, cell: str = "lstm", hidden: int = 128, bidirectional: bool = True,
+                 pooling: str = "mean", **params):
+        super().__init__(**params)
+        self.cell, self.hidden, self.bidirectional, self.pooling = cell, hidden, bidirectional, pooling
+
+    @classmethod
+    def label(cls, params: dict) -> str:
+        prefix = "Bi" if params.get("bidirectional", True) else ""
+        return f"{prefix}{params.get('cell', 'lstm').upper()} ({params.get('pooling', 'mean')})"
+
+    def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
+        return BiRNN(vocab_size, n_classes, self.embed_dim, self.hidden, self.cell, self.bidirectional,
+                     self.pooling, self.dropout)

@@ -1,0 +1,96 @@
+"""The estimator wrapper shared by the neural models (TextCNN, BiRNN).
+
+It owns what is not architecture: the vocabulary (fitted on the training texts given to `fit`), the
+one-time encoding, the batching strategy, the training loop and batched prediction. A subclass only says
+how to build its `nn.Module`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from textclf.batching import DEFAULT_BUCKETS, make_strategy
+from textclf.models.base import TextClassifier
+from textclf.train import (
+    ProgressCallback,
+    StopCheck,
+    TrainSettings,
+    predict_logits,
+    resolve_device,
+    seed_everything,
+    train_module,
+)
+from textclf.vocab import EncodedTexts, Vocabulary, encode
+
+DEFAULT_MAX_LEN = 256
+
+
+class NeuralTextClassifier(TextClassifier):
+    """Vocabulary + batching + training loop around a module built by `build_module`."""
+
+    uses_batching = True
+    default_lr = 1e-3
+
+    def __init__(self, *, embed_dim: int = 128, dropout: float = 0.5, max_len: int = DEFAULT_MAX_LEN,
+                 min_freq: int = 1, max_vocab: int = 50_000, batching: str = "bucket", batch_size: int = 64,
+                 n_buckets: int = DEFAULT_BUCKETS, pad_to: str = "batch", epochs: int = 10, lr: float | None = None,
+                 patience: int = 3, device: str = "auto", **params):
+        super().__init__(**params)
+        self.embed_dim, self.dropout = embed_dim, dropout
+        self.max_len, self.min_freq, self.max_vocab = max_len, min_freq, max_vocab
+        self.batching, self.batch_size, self.n_buckets, self.pad_to = batching, batch_size, n_buckets, pad_to
+        self.epochs, self.lr, self.patience, self.device = epochs, lr, patience, device
+
+    def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
+        raise NotImplementedError
+
+    def fit(self, docs: Sequence, labels: Sequence, *, validation: tuple[Sequence, Sequence] | None = None,
+            progress: ProgressCallback | None = None, should_stop: StopCheck | None = None):
+        """Train on (docs, labels); early stopping watches `validation` (or the training data if none)."""
+        self._check_settings()
+        tokens = self._tokens(docs)
+        y = torch.from_numpy(self._encode_labels(labels))
+        self.vocab_ = Vocabulary.fit(tokens, min_freq=self.min_freq, max_size=self.max_vocab)
+        train = self._encode(tokens)
+        val_docs, val_labels = validation if validation is not None else (tokens, labels)
+        val, y_val = self._encode(self._tokens(val_docs)), torch.from_numpy(self._label_ids(val_labels))
+        self.strategy_ = make_strategy(self.batching, self.batch_size, n_buckets=self.n_buckets, pad_to=self.pad_to)
+        if hasattr(self.strategy_, "fit"):
+            self.strategy_.fit(train.lengths)
+        seed_everything(self.seed)
+        self.device_ = resolve_device(self.device)
+        self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
+        started = time.perf_counter()
+        settings = TrainSettings(epochs=self.epochs, lr=self.lr or self.default_lr, patience=self.patience,
+                                 seed=self.seed)
+        self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, settings,
+                                     device=self.device_, progress=progress, should_stop=should_stop)
+        self.train_seconds_ = time.perf_counter() - started
+        self.module_.eval()
+        return self
+
+    def _check_settings(self) -> None:
+        for name in ("epochs", "batch_size", "max_len", "min_freq", "n_buckets"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}.")
+
+    def _encode(self, tokens: list[list[str]]) -> EncodedTexts:
+        return encode(tokens, self.vocab_, self.max_len)
+
+    def predict_proba(self, docs: Sequence) -> np.ndarray:
+        logits = self.logits(docs)
+        return torch.softmax(logits, dim=1).numpy()
+
+    def logits(self, docs: Sequence) -> torch.Tensor:
+        """Raw class scores, batched with the model's own strategy (order preserved)."""
+        data = self._encode(self._tokens(docs))
+        return predict_logits(self.module_, data, self.strategy_, self.device_)
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.module_.parameters() if p.requires_grad)

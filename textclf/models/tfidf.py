@@ -1,0 +1,51 @@
+"""The classical models' shared part: TF-IDF over the same tokens the neural models see.
+
+scikit-learn's default token pattern would keep whole Chinese clauses as single tokens, so the vectorizer is
+given the project's tokenizer (and accepts pre-tokenized input, which passes through unchanged).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from textclf.models.base import TextClassifier
+from textclf.tokenize import Tokenizer, identity
+
+
+class TfidfTextClassifier(TextClassifier):
+    """TF-IDF (word n-grams) followed by the classifier that `make_classifier` returns."""
+
+    def __init__(self, *, ngram_max: int = 2, min_df: int = 1, sublinear_tf: bool = True, **params):
+        super().__init__(**params)
+        self.ngram_max, self.min_df, self.sublinear_tf = ngram_max, min_df, sublinear_tf
+
+    def make_classifier(self, y: np.ndarray):
+        raise NotImplementedError
+
+    def fit(self, docs: Sequence, labels: Sequence, **ignored):
+        """Fit the vectorizer and the classifier on the training texts only."""
+        tokens = self._tokens(docs)
+        y = self._encode_labels(labels)
+        started = time.perf_counter()
+        self.vectorizer_ = TfidfVectorizer(
+            tokenizer=Tokenizer(self.tokenizer_), preprocessor=identity, lowercase=False, token_pattern=None,
+            ngram_range=(1, self.ngram_max), min_df=self.min_df, sublinear_tf=self.sublinear_tf, dtype=np.float32,
+        )
+        features = self.vectorizer_.fit_transform(tokens)
+        self.classifier_ = self.make_classifier(y).fit(features, y)
+        self.train_seconds_ = time.perf_counter() - started
+        self.history_ = []
+        return self
+
+    def _features(self, docs: Sequence):
+        return self.vectorizer_.transform(self._tokens(docs))
+
+    def predict(self, docs: Sequence) -> np.ndarray:
+        return self.classes_[self.classifier_.predict(self._features(docs))]
+
+    def predict_proba(self, docs: Sequence) -> np.ndarray:
+        return self.classifier_.predict_proba(self._features(docs))

@@ -1,0 +1,80 @@
+"""Vocabulary and the one-time encoding of texts into a padded id matrix.
+
+The vocabulary is fitted on the training split only. Every text is encoded once, truncated to the same
+length for every batching strategy, into a zero-padded matrix; batches are then slices of that matrix, so
+no Python touches individual tokens while training.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+PAD, UNK = 0, 1
+SPECIALS = ("<pad>", "<unk>")
+
+
+class Vocabulary:
+    """Token ↔ id mapping with <pad> = 0 and <unk> = 1."""
+
+    def __init__(self, tokens: Sequence[str]):
+        self.itos = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
+        self.stoi = {tok: i for i, tok in enumerate(self.itos)}
+
+    @classmethod
+    def fit(cls, docs: Sequence[Sequence[str]], *, min_freq: int = 1, max_size: int | None = None) -> Vocabulary:
+        """Keep tokens seen at least `min_freq` times, most frequent first (ties alphabetical, so repeatable)."""
+        counts = Counter(tok for doc in docs for tok in doc)
+        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        if max_size is not None:
+            kept = kept[: max(0, max_size - len(SPECIALS))]
+        return cls(kept)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def ids(self, doc: Sequence[str]) -> list[int]:
+        return [self.stoi.get(tok, UNK) for tok in doc]
+
+    def to_list(self) -> list[str]:
+        return list(self.itos)
+
+    @classmethod
+    def from_list(cls, itos: Sequence[str]) -> Vocabulary:
+        if list(itos[: len(SPECIALS)]) != list(SPECIALS):
+            raise ValueError("A saved vocabulary must start with <pad> and <unk>.")
+        return cls(itos[len(SPECIALS):])
+
+
+@dataclass(frozen=True)
+class EncodedTexts:
+    """Token ids padded with zeros to the longest text (after truncation), and each text's true length."""
+
+    ids: torch.Tensor
+    lengths: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def batch(self, index: torch.Tensor, padded_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows `index`, cut or zero-extended to `padded_length` columns."""
+        ids = self.ids[index, :padded_length]
+        if ids.shape[1] < padded_length:
+            ids = torch.nn.functional.pad(ids, (0, padded_length - ids.shape[1]), value=PAD)
+        return ids, self.lengths[index]
+
+
+def encode(docs: Sequence[Sequence[str]], vocab: Vocabulary, max_len: int) -> EncodedTexts:
+    """Encode token lists once. A text with no tokens becomes one <unk>, so every length is at least 1."""
+    rows = [vocab.ids(doc[:max_len]) or [UNK] for doc in docs]
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    width = int(lengths.max()) if len(rows) else 1
+    matrix = np.zeros((len(rows), width), dtype=np.int64)
+    flat = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(lengths.sum()))
+    mask = np.arange(width) < lengths[:, None]
+    matrix[mask] = flat
+    return EncodedTexts(ids=torch.from_numpy(matrix), lengths=torch.from_numpy(lengths))
