@@ -194,6 +194,11 @@ def bucket_boundaries(lengths: np.ndarray, n_buckets: int) -> list[int]:
     return sorted(bounds)
 
 
+def boundaries_for(lengths: np.ndarray, max_len: int, n_buckets: int = DEFAULT_BUCKETS) -> list[int]:
+    """Bucket bounds for raw token lengths, after the same truncation (and one-token minimum) as training."""
+    return bucket_boundaries(np.clip(np.asarray(lengths), 1, max_len), n_buckets)
+
+
 def make_strategy(name: str, batch_size: int = 64, *, n_buckets: int = DEFAULT_BUCKETS,
                   pad_to: str = "batch") -> Strategy:
     if name == "max_length":

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from textclf.batching import PAD_TO, STRATEGIES
-from textclf.data import ENCODINGS, SEPARATORS, Dataset, load_dataset
+from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
 from textclf.errors import TextclfError
 from textclf.experiment import CompareConfig, Comparison, RunSpec, compare, load_results
@@ -22,7 +22,6 @@ from textclf.tokenize import TOKENIZERS
 
 TABLE_COLUMNS = ["model", "batching", "seed", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
                  "epochs_run", "padding_waste", "steps"]
-SEPARATOR_WORDS = {name: sep for sep, name in SEPARATORS.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +64,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label-col", help="name of the label column (guessed when left out)")
     parser.add_argument("--split-col", help="column with train/validation/test per row (random split otherwise)")
     parser.add_argument("--encoding", help=f"file encoding, e.g. {', '.join(ENCODINGS)} (detected otherwise)")
-    parser.add_argument("--sep", choices=sorted(SEPARATOR_WORDS), help="separator (detected otherwise)")
+    parser.add_argument("--sep", choices=sorted(SEPARATOR_BY_NAME), help="separator (detected otherwise)")
 
 
 def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +96,7 @@ def read_dataset(args: argparse.Namespace) -> Dataset:
     if args.demo:
         return demo_dataset()
     return load_dataset(args.file, text_col=args.text_col, label_col=args.label_col, split_col=args.split_col,
-                        encoding=args.encoding, separator=SEPARATOR_WORDS.get(args.sep))
+                        encoding=args.encoding, separator=SEPARATOR_BY_NAME.get(args.sep))
 
 
 def run_profile(args: argparse.Namespace) -> int:

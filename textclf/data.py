@@ -20,6 +20,7 @@ from textclf.errors import DataError
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1", "cp1252")
 SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+SEPARATOR_BY_NAME = {name: sep for sep, name in SEPARATORS.items()}
 SPLIT_NAMES = {
     "train": "train", "training": "train",
     "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",

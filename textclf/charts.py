@@ -1,0 +1,147 @@
+"""Plotly figures for the dashboard, built here so tests can check their numbers without a browser.
+
+Every chart uses the same colour for a batching strategy, labels its axes with units, and puts values on
+bars where a reader would otherwise have to hover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+from textclf.experiment import Comparison, RunResult
+from textclf.profile import Profile
+from textclf.report import aggregate
+
+BATCHING_COLOURS = {"max_length": "#d62728", "per_batch": "#ff7f0e", "bucket": "#1f77b4", "none": "#7f7f7f"}
+BATCHING_NAMES = {"max_length": "max-length", "per_batch": "per-batch", "bucket": "bucketed",
+                  "none": "classical (no batching)"}
+LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "height": 360,
+          "legend": {"orientation": "h", "y": -0.2}}
+
+
+def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **LAYOUT)
+    return fig
+
+
+def class_counts(profile: Profile) -> go.Figure:
+    fig = _figure("Texts per class", "class", "texts")
+    names, counts = list(profile.classes), list(profile.classes.values())
+    fig.add_bar(x=names, y=counts, text=counts, textposition="outside", marker_color="#4c78a8", name="texts")
+    return fig
+
+
+def length_histogram(lengths: Sequence[int], boundaries: Sequence[int], max_len: int) -> go.Figure:
+    """Token lengths, with the upper bounds of the buckets that bucketed batching would use drawn on top."""
+    fig = _figure("Text length", f"length in tokens (truncated at {max_len})", "texts")
+    fig.add_histogram(x=np.minimum(np.asarray(lengths), max_len), marker_color="#9ecae1", name="texts")
+    for bound in boundaries:
+        fig.add_vline(x=bound, line_dash="dot", line_color=BATCHING_COLOURS["bucket"])
+    fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dot", "color": BATCHING_COLOURS["bucket"]},
+                    name="bucket upper bounds")
+    return fig
+
+
+def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, percent: bool = False,
+                 include_classical: bool = True) -> go.Figure:
+    """Grouped bars: one group per model, one bar per batching (mean over seeds, sd as error bar)."""
+    summary = aggregate(table)
+    if not include_classical:
+        summary = summary[summary["batching"] != "none"]
+    fig = _figure(title, "model", y_title)
+    for batching, rows in summary.groupby("batching", sort=False):
+        means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
+        labels = [f"{m:.1%}" if percent else f"{m:.3g}" for m in means]
+        fig.add_bar(x=rows["model"], y=means, name=BATCHING_NAMES.get(batching, batching), text=labels,
+                    textposition="outside", marker_color=BATCHING_COLOURS.get(batching),
+                    error_y={"type": "data", "array": sds, "visible": bool((rows["runs"] > 1).any())})
+    fig.update_layout(barmode="group")
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def accuracy_bars(table: pd.DataFrame) -> go.Figure:
+    fig = _by_batching(table, "accuracy", "Test accuracy (mean ± sd over seeds)", "accuracy", percent=True)
+    fig.update_yaxes(range=[0, 1.08])
+    return fig
+
+
+def time_bars(table: pd.DataFrame) -> go.Figure:
+    return _by_batching(table, "train_seconds", "Training time (whole run)", "seconds")
+
+
+def waste_bars(table: pd.DataFrame) -> go.Figure:
+    fig = _by_batching(table, "padding_waste", "Padding waste (pad slots / all slots)", "share of slots",
+                       percent=True, include_classical=False)
+    fig.update_yaxes(range=[0, 1.08])
+    return fig
+
+
+def accuracy_vs_time(table: pd.DataFrame) -> go.Figure:
+    """One point per run: is the extra training time buying accuracy?"""
+    fig = _figure("Accuracy against training time (one point per run)", "training time (s)", "test accuracy")
+    for batching, rows in table.groupby("batching", sort=False):
+        fig.add_scatter(x=rows["train_seconds"], y=rows["accuracy"], mode="markers+text", text=rows["model"],
+                        textposition="top center", name=BATCHING_NAMES.get(batching, batching),
+                        marker={"size": 11, "color": BATCHING_COLOURS.get(batching)},
+                        hovertemplate="%{text}<br>%{x:.1f} s<br>accuracy %{y:.1%}<extra>seed %{customdata}</extra>",
+                        customdata=rows["seed"])
+    fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go.Figure:
+    """Per-epoch validation accuracy (or training loss) of every neural run."""
+    title, y_title = {"val_accuracy": ("Validation accuracy per epoch", "accuracy"),
+                      "train_loss": ("Training loss per epoch", "cross-entropy loss")}[measure]
+    fig = _figure(title, "epoch", y_title)
+    dashes = {}
+    for run in runs:
+        if not run.history:
+            continue
+        record = run.record
+        dash = dashes.setdefault(record["model"], ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
+        fig.add_scatter(x=[h["epoch"] for h in run.history], y=[h[measure] for h in run.history], mode="lines+markers",
+                        name=f"{record['model']} · {BATCHING_NAMES.get(record['batching'])} · seed {record['seed']}",
+                        line={"color": BATCHING_COLOURS.get(record["batching"]), "dash": dash})
+    if measure == "val_accuracy":
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
+    """Counts of (true class, predicted class) on the test set for one run."""
+    classes = comparison.classes
+    counts = sk_confusion_matrix(comparison.test_labels, run.predictions, labels=classes)
+    record = run.record
+    fig = _figure(f"Confusion matrix: {record['model']} · {BATCHING_NAMES.get(record['batching'])}",
+                  "predicted class", "true class")
+    fig.add_heatmap(z=counts, x=classes, y=classes, colorscale="Blues", text=counts, texttemplate="%{text}",
+                    hovertemplate="true %{y}<br>predicted %{x}<br>%{z} texts<extra></extra>", showscale=False)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
+    fig = _figure("Training loss (live)", "batch (all runs so far)", "cross-entropy loss")
+    fig.add_scatter(x=list(steps), y=list(losses), mode="lines", line={"color": "#555"}, name="batch loss")
+    fig.update_layout(height=260, showlegend=False)
+    return fig
+
+
+def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequence[str]) -> go.Figure:
+    """Class probabilities of one text, one group per model."""
+    fig = _figure("Class probabilities", "class", "probability")
+    for model, values in probabilities.items():
+        fig.add_bar(x=list(classes), y=list(values), name=model, text=[f"{v:.0%}" for v in values],
+                    textposition="outside")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
+    return fig
