@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from textclf import charts
-from textclf.experiment import Comparison, CompareConfig, RunResult
+from textclf.experiment import CompareConfig, Comparison, RunResult
 from textclf.profile import Profile
 from textclf.report import aggregate, headline
 
