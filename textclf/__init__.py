@@ -3,6 +3,8 @@
 A library first (usable from a notebook or `python -m textclf`); the Streamlit dashboard only calls it.
 """
 
+__version__ = "0.1.0"
+
 from textclf.data import Dataset, load_dataset, read_table, to_dataset
 from textclf.demo import demo_dataset
 from textclf.errors import DataError, TextclfError

@@ -1,4 +1,4 @@
-"""Command line: `python -m textclf compare|profile|report ...`.
+"""Command line: `python -m textclf compare|profile|report|runs|predict ...`.
 
 Thin: it parses arguments, calls the library and prints. Input problems arrive as `TextclfError` and are
 printed as one line, never as a traceback.
@@ -9,19 +9,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from textclf.batching import PAD_TO, STRATEGIES
+from textclf.bundle import load_bundle
 from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
 from textclf.errors import TextclfError
-from textclf.experiment import CompareConfig, Comparison, RunSpec, compare, load_results
+from textclf.experiment import CompareConfig, Comparison, load_results
+from textclf.jobs import FAILED, JobRunner
 from textclf.profile import profile_dataset
+from textclf.store import BUNDLES, Store, resolve_home
 from textclf.tokenize import TOKENIZERS
 
 TABLE_COLUMNS = ["model", "batching", "seed", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
                  "epochs_run", "padding_waste", "steps"]
+LIST_COLUMNS = ["id", "status", "created", "dataset", "runs", "models"]
+HOME_HELP = "folder of the run store and model bundles (default: $TEXTCLF_HOME, else ~/.textclf)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m textclf", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", help=HOME_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
 
     profile = commands.add_parser("profile", help="describe a labelled CSV (rows, classes, lengths, language)")
@@ -49,12 +56,44 @@ def build_parser() -> argparse.ArgumentParser:
     comp = commands.add_parser("compare", help="train and compare models and batching strategies on one split")
     _add_data_arguments(comp)
     _add_compare_arguments(comp)
+    _add_home_argument(comp)
     comp.set_defaults(handler=run_compare)
 
     report = commands.add_parser("report", help="print the results table of a JSON file written by compare --out")
     report.add_argument("results", help="results JSON file")
     report.set_defaults(handler=run_report)
+
+    _add_runs_parser(commands)
+
+    predict = commands.add_parser("predict", help="label texts with a saved model bundle")
+    predict.add_argument("bundle", help="bundle file written by compare --save-models (or downloaded)")
+    predict.add_argument("texts", nargs="+", metavar="TEXT", help="one or more texts to label")
+    predict.set_defaults(handler=run_predict)
     return parser
+
+
+def _add_home_argument(parser: argparse.ArgumentParser) -> None:
+    """--home after the subcommand too; SUPPRESS keeps a value given before it from being reset."""
+    parser.add_argument("--home", default=argparse.SUPPRESS, help=HOME_HELP)
+
+
+def _add_runs_parser(commands) -> None:
+    runs = commands.add_parser("runs", help="list, show, export or delete the experiments in the run store")
+    actions = runs.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="every stored experiment with its status, newest first")
+    listing.set_defaults(handler=run_runs_list)
+    show = actions.add_parser("show", help="one experiment's settings, results table and bundles")
+    show.set_defaults(handler=run_runs_show)
+    export = actions.add_parser("export", help="one experiment's results as CSV (the table) or JSON (everything)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", help="write to this file instead of printing")
+    export.set_defaults(handler=run_runs_export)
+    delete = actions.add_parser("delete", help="delete an experiment, its runs and its bundle files")
+    delete.set_defaults(handler=run_runs_delete)
+    for action in (show, export, delete):
+        action.add_argument("id", type=int, help="experiment id (see runs list)")
+    for action in (listing, show, export, delete):
+        _add_home_argument(action)
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +127,9 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=defaults.device, help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--out", help="write every run (with history and test predictions) to this JSON file")
+    parser.add_argument("--no-store", action="store_true", help="do not record the comparison in the run store")
+    parser.add_argument("--save-models", action="store_true",
+                        help="save each trained model as a bundle under <home>/bundles/ as soon as it finishes")
 
 
 def read_dataset(args: argparse.Namespace) -> Dataset:
@@ -128,29 +170,38 @@ def _int_list(text: str) -> list[int]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    """Train through the dashboard's job runner and store; Ctrl-C cancels and keeps the finished runs."""
     dataset = read_dataset(args)
     config = config_from_args(args)
-    comparison = compare(dataset, config, progress=_print_epoch, on_run_start=_print_run_start)
+    store = None if args.no_store else Store(args.home)
+    bundles_dir = resolve_home(args.home) / BUNDLES if args.save_models and not store else None
+    runner = JobRunner(store, threads=args.threads, save_models=args.save_models, bundles_dir=bundles_dir)
+    job = runner.submit(dataset, config, on_event=_print_event)
+    try:
+        job.wait()
+    finally:
+        runner.shutdown()
+    if job.status == FAILED:
+        raise TextclfError(job.error)
+    comparison = job.comparison()
     print_table(comparison)
+    if store:
+        print(f"recorded as experiment {job.experiment_id} in {store.path}")
     if args.out:
         comparison.save(args.out)
         print(f"results written to {args.out}")
     return 0
 
 
-def _print_run_start(run: RunSpec, number: int, total: int) -> None:
-    print(f"[{number}/{total}] {run.name}", flush=True)
-
-
-def _print_epoch(event: dict) -> None:
-    if event["event"] == "epoch":
+def _print_event(event: dict) -> None:
+    if event["event"] == "run_start":
+        print(f"[{event['number']}/{event['total']}] {event['run']}", flush=True)
+    elif event["event"] == "epoch":
         print(f"  epoch {event['epoch']}/{event['epochs']}: loss {event['train_loss']:.3f}, "
               f"validation accuracy {event['val_accuracy']:.3f}, {event['seconds']:.1f} s, "
               f"padding waste {event['padding_waste']:.1%}", flush=True)
+    elif event["event"] == "run_done" and event["bundle"]:
+        print(f"  model saved to {event['bundle']}", flush=True)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -167,3 +218,60 @@ def print_table(comparison: Comparison) -> None:
     table = comparison.table[TABLE_COLUMNS]
     with pd.option_context("display.width", 160, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"))
+
+
+def run_runs_list(args: argparse.Namespace) -> int:
+    store = Store(args.home)
+    rows = store.list_experiments()
+    if not rows:
+        print(f"no experiments stored in {store.home}")
+        return 0
+    table = pd.DataFrame(rows)
+    table["runs"] = [f"{done}/{total}" for done, total in zip(table.runs, table.total_runs, strict=True)]
+    table["models"] = table.models.map(", ".join)
+    print(table[LIST_COLUMNS].to_string(index=False))
+    return 0
+
+
+def run_runs_show(args: argparse.Namespace) -> int:
+    store = Store(args.home)
+    info = store.experiment(args.id)
+    print(f"experiment {info['id']}: {info['status']}; dataset {info['dataset']}; runs {info['runs']}/"
+          f"{info['total_runs']}; created {info['created']}, finished {info['finished'] or '–'}")
+    if info["error"]:
+        print(f"error: {info['error']}")
+    comparison = store.load_comparison(args.id)
+    if comparison.runs:
+        print_table(comparison)
+    for bundle in info["bundles"]:
+        if bundle["path"]:
+            print(f"bundle of {bundle['run']}: {bundle['path']}")
+    return 0
+
+
+def run_runs_export(args: argparse.Namespace) -> int:
+    text = Store(args.home).export_experiment(args.id, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"experiment {args.id} written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_runs_delete(args: argparse.Namespace) -> int:
+    Store(args.home).delete_experiment(args.id)
+    print(f"deleted experiment {args.id}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    bundle = load_bundle(args.bundle)
+    labels = bundle.predict(args.texts)
+    probabilities = bundle.predict_proba(args.texts) if bundle.has_probabilities else [None] * len(labels)
+    for text, label, row in zip(args.texts, labels, probabilities, strict=True):
+        print(f"{label}\t{text}")
+        if row is not None:
+            ranked = sorted(zip(bundle.classes, row, strict=True), key=lambda pair: -pair[1])
+            print("  " + "  ".join(f"{name} {p:.3f}" for name, p in ranked))
+    return 0

@@ -24,7 +24,7 @@ from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
 from textclf.split import Split, split_dataset
 from textclf.tokenize import resolve, tokenize_all
-from textclf.train import ProgressCallback, StopCheck
+from textclf.train import Cancelled, ProgressCallback, StopCheck
 
 NOT_BATCHED = "none"
 RESULT_COLUMNS = [
@@ -266,8 +266,11 @@ class Comparison:
             "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
         }
 
+    def json_text(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=1)
+
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(path).write_text(self.json_text(), encoding="utf-8")
 
 
 def results_table(records: Sequence[dict]) -> pd.DataFrame:
@@ -301,17 +304,27 @@ def comparison_from_json(data: dict) -> Comparison:
 
 RunCallback = Callable[[RunSpec, RunResult], None]
 StartCallback = Callable[[RunSpec, int, int], None]
+PreparedCallback = Callable[[Prepared, Comparison], None]
 
 
 def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: ProgressCallback | None = None,
             should_stop: StopCheck | None = None, on_run_start: StartCallback | None = None,
-            on_run_done: RunCallback | None = None, keep_models: bool = False) -> Comparison:
-    """Run the whole grid on one split. `on_run_done` sees each run as soon as it finishes (to store it)."""
+            on_run_done: RunCallback | None = None, keep_models: bool = False,
+            on_prepared: PreparedCallback | None = None) -> Comparison:
+    """Run the whole grid on one split. `on_run_done` sees each run as soon as it finishes (to store it).
+
+    `should_stop` is checked between batches and between runs (classical models have no batches); when it
+    says stop, `Cancelled` is raised and the runs finished so far have already reached `on_run_done`.
+    """
     config = config or CompareConfig()
     prepared = prepare(dataset, config)
     comparison = new_comparison(dataset.name, prepared, config)
+    if on_prepared:
+        on_prepared(prepared, comparison)
     runs = plan_runs(config)
     for number, run in enumerate(runs, start=1):
+        if should_stop and should_stop():
+            raise Cancelled("the comparison was cancelled")
         if on_run_start:
             on_run_start(run, number, len(runs))
         result = run_one(run, prepared, config, progress=progress, should_stop=should_stop)

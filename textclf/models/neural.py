@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from textclf.batching import DEFAULT_BUCKETS, make_strategy
+from textclf.batching import DEFAULT_BUCKETS, Strategy, make_strategy
 from textclf.models.base import TextClassifier
 from textclf.train import (
     ProgressCallback,
@@ -49,6 +49,10 @@ class NeuralTextClassifier(TextClassifier):
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         raise NotImplementedError
 
+    def build_strategy(self) -> Strategy:
+        """The batching strategy these settings describe (unfitted), for training and for restoring a bundle."""
+        return make_strategy(self.batching, self.batch_size, n_buckets=self.n_buckets, pad_to=self.pad_to)
+
     def fit(self, docs: Sequence, labels: Sequence, *, validation: tuple[Sequence, Sequence] | None = None,
             progress: ProgressCallback | None = None, should_stop: StopCheck | None = None):
         """Train on (docs, labels); early stopping watches `validation` (or the training data if none)."""
@@ -59,7 +63,7 @@ class NeuralTextClassifier(TextClassifier):
         train = self._encode(tokens)
         val_docs, val_labels = validation if validation is not None else (tokens, labels)
         val, y_val = self._encode(self._tokens(val_docs)), torch.from_numpy(self._label_ids(val_labels))
-        self.strategy_ = make_strategy(self.batching, self.batch_size, n_buckets=self.n_buckets, pad_to=self.pad_to)
+        self.strategy_ = self.build_strategy()
         if hasattr(self.strategy_, "fit"):
             self.strategy_.fit(train.lengths)
         seed_everything(self.seed)

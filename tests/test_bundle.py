@@ -1,0 +1,131 @@
+"""Model bundles: save → load predicts identically for every model type; hostile or damaged files are refused."""
+
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import skops.io
+import torch
+from sklearn.preprocessing import FunctionTransformer
+
+from textclf.bundle import MANIFEST, TFIDF_STATE, WEIGHTS, bundle_bytes, load_bundle, save_bundle
+from textclf.cli import main
+from textclf.errors import BundleError, TextclfError
+from textclf.experiment import CompareConfig
+from textclf.jobs import JobRunner
+from textclf.models import create
+
+MODELS = ("cnn:embed_dim=16:filters=8", "rnn:embed_dim=16:hidden=8:pooling=attention", "svm", "knn:k=3")
+
+
+@pytest.fixture(scope="module")
+def trained(small_demo):
+    """One fitted model per type, trained the way the dashboard trains them (a background job)."""
+    runner = JobRunner()
+    job = runner.submit(small_demo, CompareConfig(models=MODELS, batchings=("bucket",), epochs=1, batch_size=16))
+    assert job.wait(timeout=120) and job.status == "done", job.error
+    runner.shutdown()
+    return {result.record["model_key"]: result.estimator for result in job.comparison().runs}
+
+
+@pytest.mark.parametrize("key", ["cnn", "rnn", "svm", "knn"])
+def test_a_loaded_bundle_predicts_exactly_like_the_trained_model(trained, small_demo, tmp_path, key):
+    estimator = trained[key]
+    path = save_bundle(estimator, tmp_path / "model.textclf", metadata={"dataset": small_demo.name})
+    bundle = load_bundle(path)
+    texts = small_demo.texts[:60] + ["", "words never seen in training", "NOT BAD AT ALL!!"]
+    np.testing.assert_allclose(bundle.predict_proba(texts), estimator.predict_proba(texts), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(bundle.predict(texts), estimator.predict(texts))
+    assert bundle.classes == sorted(set(small_demo.labels))
+    meta = bundle.metadata
+    assert meta["key"] == key and meta["dataset"] == small_demo.name and meta["tokenizer"] == "words"
+    assert meta["versions"]["torch"] == torch.__version__ and meta["created"]
+    assert (meta["max_len"] is None) == (key in ("svm", "knn"))
+
+
+def test_bundle_bytes_load_like_the_file(trained, small_demo):
+    estimator = trained["cnn"]
+    bundle = load_bundle(bundle_bytes(estimator))
+    np.testing.assert_allclose(bundle.predict_proba(small_demo.texts[:20]),
+                               estimator.predict_proba(small_demo.texts[:20]), rtol=0, atol=1e-6)
+    assert bundle.predict("really good food").shape == (1,)
+
+
+def test_an_untrained_model_cannot_be_saved():
+    with pytest.raises(TextclfError, match="not been trained"):
+        bundle_bytes(create("svm"))
+
+
+def _rewritten(data: bytes, **members: bytes) -> bytes:
+    """The bundle `data` with some members replaced (how a tampered file would look)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, members.get(name, source.read(name)))
+    return out.getvalue()
+
+
+class WritesAFile:
+    """Unpickling this creates a file: the harmless stand-in for code a hostile file would run."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def test_damaged_or_foreign_files_are_refused_with_a_clear_message(trained, tmp_path):
+    good = bundle_bytes(trained["cnn"])
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(good)).read(MANIFEST))
+    newer = _rewritten(good, **{MANIFEST: json.dumps({**manifest, "version": 99}).encode()})
+    foreign = io.BytesIO()
+    with zipfile.ZipFile(foreign, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    cases = {
+        "truncated.textclf": (good[: len(good) // 2], "damaged or not a textclf bundle.*Choose a bundle"),
+        "empty.textclf": (b"", "damaged or not a textclf bundle.*Choose a bundle"),
+        "foreign.zip": (foreign.getvalue(), "not a textclf bundle.*Choose a bundle"),
+        "newer.textclf": (newer, "newer textclf.*upgrade"),
+    }
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(BundleError, match=f"{name}.*{message}"):
+            load_bundle(tmp_path / name)
+    with pytest.raises(BundleError, match="Cannot read the bundle"):
+        load_bundle(tmp_path / "missing.textclf")
+
+
+def test_pickles_that_would_run_code_are_refused_and_never_run(trained, tmp_path):
+    marker = tmp_path / "code-ran"
+    plain_pickle = pickle.dumps(WritesAFile(marker))
+    weights = io.BytesIO()
+    torch.save({"embedding.weight": WritesAFile(marker)}, weights)
+    hostile_weights = _rewritten(bundle_bytes(trained["cnn"]), **{WEIGHTS: weights.getvalue()})
+    hostile_skops = _rewritten(bundle_bytes(trained["svm"]), **{TFIDF_STATE: skops.io.dumps(
+        {"vectorizer": FunctionTransformer(os.system), "classifier": None})})
+    for name, data, message in (("model.pkl", plain_pickle, "not a textclf bundle"),
+                                ("weights.textclf", hostile_weights, "refused"),
+                                ("skops.textclf", hostile_skops, "refused")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(BundleError, match=message):
+            load_bundle(tmp_path / name)
+    assert not marker.exists()
+
+
+def test_predict_command_prints_the_label_and_the_probabilities(trained, tmp_path, capsys):
+    path = save_bundle(trained["svm"], tmp_path / "svm.textclf")
+    assert main(["predict", str(path), "really good food", "the taste was awful"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = load_bundle(path).predict(["really good food", "the taste was awful"])
+    assert lines[0] == f"{expected[0]}\treally good food" and lines[2] == f"{expected[1]}\tthe taste was awful"
+    probabilities = [float(v) for v in lines[1].split()[1::2]]
+    assert len(probabilities) == 4 and probabilities == sorted(probabilities, reverse=True)
+    assert abs(sum(probabilities) - 1) < 0.01
+    (tmp_path / "bad.textclf").write_bytes(b"junk")
+    assert main(["predict", str(tmp_path / "bad.textclf"), "x"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -1,0 +1,293 @@
+"""Background comparisons: a queue worked by one thread, with live progress, cancel and a durable record.
+
+A person starts a comparison and keeps clicking, opens another tab or closes the laptop; the work must go on
+and nothing finished may be lost. `JobRunner.submit` queues a comparison and returns a `Job` whose status,
+progress and results any thread may read. One comparison trains at a time per process (the machines are
+small) and the others wait in order; the worker uses one torch thread so that a page served by the same
+process stays responsive. Training stays the plain functions of `textclf.experiment`: a job only listens to
+their callbacks, writes each run to the store (and a bundle) as soon as it finishes, and asks them to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from textclf.bundle import run_bundle_path, save_bundle
+from textclf.data import Dataset
+from textclf.errors import TextclfError
+from textclf.experiment import CompareConfig, Comparison, Prepared, RunResult, RunSpec, compare, plan_runs
+from textclf.profile import profile_dataset
+from textclf.store import BUNDLES, Store, resolve_home
+from textclf.train import Cancelled
+
+QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = (
+    "queued", "running", "done", "cancelled", "failed", "interrupted")
+FINISHED = frozenset({DONE, CANCELLED, FAILED, INTERRUPTED})
+LOSS_POINTS = 2000
+
+EventListener = Callable[[dict], None]
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Progress:
+    """Where a job is, and the run timings its ETA comes from (guarded by the job's lock)."""
+
+    runs_total: int
+    runs_done: int = 0
+    run: str | None = None
+    model: str | None = None
+    batching: str | None = None
+    epoch: int | None = None
+    epochs: int | None = None
+    batch: int | None = None
+    batches: int | None = None
+    loss: float | None = None
+    val_accuracy: float | None = None
+    losses: deque = field(default_factory=lambda: deque(maxlen=LOSS_POINTS))
+    started: float | None = None
+    ended: float | None = None
+    run_started: float = 0.0
+    run_seconds: list[float] = field(default_factory=list)
+
+    def start_run(self, run: RunSpec, now: float) -> None:
+        self.run, self.model, self.batching, self.run_started = run.name, run.model.label, run.batching, now
+        self.epoch = self.epochs = self.batch = self.batches = self.loss = self.val_accuracy = None
+        self.losses.clear()
+
+    def record(self, event: dict) -> None:
+        """A training event: a batch (its loss joins the curve, indexed by step within the run) or an epoch."""
+        self.epoch, self.epochs = event["epoch"], event["epochs"]
+        if event["event"] == "batch":
+            self.batch, self.batches, self.loss = event["batch"], event["batches"], event["loss"]
+            self.losses.append(((self.epoch - 1) * self.batches + self.batch, self.loss))
+        elif event["event"] == "epoch":
+            self.val_accuracy = event["val_accuracy"]
+
+    def finish_run(self, now: float) -> None:
+        self.runs_done += 1
+        self.run_seconds.append(now - self.run_started)
+        self.run = self.model = self.batching = None
+
+    def snapshot(self, now: float) -> dict:
+        elapsed = ((self.ended or now) - self.started) if self.started is not None else 0.0
+        return {
+            "runs_done": self.runs_done, "runs_total": self.runs_total, "run": self.run, "model": self.model,
+            "batching": self.batching, "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch,
+            "batches": self.batches, "loss": self.loss, "val_accuracy": self.val_accuracy,
+            "eta_seconds": self.eta(now), "elapsed_seconds": elapsed, "losses": list(self.losses),
+        }
+
+    def eta(self, now: float) -> float | None:
+        """Seconds left: the current run extrapolated from its share of batches done, later runs at the mean."""
+        if self.started is None or self.ended is not None:
+            return None
+        in_run = self.run is not None
+        elapsed = now - self.run_started if in_run else 0.0
+        fraction = self._run_fraction() if in_run else 0.0
+        estimates = self.run_seconds + ([elapsed / fraction] if fraction > 0 else [])
+        if not estimates:
+            return None
+        typical = sum(estimates) / len(estimates)
+        if in_run and fraction == 0 and elapsed > typical:
+            return None
+        this_run = elapsed / fraction if fraction > 0 else typical
+        later = self.runs_total - self.runs_done - (1 if in_run else 0)
+        return (this_run - elapsed if in_run else 0.0) + later * typical
+
+    def _run_fraction(self) -> float:
+        if not (self.epochs and self.batches):
+            return 0.0
+        return ((self.epoch - 1) + self.batch / self.batches) / self.epochs
+
+
+class Job:
+    """One comparison: status, a progress snapshot, the results so far, cancel and wait (from any thread)."""
+
+    def __init__(self, dataset: Dataset, config: CompareConfig, *, store: Store | None = None,
+                 save_models: bool = False, bundles_dir: Path | None = None, on_event: EventListener | None = None):
+        self.id = uuid.uuid4().hex[:12]
+        self.dataset, self.config, self.save_models = dataset, config, save_models
+        self.experiment_id = store.create_experiment(dataset, config) if store else None
+        self.status = QUEUED
+        self.error: str | None = None
+        self._store, self._bundles_dir, self._on_event = store, bundles_dir, on_event
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._comparison: Comparison | None = None
+        self._progress = _Progress(len(plan_runs(config)))
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the job has finished (done, cancelled, failed), False if `timeout` passed first."""
+        return self._finished.wait(timeout)
+
+    def cancel(self) -> None:
+        """Stop before the next batch (at once if still queued); the runs finished so far are kept."""
+        self._stop.set()
+        with self._lock:
+            was_queued = self.status == QUEUED
+            if was_queued:
+                self.status = CANCELLED
+        if was_queued:
+            self._finish(CANCELLED)
+
+    def progress(self) -> dict:
+        """A copy of where the job is (safe to read while it trains)."""
+        with self._lock:
+            return {"status": self.status, **self._progress.snapshot(time.monotonic())}
+
+    def comparison(self) -> Comparison | None:
+        """The runs finished so far, with their fitted models; None until the data is split and tokenized."""
+        with self._lock:
+            if self._comparison is None:
+                return None
+            return replace(self._comparison, runs=list(self._comparison.runs))
+
+    def _run(self) -> None:
+        """Train and record the whole comparison (in the runner's thread); every outcome ends in `_finish`."""
+        if not self._begin():
+            return
+        try:
+            compare(self.dataset, self.config, progress=self._on_training, should_stop=self._stop.is_set,
+                    on_prepared=self._on_prepared, on_run_start=self._on_run_start,
+                    on_run_done=self._on_run_done, keep_models=True)
+        except Cancelled:
+            self._finish(CANCELLED)
+        except TextclfError as err:
+            self._finish(FAILED, str(err))
+        except Exception as err:
+            logger.exception("comparison job %s failed", self.id)
+            self._finish(FAILED, f"{type(err).__name__}: {err}")
+        else:
+            self._finish(DONE)
+
+    def _begin(self) -> bool:
+        with self._lock:
+            if self.status != QUEUED:
+                return False
+            self.status = RUNNING
+            self._progress.started = time.monotonic()
+        if self._store:
+            self._store.start_experiment(self.experiment_id)
+        return True
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        with self._lock:
+            self.status, self.error = status, error
+            self._progress.ended = time.monotonic()
+        try:
+            if self._store:
+                self._store.finish_experiment(self.experiment_id, status, error)
+        finally:
+            self._finished.set()
+
+    def _on_prepared(self, prepared: Prepared, comparison: Comparison) -> None:
+        if self._store:
+            profile = profile_dataset(self.dataset, prepared.tokenizer, tokens=prepared.tokens)
+            self._store.record_prepared(self.experiment_id, comparison, profile.as_dict())
+        with self._lock:
+            self._comparison = replace(comparison, runs=[])
+
+    def _on_run_start(self, run: RunSpec, number: int, total: int) -> None:
+        with self._lock:
+            self._progress.start_run(run, time.monotonic())
+        self._emit({"event": "run_start", "run": run.name, "number": number, "total": total})
+
+    def _on_training(self, event: dict) -> None:
+        with self._lock:
+            self._progress.record(event)
+        self._emit(event)
+
+    def _on_run_done(self, run: RunSpec, result: RunResult) -> None:
+        """Persist the run before anyone is told it finished, so what a page shows is already safe."""
+        with self._lock:
+            position = self._progress.runs_done + 1
+        bundle = self._save_bundle(position, run, result) if self.save_models else None
+        if self._store:
+            self._store.add_run(self.experiment_id, position, run.name, result, bundle)
+        with self._lock:
+            self._comparison.runs.append(result)
+            self._progress.finish_run(time.monotonic())
+        self._emit({"event": "run_done", "run": run.name, "number": position, "record": result.record,
+                    "bundle": bundle})
+
+    def _save_bundle(self, position: int, run: RunSpec, result: RunResult) -> Path:
+        if self._store:
+            folder = self._store.bundle_folder(self.experiment_id)
+        else:
+            folder = (self._bundles_dir or resolve_home() / BUNDLES) / f"job-{self.id}"
+        metadata = {"dataset": self.dataset.name, "run": run.name, "experiment_id": self.experiment_id,
+                    "accuracy": result.record["accuracy"]}
+        return save_bundle(result.estimator, run_bundle_path(folder, position, run.name), metadata=metadata)
+
+    def _emit(self, event: dict) -> None:
+        if self._on_event:
+            self._on_event(event)
+
+
+class JobRunner:
+    """Runs submitted comparisons one at a time, first come first served, in one background thread."""
+
+    def __init__(self, store: Store | None = None, *, threads: int | None = 1, save_models: bool = False,
+                 bundles_dir: Path | None = None):
+        """`threads`: torch threads for training (None keeps torch's choice); `bundles_dir` only without a store."""
+        self.store, self.threads, self.save_models, self.bundles_dir = store, threads, save_models, bundles_dir
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._jobs: list[Job] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        if store:
+            store.mark_interrupted()
+        self._worker = threading.Thread(target=self._work, name="textclf-jobs", daemon=True)
+        self._worker.start()
+
+    def submit(self, dataset: Dataset, config: CompareConfig, *, save_models: bool | None = None,
+               on_event: EventListener | None = None) -> Job:
+        """Queue a comparison; `on_event` hears every training event in the worker thread (the CLI prints them)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("This JobRunner has been shut down; create a new one.")
+            job = Job(dataset, config, store=self.store, bundles_dir=self.bundles_dir, on_event=on_event,
+                      save_models=self.save_models if save_models is None else save_models)
+            self._jobs.append(job)
+            self._queue.put(job)
+        return job
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs)
+
+    def shutdown(self, cancel: bool = True, timeout: float | None = None) -> None:
+        """Stop taking jobs; cancel the unfinished ones (or let them finish) and wait for the worker."""
+        with self._lock:
+            self._closed = True
+            jobs = list(self._jobs)
+        if cancel:
+            for job in jobs:
+                job.cancel()
+        self._queue.put(None)
+        self._worker.join(timeout)
+
+    def _work(self) -> None:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        while (job := self._queue.get()) is not None:
+            try:
+                job._run()
+            except Exception:
+                logger.exception("recording the end of comparison job %s failed", job.id)
