@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from textclf.demo import demo_dataset
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+torch.set_num_threads(1)
 
 
 def shared_dataset(name: str) -> Path:

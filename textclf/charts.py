@@ -59,7 +59,8 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
         means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
         labels = [f"{m:.1%}" if percent else f"{m:.3g}" for m in means]
         fig.add_bar(x=rows["model"], y=means, name=BATCHING_NAMES.get(batching, batching), text=labels,
-                    textposition="outside", marker_color=BATCHING_COLOURS.get(batching),
+                    textposition="inside", insidetextanchor="end", textangle=0, textfont={"size": 11},
+                    marker_color=BATCHING_COLOURS.get(batching),
                     error_y={"type": "data", "array": sds, "visible": bool((rows["runs"] > 1).any())})
     fig.update_layout(barmode="group")
     if percent:
@@ -93,7 +94,7 @@ def accuracy_vs_time(table: pd.DataFrame) -> go.Figure:
                         marker={"size": 11, "color": BATCHING_COLOURS.get(batching)},
                         hovertemplate="%{text}<br>%{x:.1f} s<br>accuracy %{y:.1%}<extra>seed %{customdata}</extra>",
                         customdata=rows["seed"])
-    fig.update_yaxes(tickformat=".0%")
+    fig.update_yaxes(tickformat=".1%")
     return fig
 
 
@@ -112,7 +113,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
                         name=f"{record['model']} · {BATCHING_NAMES.get(record['batching'])} · seed {record['seed']}",
                         line={"color": BATCHING_COLOURS.get(record["batching"]), "dash": dash})
     if measure == "val_accuracy":
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".1%")
     return fig
 
 
@@ -130,7 +131,7 @@ def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
 
 
 def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
-    fig = _figure("Training loss (live)", "batch (all runs so far)", "cross-entropy loss")
+    fig = _figure("Training loss of the current run (live)", "batch", "cross-entropy loss")
     fig.add_scatter(x=list(steps), y=list(losses), mode="lines", line={"color": "#555"}, name="batch loss")
     fig.update_layout(height=260, showlegend=False)
     return fig

@@ -1,0 +1,40 @@
+"""Home: what the lab compares, two ways in, and the current dataset and results at a glance."""
+
+import streamlit as st
+
+from dashboard import state, ui
+from textclf.report import headline
+
+ui.page_setup("Home")
+st.title("textclf — a text-classification lab")
+st.markdown(
+    "Train **TextCNN**, a **bidirectional RNN** (LSTM/GRU) and the classical **SVM** and **kNN** on the same "
+    "split of your labelled texts (English or Chinese), and see side by side their **accuracy**, **training "
+    "time** and how much compute goes to **padding** when batches are padded to one maximum length or grouped "
+    "into length buckets. Every padded position is masked, so batching changes speed, never what a model "
+    "computes."
+)
+
+with ui.friendly_errors():
+    left, right = st.columns(2)
+    if left.button("Try the demo dataset", type="primary", width="stretch"):
+        state.use_demo()
+        st.switch_page(ui.PAGES["train"])
+    if right.button("Upload a CSV", width="stretch"):
+        st.switch_page(ui.PAGES["data"])
+
+    st.subheader("At a glance")
+    data = state.dataset()
+    if data is None:
+        st.write("No dataset loaded yet. The demo is synthetic: delivery reviews whose class depends on "
+                 "short phrases and on word order.")
+    else:
+        st.write(f"Dataset **{data.name}**: {len(data)} texts, {len(data.classes)} classes.")
+    results = state.comparison()
+    if results is not None and results.runs:
+        st.write(f"Latest results ({state.source_description()}):")
+        for sentence in headline(results.table):
+            st.markdown(f"- {sentence}")
+        st.page_link(ui.PAGES["compare"], label="Open Compare", icon="📊")
+
+ui.sidebar_summary()

@@ -1,0 +1,130 @@
+"""Train: choose models, batching strategies and settings; run them in the background and watch progress."""
+
+import streamlit as st
+
+from dashboard import state, ui
+from textclf import charts
+from textclf.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
+from textclf.experiment import CompareConfig, ModelSpec
+from textclf.models.birnn import POOLINGS
+
+MODELS = {"TextCNN": "cnn", "BiRNN": "rnn", "SVM": "svm", "kNN": "knn"}
+LEARNING_RATES = {"each model's default (CNN 0.002, RNN 0.001)": None, "0.0005": 5e-4, "0.001": 1e-3,
+                  "0.002": 2e-3, "0.005": 5e-3}
+DEFAULTS = {"models": list(MODELS), "cell": "LSTM", "pooling": "mean", "batchings": ["max_length", "bucket"],
+            "pad_to": "batch", "epochs": 5, "batch_size": 64, "lr": next(iter(LEARNING_RATES)), "max_len": 256,
+            "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "save_models": True}
+
+
+def settings_form(saved: dict) -> dict | None:
+    """The settings form; returns the submitted values (also remembered for the next visit), else None."""
+    value = {**DEFAULTS, **saved}
+    with st.form("settings"):
+        left, right = st.columns(2)
+        models = left.multiselect("Models", list(MODELS), default=value["models"])
+        batchings = right.multiselect("Batching strategies (neural models)", STRATEGIES, default=value["batchings"],
+                                      help="max_length pads every batch to the longest text; per_batch pads "
+                                           "random batches to their own longest; bucket groups similar lengths.")
+        cols = st.columns(4)
+        cell = cols[0].radio("RNN cell", ["LSTM", "GRU"], index=["LSTM", "GRU"].index(value["cell"]), horizontal=True)
+        pooling = cols[1].selectbox("RNN pooling", POOLINGS, index=POOLINGS.index(value["pooling"]))
+        pad_to = cols[2].radio("Bucketed batches pad to", PAD_TO, index=PAD_TO.index(value["pad_to"]),
+                               help="batch: the longest text in the batch; bound: the bucket's upper bound "
+                                    "(a few fixed shapes)")
+        n_buckets = cols[3].number_input("Buckets", 1, 64, value["n_buckets"])
+        cols = st.columns(5)
+        epochs = cols[0].number_input("Epochs (max)", 1, 100, value["epochs"], help="early stopping on validation")
+        batch_size = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256], index=[16, 32, 64, 128, 256].index(
+            value["batch_size"]))
+        lr = cols[2].selectbox("Learning rate", list(LEARNING_RATES), index=list(LEARNING_RATES).index(value["lr"]))
+        max_len = cols[3].number_input("Truncate at (tokens)", 8, 2048, value["max_len"])
+        seeds = cols[4].number_input("Seeds", 1, 10, value["seeds"], help="several seeds give mean ± sd")
+        save_models = st.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
+        if not st.form_submit_button("Start training", type="primary"):
+            return None
+    submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
+                 "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": int(max_len),
+                 "n_buckets": int(n_buckets), "seeds": int(seeds), "save_models": save_models}
+    saved.update(submitted)
+    return submitted
+
+
+def config_from(values: dict) -> CompareConfig:
+    specs = []
+    for name in values["models"]:
+        params = {"cell": values["cell"].lower(), "pooling": values["pooling"]} if MODELS[name] == "rnn" else {}
+        specs.append(ModelSpec(MODELS[name], params))
+    return CompareConfig(models=tuple(specs), batchings=tuple(values["batchings"]), seeds=tuple(range(values["seeds"])),
+                         epochs=values["epochs"], batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
+                         max_len=values["max_len"], n_buckets=values["n_buckets"], pad_to=values["pad_to"])
+
+
+def show_job(job) -> None:
+    """Live progress while the job runs (polled every half second), the outcome once it has finished."""
+
+    @st.fragment(run_every=0.5 if not job.finished else None)
+    def live():
+        progress = job.progress()
+        done, total = progress["runs_done"], max(progress["runs_total"], 1)
+        if job.finished:
+            st.rerun()
+        st.progress(min(done / total + _within_run(progress) / total, 1.0),
+                    text=f"{job.status}: run {min(done + 1, total)} of {total}")
+        st.write(_status_line(progress))
+        if progress["losses"]:
+            steps, losses = zip(*progress["losses"], strict=True)
+            st.plotly_chart(charts.loss_curve(steps, losses), width="stretch", key="live_loss")
+        if st.button("Cancel training", key="cancel"):
+            job.cancel()
+
+    if job.finished:
+        _outcome(job)
+    else:
+        live()
+
+
+def _within_run(progress: dict) -> float:
+    if not progress.get("epochs") or not progress.get("batches"):
+        return 0.0
+    return ((progress["epoch"] - 1) + progress["batch"] / progress["batches"]) / progress["epochs"]
+
+
+def _status_line(progress: dict) -> str:
+    parts = [f"**{progress['run']}**" if progress.get("run") else "preparing the split and tokens…"]
+    if progress.get("epoch"):
+        parts.append(f"epoch {progress['epoch']}/{progress['epochs']}, batch {progress['batch']}/{progress['batches']}")
+    if progress.get("loss") is not None:
+        parts.append(f"loss {progress['loss']:.3f}")
+    if progress.get("eta_seconds") is not None:
+        parts.append(f"about {progress['eta_seconds']:.0f} s left")
+    return " · ".join(parts)
+
+
+def _outcome(job) -> None:
+    progress = job.progress()
+    message = f"{progress['runs_done']} of {progress['runs_total']} runs finished"
+    if job.status == "done":
+        st.success(f"Training finished: {message}.")
+    elif job.status == "failed":
+        st.error(f"Training failed: {job.error}. {message}; they are kept.")
+    else:
+        st.warning(f"Training {job.status}: {message}; they are kept.")
+    if progress["runs_done"]:
+        st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon="📊")
+
+
+ui.page_setup("Train")
+st.title("Train")
+with ui.friendly_errors():
+    if ui.need_dataset():
+        data = state.dataset()
+        st.write(f"Dataset **{data.name}**: {len(data)} texts, {len(data.classes)} classes. Training runs in the "
+                 "background: you can switch pages or open another tab meanwhile.")
+        values = settings_form(state.train_settings())
+        if values is not None:
+            config = config_from(values)
+            state.set_job(state.runner().submit(data, config, save_models=values["save_models"]))
+        if state.job() is not None:
+            show_job(state.job())
+
+ui.sidebar_summary()

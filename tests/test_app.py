@@ -1,0 +1,140 @@
+"""Each dashboard page, driven through Streamlit's AppTest (no browser)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from textclf.demo import demo_csv, demo_dataset
+from textclf.experiment import CompareConfig
+from textclf.jobs import JobRunner
+from textclf.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["app.py", "pages/1_Data.py", "pages/2_Train.py", "pages/3_Compare.py", "pages/4_Predict.py",
+         "pages/5_History.py"]
+TINY = CompareConfig(models=("cnn:embed_dim=16:filters=8", "svm"), batchings=("max_length", "bucket"), epochs=2,
+                     batch_size=16)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Each test gets its own process-wide runner and store (under the test's TEXTCLF_HOME)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def page(path: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / path), default_timeout=60)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def figure(at: AppTest, index: int) -> dict:
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def values(array) -> list:
+    """Plotly writes numeric arrays either as lists or as typed arrays (base64 with a dtype)."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
+    return list(array)
+
+
+@pytest.fixture(scope="module")
+def finished_job(tmp_path_factory):
+    runner = JobRunner(Store(tmp_path_factory.mktemp("home")), threads=1)
+    job = runner.submit(demo_dataset(rows=200, seed=2), TINY)
+    assert job.wait(timeout=180) and job.status == "done", job.error
+    yield job
+    runner.shutdown()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_without_data(path):
+    at = page(path).run()
+    assert_clean(at)
+
+
+def test_uploading_a_csv_shows_the_profile():
+    at = page("pages/1_Data.py").run()
+    at.get("file_uploader")[0].set_value(("reviews.csv", demo_csv(300), "text/csv")).run()
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Texts"] == "300" and metrics["Classes"] == "4"
+    assert at.session_state["dataset"].name == "reviews"
+    lengths = figure(at, 1)
+    assert lengths["layout"]["xaxis"]["title"]["text"].startswith("length in tokens")
+    assert len(lengths["layout"]["shapes"]) >= 2
+
+
+def test_a_bad_upload_shows_a_message_not_a_traceback():
+    at = page("pages/1_Data.py").run()
+    at.get("file_uploader")[0].set_value(("one.csv", b"text\nhello\nworld\n", "text/csv")).run()
+    assert_clean(at)
+    assert any("only one column" in e.value for e in at.error)
+
+
+def test_the_training_form_starts_a_background_job_that_produces_results():
+    at = page("pages/2_Train.py")
+    at.session_state["dataset"] = demo_dataset(rows=160, seed=3)
+    at.run()
+    at.multiselect[0].set_value(["TextCNN", "SVM"])
+    at.multiselect[1].set_value(["bucket"])
+    epochs = next(n for n in at.number_input if n.label == "Epochs (max)")
+    epochs.set_value(1)
+    at.button[0].click().run()
+    assert_clean(at)
+    job = at.session_state["job"]
+    assert job.wait(timeout=120), "the job did not finish"
+    assert job.status == "done", job.error
+    at.run()
+    assert_clean(at)
+    assert any("Training finished: 2 of 2 runs" in s.value for s in at.success)
+
+
+def test_compare_figures_carry_the_numbers_of_the_runs(finished_job):
+    at = page("pages/3_Compare.py")
+    at.session_state["job"] = finished_job
+    at.run()
+    assert_clean(at)
+    table = finished_job.comparison().table
+    accuracy = {trace["name"]: values(trace["y"]) for trace in figure(at, 0)["data"]}
+    cnn = table[table.model_key == "cnn"].set_index("batching")
+    assert accuracy["bucketed"][0] == pytest.approx(cnn.loc["bucket", "accuracy"])
+    assert accuracy["classical (no batching)"][0] == pytest.approx(table[table.model_key == "svm"].accuracy.iloc[0])
+    waste = {trace["name"]: values(trace["y"]) for trace in figure(at, 2)["data"]}
+    assert waste["max-length"][0] == pytest.approx(cnn.loc["max_length", "padding_waste"])
+    assert any("bucketing cut padding" in m.value for m in at.markdown)
+    assert len(at.get("download_button")) == 2
+
+
+def test_predict_shows_every_models_label_for_a_typed_text(finished_job):
+    at = page("pages/4_Predict.py")
+    at.session_state["job"] = finished_job
+    at.run()
+    at.text_area[0].input("really bad food, would not order again").run()
+    assert_clean(at)
+    assert len(figure(at, 0)["data"]) == len(finished_job.comparison().runs)
+    assert len(at.get("download_button")) == 1
+
+
+def test_history_lists_experiments_and_opens_one_in_compare(finished_job):
+    store = Store()
+    job = JobRunner(store, threads=1).submit(demo_dataset(rows=120, seed=4), CompareConfig(models=("svm",)))
+    assert job.wait(timeout=60)
+    at = page("pages/5_History.py").run()
+    assert_clean(at)
+    assert at.dataframe[0].value["status"].tolist() == ["done"]
+    at.button[0].click().run()
+    assert at.session_state["compare_source"] == {"kind": "experiment", "id": job.experiment_id}

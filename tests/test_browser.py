@@ -1,0 +1,143 @@
+"""A real browser drives the dashboard: upload, train a small comparison, read Compare, predict.
+
+Uses Debian's Chromium through Playwright (Playwright's own browser download does not work here); skips with
+a message when either is missing. Screenshots go to $TEXTCLF_SCREENSHOTS when set (the README's pictures are
+made that way), else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATASETS
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); skipping the browser test")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    port = free_port()
+    env = {**os.environ, "TEXTCLF_HOME": str(tmp_path_factory.mktemp("home"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
+         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError("streamlit did not answer its health check")
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1500, "height": 2600})
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("TEXTCLF_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def settle(page) -> None:
+    page.wait_for_selector(READY, timeout=60_000)
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def go_to(page, name: str) -> None:
+    page.locator("[data-testid=stSidebarNav] a", has_text=name).first.click()
+    page.wait_for_timeout(300)
+    settle(page)
+
+
+def remove_choice(page, label: str) -> None:
+    page.get_by_role("button", name=f"Remove {label}").first.click()
+
+
+def test_upload_train_compare_predict(page, server, shots, tmp_path):
+    sms = DATASETS / "sms_spam.csv"
+    if not sms.is_file():
+        sms = tmp_path / "demo.csv"
+        from textclf.demo import demo_csv
+
+        sms.write_bytes(demo_csv(600))
+    page.goto(server)
+    settle(page)
+    go_to(page, "Data")
+    page.set_input_files("[data-testid=stFileUploaderDropzoneInput]", str(sms))
+    page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
+    settle(page)
+    assert page.get_by_text("is the dataset for training").count() == 1
+    page.screenshot(path=str(shots / "data.png"))
+
+    go_to(page, "Train")
+    remove_choice(page, "BiRNN")
+    remove_choice(page, "kNN")
+    page.get_by_role("spinbutton", name="Epochs (max)").fill("1")
+    page.get_by_role("spinbutton", name="Truncate at (tokens)").fill("64")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Training finished").wait_for(timeout=240_000)
+    settle(page)
+
+    go_to(page, "Compare")
+    page.wait_for_function("document.querySelectorAll('[data-testid=stPlotlyChart]').length >= 5", timeout=60_000)
+    settle(page)
+    assert page.get_by_text("bucketing cut padding").count() >= 1
+    page.screenshot(path=str(shots / "compare.png"))
+
+    go_to(page, "Predict")
+    box = page.get_by_label("Text to classify")
+    box.fill("WINNER!! You have won a free prize, call now to claim")
+    box.press("Control+Enter")
+    page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
+    settle(page)
+    page.screenshot(path=str(shots / "predict.png"))
+    assert (shots / "predict.png").stat().st_size > 10_000
