@@ -11,6 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard.state import runner as state_runner
+from tests.conftest import shared_dataset
 from textclf.demo import demo_csv, demo_dataset
 from textclf.experiment import CompareConfig
 from textclf.jobs import JobRunner
@@ -138,3 +140,54 @@ def test_history_lists_experiments_and_opens_one_in_compare(finished_job):
     assert at.dataframe[0].value["status"].tolist() == ["done"]
     at.button[0].click().run()
     assert at.session_state["compare_source"] == {"kind": "experiment", "id": job.experiment_id}
+
+
+def test_two_sessions_keep_their_own_data_but_share_history():
+    first, second = page("pages/1_Data.py").run(), page("pages/1_Data.py").run()
+    first.get("file_uploader")[0].set_value(("mine.csv", demo_csv(120), "text/csv")).run()
+    second.run()
+    assert first.session_state["dataset"].name == "mine"
+    assert "dataset" not in second.session_state
+    job = state_runner().submit(demo_dataset(rows=120, seed=5), CompareConfig(models=("svm",)))
+    assert job.wait(timeout=60)
+    histories = [page("pages/5_History.py").run() for _ in range(2)]
+    assert [len(h.dataframe[0].value) for h in histories] == [1, 1]
+
+
+def test_predict_on_an_experiment_opened_from_history_uses_its_saved_bundles():
+    job = state_runner().submit(demo_dataset(rows=160, seed=6), CompareConfig(models=("svm", "knn:k=3")),
+                                save_models=True)
+    assert job.wait(timeout=60) and job.status == "done", job.error
+    at = page("pages/4_Predict.py")
+    at.session_state["compare_source"] = {"kind": "experiment", "id": job.experiment_id}
+    at.run()
+    at.text_area[0].input("not good at all, cold and soggy").run()
+    assert_clean(at)
+    labels = at.dataframe[0].value["label"].tolist()
+    expected = [run.estimator.predict(["not good at all, cold and soggy"])[0] for run in job.comparison().runs]
+    assert labels == expected
+
+
+@pytest.mark.slow
+def test_chinese_data_works_end_to_end_through_the_pages():
+    waimai = shared_dataset("waimai_10k.csv")
+    data = page("pages/1_Data.py").run()
+    data.get("file_uploader")[0].set_value(("waimai_10k.csv", waimai.read_bytes(), "text/csv")).run()
+    assert_clean(data)
+    assert {m.label: m.value for m in data.metric}["Language"] == "Chinese"
+    train = page("pages/2_Train.py")
+    train.session_state["dataset"] = data.session_state["dataset"]
+    train.run()
+    train.multiselect[0].set_value(["TextCNN", "SVM"])
+    train.multiselect[1].set_value(["bucket"])
+    next(n for n in train.number_input if n.label == "Epochs (max)").set_value(1)
+    train.button[0].click().run()
+    job = train.session_state["job"]
+    assert job.wait(timeout=300) and job.status == "done", job.error
+    accuracy = job.comparison().table.set_index("model")["accuracy"]
+    assert accuracy["SVM"] >= 0.85 and accuracy["TextCNN"] >= 0.80
+    compare = page("pages/3_Compare.py")
+    compare.session_state["job"] = job
+    compare.run()
+    assert_clean(compare)
+    assert len(compare.get("plotly_chart")) >= 5
