@@ -6,10 +6,11 @@ from dashboard import state, ui
 from textclf import charts
 from textclf.batching import DEFAULT_BUCKETS, boundaries_for
 from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, guess_columns, read_table, separator_name, to_dataset
+from textclf.experiment import AUTO, truncation_length
 from textclf.profile import profile_dataset, token_lengths
 from textclf.tokenize import tokenize_all
 
-AUTO = "detect automatically"
+DETECT = "detect automatically"
 NO_SPLIT = "(none: split at random)"
 
 
@@ -27,9 +28,9 @@ def describe(_dataset: Dataset, key: tuple):
 
 def dataset_from_upload(upload) -> Dataset:
     left, right = st.columns(2)
-    encoding = left.selectbox("Encoding", [AUTO, *ENCODINGS])
-    separator = right.selectbox("Separator", [AUTO, *SEPARATOR_BY_NAME])
-    table = read(upload.getvalue(), upload.name.rsplit(".", 1)[0], None if encoding == AUTO else encoding,
+    encoding = left.selectbox("Encoding", [DETECT, *ENCODINGS])
+    separator = right.selectbox("Separator", [DETECT, *SEPARATOR_BY_NAME])
+    table = read(upload.getvalue(), upload.name.rsplit(".", 1)[0], None if encoding == DETECT else encoding,
                  SEPARATOR_BY_NAME.get(separator))
     st.caption(f"Read as {table.encoding}, {separator_name(table.separator)}-separated: "
                f"{len(table.frame)} rows, {len(table.frame.columns)} columns. Preview:")
@@ -57,8 +58,8 @@ def show_profile(data: Dataset) -> None:
     cols[4].metric("Language", {"zh": "Chinese", "en": "English"}[profile.language],
                    help=f"tokenizer: {profile.tokenizer}")
     st.caption(" · ".join(profile.lines()[3:]))
-    settings = state.train_settings()
-    max_len, n_buckets = settings.get("max_len", 256), settings.get("n_buckets", DEFAULT_BUCKETS)
+    max_len = truncation_length(lengths, AUTO)
+    n_buckets = state.train_settings().get("n_buckets", DEFAULT_BUCKETS)
     left, right = st.columns(2)
     left.plotly_chart(charts.class_counts(profile), width="stretch")
     right.plotly_chart(charts.length_histogram(lengths, boundaries_for(lengths, max_len, n_buckets), max_len),

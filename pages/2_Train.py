@@ -5,14 +5,17 @@ import streamlit as st
 from dashboard import state, ui
 from textclf import charts
 from textclf.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
-from textclf.experiment import CompareConfig, ModelSpec
+from textclf.experiment import AUTO, CompareConfig, ModelSpec
 from textclf.models.birnn import POOLINGS
 
 MODELS = {"TextCNN": "cnn", "BiRNN": "rnn", "SVM": "svm", "kNN": "knn"}
 LEARNING_RATES = {"each model's default (CNN 0.002, RNN 0.001)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
+TRUNCATION = {"auto: 99th percentile of training lengths (≤ 256)": AUTO, **{f"{n} tokens": n for n in
+                                                                          (32, 64, 128, 256, 512, 1024)}}
 DEFAULTS = {"models": list(MODELS), "cell": "LSTM", "pooling": "mean", "batchings": ["max_length", "bucket"],
-            "pad_to": "batch", "epochs": 5, "batch_size": 64, "lr": next(iter(LEARNING_RATES)), "max_len": 256,
+            "pad_to": "batch", "epochs": 3, "batch_size": 64, "lr": next(iter(LEARNING_RATES)),
+            "max_len": next(iter(TRUNCATION)),
             "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "save_models": True}
 
 
@@ -37,13 +40,15 @@ def settings_form(saved: dict) -> dict | None:
         batch_size = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256], index=[16, 32, 64, 128, 256].index(
             value["batch_size"]))
         lr = cols[2].selectbox("Learning rate", list(LEARNING_RATES), index=list(LEARNING_RATES).index(value["lr"]))
-        max_len = cols[3].number_input("Truncate at (tokens)", 8, 2048, value["max_len"])
+        max_len = cols[3].selectbox("Truncate texts at", list(TRUNCATION),
+                                    index=list(TRUNCATION).index(value["max_len"]),
+                                    help="the same truncation for every strategy, so they differ only in padding")
         seeds = cols[4].number_input("Seeds", 1, 10, value["seeds"], help="several seeds give mean ± sd")
         save_models = st.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
         if not st.form_submit_button("Start training", type="primary"):
             return None
     submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
-                 "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": int(max_len),
+                 "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": max_len,
                  "n_buckets": int(n_buckets), "seeds": int(seeds), "save_models": save_models}
     saved.update(submitted)
     return submitted
@@ -56,7 +61,7 @@ def config_from(values: dict) -> CompareConfig:
         specs.append(ModelSpec(MODELS[name], params))
     return CompareConfig(models=tuple(specs), batchings=tuple(values["batchings"]), seeds=tuple(range(values["seeds"])),
                          epochs=values["epochs"], batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
-                         max_len=values["max_len"], n_buckets=values["n_buckets"], pad_to=values["pad_to"])
+                         max_len=TRUNCATION[values["max_len"]], n_buckets=values["n_buckets"], pad_to=values["pad_to"])
 
 
 def show_job(job) -> None:

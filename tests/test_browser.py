@@ -122,7 +122,6 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     remove_choice(page, "BiRNN")
     remove_choice(page, "kNN")
     page.get_by_role("spinbutton", name="Epochs (max)").fill("1")
-    page.get_by_role("spinbutton", name="Truncate at (tokens)").fill("64")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Training finished").wait_for(timeout=240_000)
     settle(page)

@@ -1,6 +1,7 @@
 import json
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -98,3 +99,20 @@ def test_model_specs_parse_options():
 def test_bad_settings_are_explained(changes, message):
     with pytest.raises((TextclfError, ValueError), match=message):
         tiny_config(**changes)
+
+
+def test_auto_truncation_cuts_only_the_longest_training_texts(small_demo):
+    config = tiny_config(models=("svm",), max_len="auto")
+    prepared = prepare(small_demo, config)
+    train_lengths = np.array([len(prepared.tokens[i]) for i in prepared.split.train])
+    assert prepared.max_len == int(np.ceil(np.percentile(train_lengths, 99)))
+    assert 0 < (train_lengths > prepared.max_len).sum() <= 0.011 * len(train_lengths) + 1
+    assert any("99th percentile" in note for note in prepared.split.notes)
+    result = compare(small_demo, config)
+    assert result.max_len == prepared.max_len and max(result.test_lengths) <= prepared.max_len
+
+
+def test_explicit_truncation_is_used_as_given(small_demo):
+    assert prepare(small_demo, tiny_config(models=("svm",), max_len=7)).max_len == 7
+    with pytest.raises(TextclfError, match="truncation length"):
+        tiny_config(max_len="long")

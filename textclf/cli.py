@@ -18,7 +18,7 @@ from textclf.bundle import load_bundle
 from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
 from textclf.errors import TextclfError
-from textclf.experiment import CompareConfig, Comparison, load_results
+from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
 from textclf.jobs import FAILED, JobRunner
 from textclf.profile import profile_dataset
 from textclf.store import BUNDLES, Store, resolve_home
@@ -118,7 +118,8 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop after this many epochs without a better validation accuracy")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, help="learning rate (default: each model's own, CNN 2e-3, RNN 1e-3)")
-    parser.add_argument("--max-len", type=int, default=defaults.max_len, help="truncation length in tokens")
+    parser.add_argument("--max-len", type=_truncation, default=defaults.max_len,
+                        help="truncation length in tokens, or 'auto' (99th percentile of training lengths, ≤ 256)")
     parser.add_argument("--buckets", type=int, default=defaults.n_buckets, help="number of length buckets")
     parser.add_argument("--pad-to", choices=PAD_TO, default=defaults.pad_to,
                         help="bucketed batches pad to the batch's longest text or to the bucket bound")
@@ -156,6 +157,15 @@ def config_from_args(args: argparse.Namespace) -> CompareConfig:
         batch_size=args.batch_size, lr=args.lr, max_len=args.max_len, n_buckets=args.buckets,
         pad_to=args.pad_to, tokenizer=args.tokenizer, split_seed=args.split_seed, device=args.device,
     )
+
+
+def _truncation(text: str) -> int | str:
+    if text == AUTO:
+        return AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of tokens or 'auto', not {text!r}") from None
 
 
 def _split_list(text: str) -> list[str]:

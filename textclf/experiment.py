@@ -27,6 +27,9 @@ from textclf.tokenize import resolve, tokenize_all
 from textclf.train import Cancelled, ProgressCallback, StopCheck
 
 NOT_BATCHED = "none"
+AUTO = "auto"
+AUTO_PERCENTILE = 99
+MAX_TRUNCATION = 256
 RESULT_COLUMNS = [
     "model", "batching", "seed", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
     "inference_seconds", "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots",
@@ -79,7 +82,7 @@ class CompareConfig:
     epochs: int = 10
     batch_size: int = 64
     lr: float | None = None
-    max_len: int = 256
+    max_len: int | str = MAX_TRUNCATION
     n_buckets: int = DEFAULT_BUCKETS
     pad_to: str = "batch"
     patience: int = 3
@@ -107,9 +110,11 @@ class CompareConfig:
             raise TextclfError("Choose at least one model and one seed.")
         if any(get_model_class(m.key).uses_batching for m in self.models) and not self.batchings:
             raise TextclfError("Neural models need at least one batching strategy.")
-        for name in ("epochs", "batch_size", "max_len", "n_buckets"):
+        for name in ("epochs", "batch_size", "n_buckets"):
             if getattr(self, name) < 1:
                 raise TextclfError(f"{name.replace('_', ' ')} must be at least 1.")
+        if self.max_len != AUTO and (not isinstance(self.max_len, int) or self.max_len < 1):
+            raise TextclfError(f"The truncation length must be a whole number of tokens or {AUTO!r}.")
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -144,13 +149,15 @@ class Prepared:
     split: Split
     tokenizer: str
     classes: list[str]
+    max_len: int
 
     def part(self, name: str) -> tuple[list[list[str]], np.ndarray]:
         index = getattr(self.split, name)
         return [self.tokens[i] for i in index], self.labels[index]
 
-    def test_lengths(self, max_len: int) -> list[int]:
-        return [min(len(self.tokens[i]), max_len) for i in self.split.test]
+    def test_lengths(self) -> list[int]:
+        """Token lengths of the test texts as the models see them (truncated, at least one token)."""
+        return [max(1, min(len(self.tokens[i]), self.max_len)) for i in self.split.test]
 
 
 @dataclass
@@ -167,8 +174,23 @@ def prepare(dataset: Dataset, config: CompareConfig) -> Prepared:
     split = split_dataset(dataset, validation=config.validation, test=config.test, seed=config.split_seed)
     train_texts = [dataset.texts[i] for i in split.train]
     tokenizer = resolve(config.tokenizer, train_texts)
-    return Prepared(tokens=tokenize_all(dataset.texts, tokenizer), labels=np.asarray(dataset.labels, dtype=object),
-                    split=split, tokenizer=tokenizer, classes=dataset.classes)
+    tokens = tokenize_all(dataset.texts, tokenizer)
+    train_lengths = np.fromiter((len(tokens[i]) for i in split.train), dtype=np.int64, count=len(split.train))
+    max_len = truncation_length(train_lengths, config.max_len)
+    notes = list(split.notes)
+    if (longer := int((train_lengths > max_len).sum())) and config.max_len == AUTO:
+        notes.append(f"texts truncated at {max_len} tokens (the {AUTO_PERCENTILE}th percentile of training "
+                     f"lengths, at most {MAX_TRUNCATION}): {longer} training texts were longer")
+    return Prepared(tokens=tokens, labels=np.asarray(dataset.labels, dtype=object),
+                    split=replace(split, notes=notes), tokenizer=tokenizer, classes=dataset.classes, max_len=max_len)
+
+
+def truncation_length(train_lengths: np.ndarray, setting: int | str) -> int:
+    """The one truncation length for every strategy; 'auto' cuts only the longest 1 % of training texts."""
+    if setting != AUTO:
+        return int(setting)
+    percentile = int(np.ceil(np.percentile(train_lengths, AUTO_PERCENTILE))) if len(train_lengths) else 1
+    return max(1, min(MAX_TRUNCATION, percentile))
 
 
 def plan_runs(config: CompareConfig) -> list[RunSpec]:
@@ -182,12 +204,12 @@ def plan_runs(config: CompareConfig) -> list[RunSpec]:
     return runs
 
 
-def build_estimator(run: RunSpec, config: CompareConfig, tokenizer: str) -> TextClassifier:
+def build_estimator(run: RunSpec, config: CompareConfig, prepared: Prepared) -> TextClassifier:
     cls = get_model_class(run.model.key)
-    params = {"tokenizer": tokenizer, "seed": run.seed}
+    params = {"tokenizer": prepared.tokenizer, "seed": run.seed}
     if cls.uses_batching:
         params.update(batching=run.batching, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                      max_len=config.max_len, n_buckets=config.n_buckets, pad_to=config.pad_to,
+                      max_len=prepared.max_len, n_buckets=config.n_buckets, pad_to=config.pad_to,
                       patience=config.patience, device=config.device)
     params.update(run.model.params)
     try:
@@ -199,7 +221,7 @@ def build_estimator(run: RunSpec, config: CompareConfig, tokenizer: str) -> Text
 def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress: ProgressCallback | None = None,
             should_stop: StopCheck | None = None) -> RunResult:
     """Train one model on the training part and evaluate it on the test part."""
-    estimator = build_estimator(run, config, prepared.tokenizer)
+    estimator = build_estimator(run, config, prepared)
     train_docs, train_labels = prepared.part("train")
     fit_options = {}
     if estimator.uses_batching:
@@ -252,6 +274,7 @@ class Comparison:
     split_notes: list[str]
     test_labels: list[str]
     test_lengths: list[int]
+    max_len: int | None = None
     runs: list[RunResult] = field(default_factory=list)
 
     @property
@@ -263,6 +286,7 @@ class Comparison:
             "format": RESULTS_FORMAT, "dataset": self.dataset_name, "classes": self.classes,
             "tokenizer": self.tokenizer, "split_sizes": self.split_sizes, "split_notes": self.split_notes,
             "config": self.config.to_dict(), "test_labels": self.test_labels, "test_lengths": self.test_lengths,
+            "max_len": self.max_len,
             "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
         }
 
@@ -298,7 +322,8 @@ def comparison_from_json(data: dict) -> Comparison:
     return Comparison(
         config=CompareConfig.from_dict(data["config"]), dataset_name=data["dataset"], classes=data["classes"],
         tokenizer=data["tokenizer"], split_sizes=data["split_sizes"], split_notes=data.get("split_notes", []),
-        test_labels=data["test_labels"], test_lengths=data.get("test_lengths", []), runs=runs,
+        test_labels=data["test_labels"], test_lengths=data.get("test_lengths", []), max_len=data.get("max_len"),
+        runs=runs,
     )
 
 
@@ -341,5 +366,5 @@ def new_comparison(dataset_name: str, prepared: Prepared, config: CompareConfig)
     return Comparison(
         config=config, dataset_name=dataset_name, classes=prepared.classes, tokenizer=prepared.tokenizer,
         split_sizes=prepared.split.sizes(), split_notes=list(prepared.split.notes),
-        test_labels=[str(v) for v in test_labels], test_lengths=prepared.test_lengths(config.max_len),
+        test_labels=[str(v) for v in test_labels], test_lengths=prepared.test_lengths(), max_len=prepared.max_len,
     )
