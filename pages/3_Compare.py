@@ -39,9 +39,11 @@ st.title("Compare")
 with ui.friendly_errors():
     if ui.need_results():
         comparison = state.comparison()
+        truncation = f", truncated at {comparison.max_len} tokens" if comparison.max_len else ""
         st.caption(f"Showing {state.source_description()}: dataset **{comparison.dataset_name}**, "
                    f"{len(comparison.runs)} runs, test set of {comparison.split_sizes['test']} texts, "
-                   f"tokenizer {comparison.tokenizer}.")
+                   f"tokenizer {comparison.tokenizer}{truncation}. " + " ".join(
+                       f"Note: {note}." for note in comparison.split_notes))
         if comparison.runs:
             show(comparison)
         else:
