@@ -29,7 +29,7 @@ with ui.friendly_errors():
         st.write("No dataset loaded yet. The demo is synthetic: delivery reviews whose class depends on "
                  "short phrases and on word order.")
     else:
-        st.write(f"Dataset **{data.name}**: {len(data)} texts, {len(data.classes)} classes.")
+        st.write(f"Dataset **{ui.plain(data.name)}**: {len(data)} texts, {len(data.classes)} classes.")
     results = state.comparison()
     if results is not None and results.runs:
         st.write(f"Latest results ({state.source_description()}):")

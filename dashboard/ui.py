@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import contextmanager
 
 import streamlit as st
@@ -13,6 +14,14 @@ from textclf.errors import TextclfError
 LOG = logging.getLogger("textclf.dashboard")
 PAGES = {"data": "pages/1_Data.py", "train": "pages/2_Train.py", "compare": "pages/3_Compare.py",
          "predict": "pages/4_Predict.py", "history": "pages/5_History.py"}
+
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
+
+
+def plain(text: str) -> str:
+    """Escape Markdown (and the HTML it may carry) in a user's string, e.g. a file name or a class name."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 @contextmanager
@@ -36,7 +45,7 @@ def sidebar_summary() -> None:
     """The session's dataset and training status; called last, so it reflects what the page just did."""
     data, current = state.dataset(), state.job()
     with st.sidebar:
-        st.caption("Dataset: " + (f"**{data.name}** ({len(data)} texts)" if data else "none yet"))
+        st.caption("Dataset: " + (f"**{plain(data.name)}** ({len(data)} texts)" if data else "none yet"))
         if current:
             progress = current.progress()
             st.caption(f"Training: {current.status}, {progress['runs_done']} of {progress['runs_total']} runs")

@@ -46,7 +46,8 @@ def dataset_from_upload(upload) -> Dataset:
 
 
 def show_profile(data: Dataset) -> None:
-    st.success(f"**{data.name}** is the dataset for training: {len(data)} texts, {len(data.classes)} classes.")
+    st.success(f"**{ui.plain(data.name)}** is the dataset for training: {len(data)} texts, "
+               f"{len(data.classes)} classes.")
     if data.dropped:
         st.warning("Rows dropped: " + ", ".join(f"{n} {reason}" for reason, n in data.dropped.items()) + ".")
     profile, lengths = describe(data, (data.name, len(data), data.text_column, data.label_column, data.texts[0]))

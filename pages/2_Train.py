@@ -123,8 +123,8 @@ st.title("Train")
 with ui.friendly_errors():
     if ui.need_dataset():
         data = state.dataset()
-        st.write(f"Dataset **{data.name}**: {len(data)} texts, {len(data.classes)} classes. Training runs in the "
-                 "background: you can switch pages or open another tab meanwhile.")
+        st.write(f"Dataset **{ui.plain(data.name)}**: {len(data)} texts, {len(data.classes)} classes. Training runs "
+                 "in the background: you can switch pages or open another tab meanwhile.")
         values = settings_form(state.train_settings())
         if values is not None:
             config = config_from(values)

@@ -40,10 +40,10 @@ with ui.friendly_errors():
     if ui.need_results():
         comparison = state.comparison()
         truncation = f", truncated at {comparison.max_len} tokens" if comparison.max_len else ""
-        st.caption(f"Showing {state.source_description()}: dataset **{comparison.dataset_name}**, "
+        st.caption(f"Showing {state.source_description()}: dataset **{ui.plain(comparison.dataset_name)}**, "
                    f"{len(comparison.runs)} runs, test set of {comparison.split_sizes['test']} texts, "
                    f"tokenizer {comparison.tokenizer}{truncation}. " + " ".join(
-                       f"Note: {note}." for note in comparison.split_notes))
+                       f"Note: {ui.plain(note)}." for note in comparison.split_notes))
         if comparison.runs:
             show(comparison)
         else:

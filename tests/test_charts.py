@@ -85,3 +85,9 @@ def test_class_counts_label_the_bars():
                       length_median=1, length_p95=1, length_max=1, vocabulary=2, dropped={})
     bar = charts.class_counts(profile).data[0]
     assert list(bar.y) == [2, 1] and list(bar.text) == ["2", "1"]
+
+
+def test_user_class_names_are_escaped_in_figures():
+    profile = Profile(rows=2, classes={"<a href='x'>spam</a>": 1, "ham": 1}, language="en", tokenizer="words",
+                      length_mean=1, length_median=1, length_p95=1, length_max=1, vocabulary=2, dropped={})
+    assert list(charts.class_counts(profile).data[0].x)[0] == "&lt;a href=&#x27;x&#x27;&gt;spam&lt;/a&gt;"

@@ -6,6 +6,7 @@ bars where a reader would otherwise have to hover.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +25,11 @@ LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b":
           "legend": {"orientation": "h", "y": -0.2}}
 
 
+def _safe(labels: Sequence) -> list[str]:
+    """User-provided labels (class names) escaped: plotly renders a subset of HTML, links included."""
+    return [html.escape(str(label)) for label in labels]
+
+
 def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **LAYOUT)
@@ -32,7 +38,7 @@ def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
 
 def class_counts(profile: Profile) -> go.Figure:
     fig = _figure("Texts per class", "class", "texts")
-    names, counts = list(profile.classes), list(profile.classes.values())
+    names, counts = _safe(profile.classes), list(profile.classes.values())
     fig.add_bar(x=names, y=counts, text=counts, textposition="outside", marker_color="#4c78a8", name="texts")
     return fig
 
@@ -119,8 +125,8 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
 
 def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
     """Counts of (true class, predicted class) on the test set for one run."""
-    classes = comparison.classes
-    counts = sk_confusion_matrix(comparison.test_labels, run.predictions, labels=classes)
+    counts = sk_confusion_matrix(comparison.test_labels, run.predictions, labels=comparison.classes)
+    classes = _safe(comparison.classes)
     record = run.record
     fig = _figure(f"Confusion matrix: {record['model']} · {BATCHING_NAMES.get(record['batching'])}",
                   "predicted class", "true class")
@@ -141,7 +147,7 @@ def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequenc
     """Class probabilities of one text, one group per model."""
     fig = _figure("Class probabilities", "class", "probability")
     for model, values in probabilities.items():
-        fig.add_bar(x=list(classes), y=list(values), name=model, text=[f"{v:.0%}" for v in values],
+        fig.add_bar(x=_safe(classes), y=list(values), name=model, text=[f"{v:.0%}" for v in values],
                     textposition="outside")
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
