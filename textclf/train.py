@@ -73,8 +73,8 @@ def make_optimizer(module: nn.Module, lr: float) -> torch.optim.Adam:
     """Adam, with torch's fused kernel where it supports the parameters (float tensors on CPU or CUDA).
 
     The embedding table is most of the parameters and Adam updates all of it every step, so the step costs
-    the same however short the batch is; the unfused CPU step (a dozen passes over every parameter) took
-    about as long as a bucketed batch's forward and backward together and ate much of bucketing's gain.
+    the same however short the batch is; the unfused CPU step (several passes over every parameter) took
+    nearly as long as a bucketed batch's forward and backward together and ate much of bucketing's gain.
     """
     parameters = list(module.parameters())
     try:
