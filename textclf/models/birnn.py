@@ -20,7 +20,7 @@ POOLINGS = ("mean", "max", "last", "attention")
 
 
 class BiRNN(nn.Module):
-    def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 128, hidden: int = 128,
+    def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300, hidden: int = 128,
                  cell: str = "lstm", bidirectional: bool = True, pooling: str = "mean", dropout: float = 0.5):
         super().__init__()
         if cell not in CELLS:

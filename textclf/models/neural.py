@@ -36,8 +36,8 @@ class NeuralTextClassifier(TextClassifier):
     uses_batching = True
     default_lr = 1e-3
 
-    def __init__(self, *, embed_dim: int = 128, dropout: float = 0.5, max_len: int = DEFAULT_MAX_LEN,
-                 min_freq: int = 1, max_vocab: int = 50_000, batching: str = "bucket", batch_size: int = 64,
+    def __init__(self, *, embed_dim: int = 300, dropout: float = 0.5, max_len: int = DEFAULT_MAX_LEN,
+                 min_freq: int = 2, max_vocab: int = 50_000, batching: str = "bucket", batch_size: int = 64,
                  n_buckets: int = DEFAULT_BUCKETS, pad_to: str = "batch", epochs: int = 10, lr: float | None = None,
                  patience: int = 3, device: str = "auto", **params):
         super().__init__(**params)

@@ -17,7 +17,7 @@ from textclf.vocab import PAD
 
 
 class TextCNN(nn.Module):
-    def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 128,
+    def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300,
                  kernel_sizes: tuple[int, ...] = (2, 3, 5), filters: int = 100, dropout: float = 0.5):
         super().__init__()
         self.kernel_sizes = tuple(kernel_sizes)
