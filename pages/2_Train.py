@@ -13,6 +13,7 @@ LEARNING_RATES = {"each model's default (CNN 0.002, RNN 0.001)": None, "0.0005":
                   "0.002": 2e-3, "0.005": 5e-3}
 TRUNCATION = {"auto: 99th percentile of training lengths (≤ 256)": AUTO, **{f"{n} tokens": n for n in
                                                                           (32, 64, 128, 256, 512, 1024)}}
+LOSS_POINTS_SHOWN = 300
 EMBEDDING_SIZES = [64, 128, 300]
 EMBEDDING_HELP = ("128 keeps a first comparison quick on a laptop CPU. 300 is Kim (2014)'s size and the command "
                   "line's default: about 0.02 more accuracy on movie reviews for about twice the CPU time.")
@@ -76,7 +77,7 @@ def config_from(values: dict) -> CompareConfig:
 def show_job(job) -> None:
     """Live progress while the job runs (polled every half second), the outcome once it has finished."""
 
-    @st.fragment(run_every=0.5 if not job.finished else None)
+    @st.fragment(run_every=1.0 if not job.finished else None)
     def live():
         progress = job.progress()
         done, total = progress["runs_done"], max(progress["runs_total"], 1)
@@ -86,7 +87,8 @@ def show_job(job) -> None:
                     text=f"{job.status}: run {min(done + 1, total)} of {total}")
         st.write(_status_line(progress))
         if progress["losses"]:
-            steps, losses = zip(*progress["losses"], strict=True)
+            steps, losses = zip(*progress["losses"][:: max(1, len(progress["losses"]) // LOSS_POINTS_SHOWN)],
+                                strict=True)
             st.plotly_chart(charts.loss_curve(steps, losses), width="stretch", key="live_loss")
         if st.button("Cancel training", key="cancel"):
             job.cancel()
