@@ -22,7 +22,7 @@ BATCHING_COLOURS = {"max_length": "#d62728", "per_batch": "#ff7f0e", "bucket": "
 BATCHING_NAMES = {"max_length": "max-length", "per_batch": "per-batch", "bucket": "bucketed",
                   "none": "classical (no batching)"}
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "height": 360,
-          "legend": {"orientation": "h", "y": -0.2}}
+          "legend": {"orientation": "h", "y": -0.2}, "uniformtext": {"minsize": 9, "mode": "hide"}}
 
 
 def _safe(labels: Sequence) -> list[str]:
