@@ -98,6 +98,13 @@ def go_to(page, name: str) -> None:
     settle(page)
 
 
+def snap(page, path: Path) -> None:
+    """Screenshot down to the end of the page's content (the tall viewport leaves blank space below it)."""
+    box = page.locator("[data-testid=stMainBlockContainer]").bounding_box()
+    height = min(page.viewport_size["height"], int(box["y"] + box["height"]) + 40)
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height})
+
+
 def remove_choice(page, label: str) -> None:
     page.get_by_role("button", name=f"Remove {label}").first.click()
 
@@ -116,7 +123,7 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
     settle(page)
     assert page.get_by_text("is the dataset for training").count() == 1
-    page.screenshot(path=str(shots / "data.png"))
+    snap(page, shots / "data.png")
 
     go_to(page, "Train")
     remove_choice(page, "BiRNN")
@@ -130,7 +137,7 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     page.wait_for_function("document.querySelectorAll('[data-testid=stPlotlyChart]').length >= 5", timeout=60_000)
     settle(page)
     assert page.get_by_text("bucketing cut padding").count() >= 1
-    page.screenshot(path=str(shots / "compare.png"))
+    snap(page, shots / "compare.png")
 
     go_to(page, "Predict")
     box = page.get_by_label("Text to classify")
@@ -138,5 +145,5 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     box.press("Control+Enter")
     page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
     settle(page)
-    page.screenshot(path=str(shots / "predict.png"))
+    snap(page, shots / "predict.png")
     assert (shots / "predict.png").stat().st_size > 10_000
