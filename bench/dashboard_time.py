@@ -1,0 +1,101 @@
+"""Time the dashboard's default comparison as a new user meets it: a real browser, a fresh server.
+
+    python bench/dashboard_time.py demo        (or: mr, waimai_10k — read from ../shared/datasets)
+
+Starts `streamlit run app.py` with an empty TEXTCLF_HOME, opens it in Debian's Chromium (Playwright), loads
+the data (the Home page's demo button, or an upload on the Data page), presses "Start training" with the
+form's defaults, waits for "Training finished" and for the Compare page's charts. Prints the training time
+and the time from server start to the Compare page.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url: str) -> None:
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+def open_page(page, name: str) -> None:
+    page.locator("[data-testid=stSidebarNav] a", has_text=name).first.click()
+    page.wait_for_timeout(300)
+    page.wait_for_selector(READY)
+
+
+def drive(page, url: str, dataset: str) -> float:
+    """Load the data, train with the defaults, open Compare; returns the training seconds."""
+    page.goto(url)
+    page.wait_for_selector(READY)
+    if dataset == "demo":
+        page.get_by_role("button", name="Try the demo dataset").click()
+    else:
+        open_page(page, "Data")
+        page.set_input_files("[data-testid=stFileUploaderDropzoneInput]", str(DATASETS / f"{dataset}.csv"))
+        page.wait_for_selector("[data-testid=stPlotlyChart]")
+        page.wait_for_selector(READY)
+        open_page(page, "Train")
+    page.get_by_role("button", name="Start training").click()
+    started = time.monotonic()
+    page.get_by_text("Training finished").wait_for(timeout=900_000)
+    training = time.monotonic() - started
+    open_page(page, "Compare")
+    page.wait_for_function("document.querySelectorAll('[data-testid=stPlotlyChart]').length >= 5")
+    if page.locator("[data-testid=stException]").count():
+        raise RuntimeError("the Compare page shows an exception")
+    return training
+
+
+def main(dataset: str) -> None:
+    if dataset != "demo" and not (DATASETS / f"{dataset}.csv").is_file():
+        sys.exit(f"error: {DATASETS / dataset}.csv not found (the shared data sets live beside the repo)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as home:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
+             str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env={**os.environ, "TEXTCLF_HOME": home}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_health(url)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                     args=["--no-sandbox", "--disable-gpu",
+                                                           "--disable-background-networking"])
+                page = browser.new_page(viewport={"width": 1500, "height": 2400})
+                page.set_default_timeout(120_000)
+                training = drive(page, url, dataset)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"{dataset}: training {training:.0f} s; server start to Compare page {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "demo")
