@@ -41,12 +41,9 @@ def show_predictions(models: dict, text: str) -> None:
 
 
 def offer_download(models: dict) -> None:
-    live = {name: model for name, model in models.items() if hasattr(model, "get_params")}
-    if not live:
-        return
     st.subheader("Download a model bundle")
-    chosen = st.selectbox("Model", list(live))
-    st.download_button("Download bundle", bundle_bytes(live[chosen]), f"{chosen.replace(' · ', '_')}.textclf",
+    chosen = st.selectbox("Model", list(models))
+    st.download_button("Download bundle", bundle_bytes(models[chosen]), f"{chosen.replace(' · ', '_')}.textclf",
                        "application/zip")
 
 

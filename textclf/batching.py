@@ -79,9 +79,6 @@ class Strategy:
     def _pad(self, lengths: torch.Tensor, index: torch.Tensor) -> int:
         return int(lengths[index].max())
 
-    def describe(self) -> str:
-        return self.name
-
 
 class MaxLength(Strategy):
     """The baseline: every batch padded to the longest text of the whole set."""
@@ -147,9 +144,6 @@ class Bucketed(Strategy):
             bounds = self._bounds(lengths)
             return int(bounds[torch.bucketize(lengths[index].max(), bounds)])
         return super()._pad(lengths, index)
-
-    def describe(self) -> str:
-        return f"bucket ({self.n_buckets} buckets, pad to {self.pad_to})"
 
 
 def _permutation(n: int, generator: torch.Generator | None) -> torch.Tensor:

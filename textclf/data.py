@@ -69,12 +69,6 @@ class Dataset:
     def classes(self) -> list[str]:
         return sorted(set(self.labels))
 
-    def dropped_summary(self) -> str:
-        if not self.dropped:
-            return "no rows dropped"
-        parts = [f"{count} {reason}" for reason, count in self.dropped.items()]
-        return "dropped " + ", ".join(parts)
-
 
 def read_table(source, *, encoding: str | None = None, separator: str | None = None,
                name: str | None = None) -> Table:
