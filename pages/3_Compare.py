@@ -1,7 +1,5 @@
 """Compare: accuracy, training time and padding waste side by side, per model and batching strategy."""
 
-import json
-
 import streamlit as st
 
 from dashboard import state, ui
@@ -30,8 +28,8 @@ def show(comparison: Comparison) -> None:
     st.dataframe(table, width="stretch", hide_index=True)
     left, right = st.columns(2)
     left.download_button("Download the table (CSV)", table.to_csv(index=False), "textclf-results.csv", "text/csv")
-    right.download_button("Download everything (JSON)", json.dumps(comparison.to_json(), ensure_ascii=False),
-                          "textclf-results.json", "application/json")
+    right.download_button("Download everything (JSON)", comparison.json_text, "textclf-results.json",
+                          "application/json")
 
 
 ui.page_setup("Compare")

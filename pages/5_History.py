@@ -1,5 +1,7 @@
 """History: past experiments from the shared store; open one in Compare, export or delete it."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -18,10 +20,10 @@ def show(experiments: list[dict]) -> None:
     if cols[0].button("Open in Compare", type="primary"):
         state.open_experiment(chosen)
         st.switch_page(ui.PAGES["compare"])
-    cols[1].download_button("Export CSV", store.export_experiment(chosen, "csv"), f"experiment-{chosen}.csv",
-                            "text/csv")
-    cols[2].download_button("Export JSON", store.export_experiment(chosen, "json"), f"experiment-{chosen}.json",
-                            "application/json")
+    cols[1].download_button("Export CSV", partial(store.export_experiment, chosen, "csv"),
+                            f"experiment-{chosen}.csv", "text/csv")
+    cols[2].download_button("Export JSON", partial(store.export_experiment, chosen, "json"),
+                            f"experiment-{chosen}.json", "application/json")
     confirm = cols[3].checkbox("Confirm delete")
     if cols[3].button("Delete", disabled=not confirm):
         store.delete_experiment(chosen)
