@@ -8,7 +8,7 @@ from textclf.batching import DEFAULT_BUCKETS, boundaries_for
 from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, guess_columns, read_table, separator_name, to_dataset
 from textclf.experiment import AUTO, truncation_length
 from textclf.profile import profile_dataset, token_lengths
-from textclf.tokenize import tokenize_all
+from textclf.tokenize import resolve, tokenize_all
 
 DETECT = "detect automatically"
 NO_SPLIT = "(none: split at random)"
@@ -22,8 +22,10 @@ def read(raw: bytes, name: str, encoding: str | None, separator: str | None):
 @st.cache_data(show_spinner="Tokenizing…", max_entries=4)
 def describe(_dataset: Dataset, key: tuple):
     """Profile and token lengths, cached on `key` (file and column choices): the dataset itself is not hashed."""
-    profile = profile_dataset(_dataset)
-    return profile, token_lengths(tokenize_all(_dataset.texts, profile.tokenizer))
+    tokenizer = resolve("auto", _dataset.texts)
+    tokens = tokenize_all(_dataset.texts, tokenizer)
+    profile = profile_dataset(_dataset, tokenizer, tokens=tokens)
+    return profile, token_lengths(tokens)
 
 
 def dataset_from_upload(upload) -> Dataset:
@@ -59,8 +61,9 @@ def show_profile(data: Dataset) -> None:
     cols[4].metric("Language", {"zh": "Chinese", "en": "English"}[profile.language],
                    help=f"tokenizer: {profile.tokenizer}")
     st.caption(" · ".join(profile.lines()[3:]))
-    max_len = truncation_length(lengths, AUTO)
-    n_buckets = state.train_settings().get("n_buckets", DEFAULT_BUCKETS)
+    settings = state.train_settings()
+    max_len = truncation_length(lengths, settings.get("truncation", AUTO))
+    n_buckets = settings.get("n_buckets", DEFAULT_BUCKETS)
     left, right = st.columns(2)
     left.plotly_chart(charts.class_counts(profile), width="stretch")
     right.plotly_chart(charts.length_histogram(lengths, boundaries_for(lengths, max_len, n_buckets), max_len),

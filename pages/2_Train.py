@@ -57,7 +57,7 @@ def settings_form(saved: dict) -> dict | None:
                  "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": max_len,
                  "n_buckets": int(n_buckets), "seeds": int(seeds), "save_models": save_models,
                  "embed_dim": embed_dim}
-    saved.update(submitted)
+    saved.update(submitted, truncation=TRUNCATION[max_len])
     return submitted
 
 
