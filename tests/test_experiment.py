@@ -116,3 +116,31 @@ def test_explicit_truncation_is_used_as_given(small_demo):
     assert prepare(small_demo, tiny_config(models=("svm",), max_len=7)).max_len == 7
     with pytest.raises(TextclfError, match="truncation length"):
         tiny_config(max_len="long")
+
+
+def test_cross_validation_grid_has_a_fold_axis():
+    runs = plan_runs(tiny_config(seeds=(0, 1), cv=3))
+    assert len(runs) == 2 * (2 * 2 * 3) + 2 * 3
+    assert {r.fold for r in runs} == {1, 2, 3}
+    with pytest.raises(TextclfError, match="at least 2 folds"):
+        tiny_config(cv=1)
+
+
+def test_cross_validation_tests_every_model_on_the_same_folds(small_demo, tmp_path):
+    config = tiny_config(models=("cnn:embed_dim=8:filters=4:min_freq=1", "svm"), batchings=("bucket",), epochs=1,
+                         cv=3)
+    prepared = prepare(small_demo, config)
+    result = compare(small_demo, config)
+    assert [(r.record["model_key"], r.record["fold"]) for r in result.runs] == [
+        ("cnn", 1), ("cnn", 2), ("cnn", 3), ("svm", 1), ("svm", 2), ("svm", 3)]
+    assert sum(len(f["test_labels"]) for f in result.folds) == len(small_demo.texts)
+    for run in result.runs:
+        truth, lengths = result.test_of(run.record)
+        fold = prepared.splits[run.record["fold"] - 1]
+        assert truth == [str(small_demo.labels[i]) for i in fold.test]
+        assert len(run.predictions) == len(truth) == len(lengths)
+    path = tmp_path / "cv.json"
+    result.save(path)
+    loaded = load_results(path)
+    assert loaded.folds == result.folds and loaded.config.cv == 3
+    assert loaded.test_of(loaded.runs[4].record)[0] == result.test_of(result.runs[4].record)[0]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from textclf.data import Dataset, load_dataset
 from textclf.errors import DataError
-from textclf.split import split_dataset
+from textclf.split import kfold_splits, split_dataset
 
 
 def make_dataset(counts: dict[str, int]) -> Dataset:
@@ -64,3 +64,33 @@ def test_user_split_column_is_honoured_and_validation_carved_from_train():
 def test_bad_fractions_are_refused():
     with pytest.raises(DataError, match="fractions"):
         split_dataset(make_dataset({"a": 10, "b": 10}), validation=0.6, test=0.5)
+
+
+def test_kfold_test_parts_cover_every_row_once_and_are_stratified():
+    data = make_dataset({"a": 60, "b": 30, "c": 10})
+    labels = np.asarray(data.labels)
+    splits = kfold_splits(data, 10, seed=4)
+    tests = np.concatenate([s.test for s in splits])
+    assert sorted(tests.tolist()) == list(range(len(data)))
+    for split in splits:
+        assert Counter(labels[split.test]) == {"a": 6, "b": 3, "c": 1}
+        parts = [set(split.train.tolist()), set(split.validation.tolist()), set(split.test.tolist())]
+        assert sum(map(len, parts)) == len(data) and set().union(*parts) == set(range(len(data)))
+        assert len(split.validation) == 9
+
+
+def test_kfold_is_repeatable_and_depends_on_the_seed():
+    data = make_dataset({"a": 30, "b": 30})
+    one, again, other = (kfold_splits(data, 5, seed=s) for s in (1, 1, 2))
+    assert all(np.array_equal(x.test, y.test) and np.array_equal(x.validation, y.validation)
+               for x, y in zip(one, again, strict=True))
+    assert not all(np.array_equal(x.test, y.test) for x, y in zip(one, other, strict=True))
+
+
+def test_kfold_explains_rare_classes_and_impossible_fold_counts():
+    splits = kfold_splits(make_dataset({"a": 40, "b": 40, "rare": 3}), 5)
+    assert any("'rare' (3)" in note for note in splits[0].notes)
+    with pytest.raises(DataError, match="at least 2 folds"):
+        kfold_splits(make_dataset({"a": 10, "b": 10}), 1)
+    with pytest.raises(DataError, match="Choose fewer folds"):
+        kfold_splits(make_dataset({"a": 4, "b": 4}), 6)

@@ -125,7 +125,8 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
 
 def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
     """Counts of (true class, predicted class) on the test set for one run."""
-    counts = sk_confusion_matrix(comparison.test_labels, run.predictions, labels=comparison.classes)
+    truth, _ = comparison.test_of(run.record)
+    counts = sk_confusion_matrix(truth, run.predictions, labels=comparison.classes)
     classes = _safe(comparison.classes)
     record = run.record
     fig = _figure(f"Confusion matrix: {record['model']} · {BATCHING_NAMES.get(record['batching'])}",

@@ -21,10 +21,11 @@ from textclf.errors import TextclfError
 from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
 from textclf.jobs import FAILED, JobRunner
 from textclf.profile import profile_dataset
+from textclf.report import aggregate
 from textclf.store import BUNDLES, Store, resolve_home
 from textclf.tokenize import TOKENIZERS
 
-TABLE_COLUMNS = ["model", "batching", "seed", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
+TABLE_COLUMNS = ["model", "batching", "seed", "fold", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
                  "epochs_run", "padding_waste", "steps"]
 LIST_COLUMNS = ["id", "status", "created", "dataset", "runs", "models"]
 HOME_HELP = "folder of the run store and model bundles (default: $TEXTCLF_HOME, else ~/.textclf)"
@@ -125,6 +126,8 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bucketed batches pad to the batch's longest text or to the bucket bound")
     parser.add_argument("--tokenizer", choices=TOKENIZERS, default=defaults.tokenizer)
     parser.add_argument("--split-seed", type=int, default=defaults.split_seed)
+    parser.add_argument("--cv", type=int, default=defaults.cv, metavar="K",
+                        help="K-fold cross-validation (every model on the same stratified folds; 0: one split)")
     parser.add_argument("--device", default=defaults.device, help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--out", help="write every run (with history and test predictions) to this JSON file")
@@ -155,7 +158,8 @@ def config_from_args(args: argparse.Namespace) -> CompareConfig:
         models=tuple(_split_list(args.models)), batchings=tuple(_split_list(args.batching)),
         seeds=tuple(_int_list(args.seeds)), epochs=args.epochs, patience=args.patience,
         batch_size=args.batch_size, lr=args.lr, max_len=args.max_len, n_buckets=args.buckets,
-        pad_to=args.pad_to, tokenizer=args.tokenizer, split_seed=args.split_seed, device=args.device,
+        pad_to=args.pad_to, tokenizer=args.tokenizer, split_seed=args.split_seed, cv=args.cv,
+        device=args.device,
     )
 
 
@@ -221,13 +225,31 @@ def run_report(args: argparse.Namespace) -> int:
 
 def print_table(comparison: Comparison) -> None:
     sizes = comparison.split_sizes
-    print(f"\n{comparison.dataset_name}: train {sizes['train']}, validation {sizes['validation']}, "
+    folds = f"{len(comparison.folds)}-fold cross-validation, fold 1: " if comparison.folds else ""
+    print(f"\n{comparison.dataset_name}: {folds}train {sizes['train']}, validation {sizes['validation']}, "
           f"test {sizes['test']}; tokenizer {comparison.tokenizer}")
     for note in comparison.split_notes:
         print(f"note: {note}")
-    table = comparison.table[TABLE_COLUMNS]
+    columns = TABLE_COLUMNS if comparison.folds else [c for c in TABLE_COLUMNS if c != "fold"]
+    table = comparison.table[columns]
     with pd.option_context("display.width", 160, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"))
+        summary = summary_lines(comparison.table)
+        if summary is not None:
+            print("\nmean ± sd over seeds and folds:")
+            print(summary.to_string(index=False))
+
+
+def summary_lines(table: pd.DataFrame) -> pd.DataFrame | None:
+    """Mean ± sd per (model, batching), when some cell has more than one run (seeds or folds)."""
+    summary = aggregate(table)
+    if summary.empty or summary["runs"].max() < 2:
+        return None
+    shown = summary[["model", "batching", "runs"]].copy()
+    for measure in ("accuracy", "macro_f1", "seconds_per_epoch"):
+        shown[measure] = [f"{m:.3f} ± {sd:.3f}" if pd.notna(m) else "–"
+                          for m, sd in zip(summary[f"{measure}_mean"], summary[f"{measure}_sd"], strict=True)]
+    return shown
 
 
 def run_runs_list(args: argparse.Namespace) -> int:

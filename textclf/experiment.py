@@ -1,8 +1,9 @@
-"""The comparison: one split, one tokenization, then every (model × batching × seed) run.
+"""The comparison: one split (or k folds), one tokenization, then every (model × batching × seed × fold) run.
 
 `run_one` is a plain function of its inputs (a `RunSpec` and the `Prepared` data), so the grid can be
 dispatched by any engine; `compare` runs it in sequence and gathers a tidy table, per-epoch histories and
-test predictions (which significance tests and per-length accuracy need).
+test predictions (which significance tests and per-length accuracy need). With cross-validation every model
+is trained and tested on the same folds, so its runs pair up fold by fold.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from textclf.data import Dataset
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
-from textclf.split import Split, split_dataset
+from textclf.split import Split, kfold_splits, split_dataset
 from textclf.tokenize import resolve, tokenize_all
 from textclf.train import Cancelled, ProgressCallback, StopCheck
 
@@ -31,7 +32,7 @@ AUTO = "auto"
 AUTO_PERCENTILE = 99
 MAX_TRUNCATION = 256
 RESULT_COLUMNS = [
-    "model", "batching", "seed", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
+    "model", "batching", "seed", "fold", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
     "inference_seconds", "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots",
     "padding_waste", "batch_shapes", "parameters", "model_key", "note",
 ]
@@ -90,6 +91,7 @@ class CompareConfig:
     validation: float = 0.1
     test: float = 0.1
     split_seed: int = 0
+    cv: int = 0
     device: str = "auto"
 
     def __post_init__(self):
@@ -113,6 +115,8 @@ class CompareConfig:
         for name in ("epochs", "batch_size", "n_buckets"):
             if getattr(self, name) < 1:
                 raise TextclfError(f"{name.replace('_', ' ')} must be at least 1.")
+        if self.cv == 1 or self.cv < 0:
+            raise TextclfError("Cross-validation needs at least 2 folds (or 0 for one train/validation/test split).")
         if self.max_len != AUTO and (not isinstance(self.max_len, int) or self.max_len < 1):
             raise TextclfError(f"The truncation length must be a whole number of tokens or {AUTO!r}.")
 
@@ -131,33 +135,62 @@ class CompareConfig:
 
 @dataclass(frozen=True)
 class RunSpec:
+    """One cell of the grid; `fold` is the cross-validation fold (1 to k), None for the single split."""
+
     model: ModelSpec
     batching: str
     seed: int
+    fold: int | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.model.label} · {self.batching} · seed {self.seed}"
+        fold = "" if self.fold is None else f" · fold {self.fold}"
+        return f"{self.model.label} · {self.batching} · seed {self.seed}{fold}"
 
 
 @dataclass
 class Prepared:
-    """The split and the tokens of every row, computed once and shared by all runs."""
+    """The split (one per fold) and the tokens of every row, computed once and shared by all runs.
+
+    Each split has its own truncation length, fitted on its own training rows.
+    """
 
     tokens: list[list[str]]
     labels: np.ndarray
-    split: Split
+    splits: list[Split]
     tokenizer: str
     classes: list[str]
-    max_len: int
+    max_lens: list[int]
 
-    def part(self, name: str) -> tuple[list[list[str]], np.ndarray]:
-        index = getattr(self.split, name)
+    @property
+    def split(self) -> Split:
+        """The single split (the first fold under cross-validation)."""
+        return self.splits[0]
+
+    @property
+    def max_len(self) -> int:
+        return self.max_lens[0]
+
+    def fold_split(self, fold: int | None) -> Split:
+        """The split of fold 1 to k, or the single split for None."""
+        return self.splits[fold_index(fold)]
+
+    def fold_max_len(self, fold: int | None) -> int:
+        return self.max_lens[fold_index(fold)]
+
+    def part(self, name: str, fold: int | None = None) -> tuple[list[list[str]], np.ndarray]:
+        index = getattr(self.fold_split(fold), name)
         return [self.tokens[i] for i in index], self.labels[index]
 
-    def test_lengths(self) -> list[int]:
+    def test_lengths(self, fold: int | None = None) -> list[int]:
         """Token lengths of the test texts as the models see them (truncated, at least one token)."""
-        return [max(1, min(len(self.tokens[i]), self.max_len)) for i in self.split.test]
+        max_len = self.fold_max_len(fold)
+        return [max(1, min(len(self.tokens[i]), max_len)) for i in self.fold_split(fold).test]
+
+
+def fold_index(fold: int | None) -> int:
+    """Position of fold 1 to k (or of the single split, None) in a list of splits."""
+    return 0 if fold is None or pd.isna(fold) else int(fold) - 1
 
 
 @dataclass
@@ -171,18 +204,32 @@ class RunResult:
 
 
 def prepare(dataset: Dataset, config: CompareConfig) -> Prepared:
-    split = split_dataset(dataset, validation=config.validation, test=config.test, seed=config.split_seed)
-    train_texts = [dataset.texts[i] for i in split.train]
+    splits = make_splits(dataset, config)
+    train_texts = [dataset.texts[i] for i in splits[0].train]
     tokenizer = resolve(config.tokenizer, train_texts)
     tokens = tokenize_all(dataset.texts, tokenizer)
+    truncated = [_truncate(split, tokens, config.max_len) for split in splits]
+    return Prepared(tokens=tokens, labels=np.asarray(dataset.labels, dtype=object),
+                    splits=[split for split, _ in truncated], tokenizer=tokenizer, classes=dataset.classes,
+                    max_lens=[max_len for _, max_len in truncated])
+
+
+def make_splits(dataset: Dataset, config: CompareConfig) -> list[Split]:
+    """The one train/validation/test split, or the `config.cv` cross-validation folds."""
+    if config.cv:
+        return kfold_splits(dataset, config.cv, validation=config.validation, seed=config.split_seed)
+    return [split_dataset(dataset, validation=config.validation, test=config.test, seed=config.split_seed)]
+
+
+def _truncate(split: Split, tokens: list[list[str]], setting: int | str) -> tuple[Split, int]:
+    """The split's truncation length (from its training rows), with a note when 'auto' cut some texts."""
     train_lengths = np.fromiter((len(tokens[i]) for i in split.train), dtype=np.int64, count=len(split.train))
-    max_len = truncation_length(train_lengths, config.max_len)
+    max_len = truncation_length(train_lengths, setting)
     notes = list(split.notes)
-    if (longer := int((train_lengths > max_len).sum())) and config.max_len == AUTO:
+    if (longer := int((train_lengths > max_len).sum())) and setting == AUTO:
         notes.append(f"texts truncated at {max_len} tokens (the {AUTO_PERCENTILE}th percentile of training "
                      f"lengths, at most {MAX_TRUNCATION}): {longer} training texts were longer")
-    return Prepared(tokens=tokens, labels=np.asarray(dataset.labels, dtype=object),
-                    split=replace(split, notes=notes), tokenizer=tokenizer, classes=dataset.classes, max_len=max_len)
+    return replace(split, notes=notes), max_len
 
 
 def truncation_length(train_lengths: np.ndarray, setting: int | str) -> int:
@@ -194,13 +241,14 @@ def truncation_length(train_lengths: np.ndarray, setting: int | str) -> int:
 
 
 def plan_runs(config: CompareConfig) -> list[RunSpec]:
-    """Neural models once per (batching, seed); classical ones once, since batching does not apply."""
+    """Neural models once per (fold, seed, batching); classical ones once per fold (batching does not apply)."""
+    folds = list(range(1, config.cv + 1)) if config.cv else [None]
     runs = []
     for spec in config.models:
         if get_model_class(spec.key).uses_batching:
-            runs += [RunSpec(spec, b, s) for s in config.seeds for b in config.batchings]
+            runs += [RunSpec(spec, b, s, f) for f in folds for s in config.seeds for b in config.batchings]
         else:
-            runs.append(RunSpec(spec, NOT_BATCHED, config.seeds[0]))
+            runs += [RunSpec(spec, NOT_BATCHED, config.seeds[0], f) for f in folds]
     return runs
 
 
@@ -209,7 +257,7 @@ def build_estimator(run: RunSpec, config: CompareConfig, prepared: Prepared) -> 
     params = {"tokenizer": prepared.tokenizer, "seed": run.seed}
     if cls.uses_batching:
         params.update(batching=run.batching, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                      max_len=prepared.max_len, n_buckets=config.n_buckets, pad_to=config.pad_to,
+                      max_len=prepared.fold_max_len(run.fold), n_buckets=config.n_buckets, pad_to=config.pad_to,
                       patience=config.patience, device=config.device)
     params.update(run.model.params)
     try:
@@ -222,14 +270,15 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
             should_stop: StopCheck | None = None) -> RunResult:
     """Train one model on the training part and evaluate it on the test part."""
     estimator = build_estimator(run, config, prepared)
-    train_docs, train_labels = prepared.part("train")
+    train_docs, train_labels = prepared.part("train", run.fold)
     fit_options = {}
     if estimator.uses_batching:
-        fit_options = {"validation": prepared.part("validation"), "progress": progress, "should_stop": should_stop}
+        fit_options = {"validation": prepared.part("validation", run.fold), "progress": progress,
+                       "should_stop": should_stop}
     started = time.perf_counter()
     estimator.fit(train_docs, list(train_labels), **fit_options)
     train_seconds = time.perf_counter() - started
-    test_docs, test_labels = prepared.part("test")
+    test_docs, test_labels = prepared.part("test", run.fold)
     started = time.perf_counter()
     predicted = estimator.predict(test_docs)
     inference_seconds = time.perf_counter() - started
@@ -242,6 +291,7 @@ def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.
             inference_seconds: float, history: list[dict]) -> dict:
     record = {
         "model": run.model.label, "model_key": run.model.key, "batching": run.batching, "seed": run.seed,
+        "fold": run.fold,
         "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
         "train_seconds": train_seconds, "inference_seconds": inference_seconds,
@@ -276,17 +326,25 @@ class Comparison:
     test_lengths: list[int]
     max_len: int | None = None
     runs: list[RunResult] = field(default_factory=list)
+    folds: list[dict] = field(default_factory=list)
 
     @property
     def table(self) -> pd.DataFrame:
         return results_table([r.record for r in self.runs])
+
+    def test_of(self, record: dict) -> tuple[list[str], list[int]]:
+        """True labels and token lengths of the test texts the run with this record was scored on."""
+        if not self.folds:
+            return self.test_labels, self.test_lengths
+        fold = self.folds[fold_index(record.get("fold"))]
+        return fold["test_labels"], fold["test_lengths"]
 
     def to_json(self) -> dict:
         return {
             "format": RESULTS_FORMAT, "dataset": self.dataset_name, "classes": self.classes,
             "tokenizer": self.tokenizer, "split_sizes": self.split_sizes, "split_notes": self.split_notes,
             "config": self.config.to_dict(), "test_labels": self.test_labels, "test_lengths": self.test_lengths,
-            "max_len": self.max_len,
+            "max_len": self.max_len, "folds": self.folds,
             "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
         }
 
@@ -323,7 +381,7 @@ def comparison_from_json(data: dict) -> Comparison:
         config=CompareConfig.from_dict(data["config"]), dataset_name=data["dataset"], classes=data["classes"],
         tokenizer=data["tokenizer"], split_sizes=data["split_sizes"], split_notes=data.get("split_notes", []),
         test_labels=data["test_labels"], test_lengths=data.get("test_lengths", []), max_len=data.get("max_len"),
-        runs=runs,
+        runs=runs, folds=data.get("folds", []),
     )
 
 
@@ -362,9 +420,17 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
 
 
 def new_comparison(dataset_name: str, prepared: Prepared, config: CompareConfig) -> Comparison:
-    _, test_labels = prepared.part("test")
+    """The comparison's header: the (first) split's sizes and test texts, and under cross-validation each fold's."""
+    folds = [_fold_header(prepared, fold) for fold in range(1, config.cv + 1)] if config.cv else []
+    first = folds[0] if folds else _fold_header(prepared, None)
     return Comparison(
         config=config, dataset_name=dataset_name, classes=prepared.classes, tokenizer=prepared.tokenizer,
-        split_sizes=prepared.split.sizes(), split_notes=list(prepared.split.notes),
-        test_labels=[str(v) for v in test_labels], test_lengths=prepared.test_lengths(), max_len=prepared.max_len,
+        split_sizes=first["split_sizes"], split_notes=list(prepared.split.notes), test_labels=first["test_labels"],
+        test_lengths=first["test_lengths"], max_len=first["max_len"], folds=folds,
     )
+
+
+def _fold_header(prepared: Prepared, fold: int | None) -> dict:
+    _, test_labels = prepared.part("test", fold)
+    return {"split_sizes": prepared.fold_split(fold).sizes(), "test_labels": [str(v) for v in test_labels],
+            "test_lengths": prepared.test_lengths(fold), "max_len": prepared.fold_max_len(fold)}

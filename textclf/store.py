@@ -29,9 +29,10 @@ BUNDLES = "bundles"
 BUSY_TIMEOUT_SECONDS = 60.0
 ACTIVE = ("queued", "running")
 IS_ACTIVE = "status IN ('queued', 'running')"
-HEADER_KEYS = ("classes", "tokenizer", "split_sizes", "split_notes", "test_labels", "test_lengths", "max_len")
+HEADER_KEYS = ("classes", "tokenizer", "split_sizes", "split_notes", "test_labels", "test_lengths", "max_len",
+               "folds")
 EMPTY_HEADER = {"classes": [], "tokenizer": "", "split_sizes": {}, "split_notes": [], "test_labels": [],
-                "test_lengths": [], "max_len": None}
+                "test_lengths": [], "max_len": None, "folds": []}
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 0 → 1: the first schema
