@@ -20,20 +20,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import sklearn
 import skops
 import skops.io
 import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 import textclf
+from textclf import bundle_checks as checks
 from textclf.data import safe_name
 from textclf.errors import BundleError, TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
 from textclf.models.neural import NeuralTextClassifier
 from textclf.models.tfidf import TfidfTextClassifier
+from textclf.tokenize import Tokenizer
 from textclf.vocab import Vocabulary
 
 BUNDLE_FORMAT = "textclf-bundle"
@@ -45,6 +49,9 @@ SKOPS_TRUSTED = frozenset({
     "textclf.tokenize.Tokenizer", "textclf.tokenize.identity", "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
 })
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, OSError)
+INCONSISTENT = (KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError, RecursionError,
+                OverflowError)
 HOW_TO_FIX = "Choose a bundle saved by textclf (compare --save-models or the dashboard's download), or save it again."
 
 
@@ -141,83 +148,127 @@ def _state_files(estimator: TextClassifier) -> tuple[str, dict[str, bytes]]:
 
 
 def load_bundle(source: str | os.PathLike | bytes) -> Bundle:
-    """Read a bundle from a path (or its bytes); anything damaged, foreign or carrying code raises BundleError."""
-    name, raw = _read_source(source)
+    """Read a bundle from a path (or its bytes); anything damaged, foreign, oversized or carrying code raises
+    BundleError, and nothing is built before its size is known to be within bounds."""
+    name, opened = _open_source(source)
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        with zipfile.ZipFile(opened) as archive:
+            checks.check_members(archive, name)
             manifest = _manifest(archive, name)
             estimator = _restore(archive, manifest, name)
     except TextclfError:
         raise
-    except (zipfile.BadZipFile, EOFError, zlib.error) as err:
-        raise BundleError(f"{name} is damaged or not a textclf bundle ({err}). {HOW_TO_FIX}") from None
-    except (KeyError, ValueError, TypeError, RuntimeError) as err:
-        raise BundleError(f"{name} is damaged or inconsistent ({err}). {HOW_TO_FIX}") from None
+    except DAMAGED as err:
+        raise BundleError(f"{name} is damaged or not a textclf bundle ({_reason(err)}). {HOW_TO_FIX}") from None
+    except INCONSISTENT as err:
+        raise BundleError(f"{name} is damaged or inconsistent ({_reason(err)}). {HOW_TO_FIX}") from None
+    finally:
+        opened.close()
     return Bundle(estimator, manifest["metadata"])
 
 
-def _read_source(source: str | os.PathLike | bytes) -> tuple[str, bytes]:
+def _reason(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _open_source(source: str | os.PathLike | bytes) -> tuple[str, BinaryIO]:
+    """The bundle as a seekable binary stream, refused by size before anything is read."""
     if isinstance(source, bytes | bytearray):
-        return "The bundle", bytes(source)
+        checks.check_file_size(len(source), "The bundle")
+        return "The bundle", io.BytesIO(bytes(source))
     path = Path(source)
     try:
-        return str(path), path.read_bytes()
+        checks.check_file_size(path.stat().st_size, str(path))
+        return str(path), path.open("rb")
     except OSError as err:
         raise BundleError(f"Cannot read the bundle {path}: {err.strerror}. Check the path.") from None
 
 
 def _manifest(archive: zipfile.ZipFile, name: str) -> dict:
-    try:
-        manifest = json.loads(archive.read(MANIFEST))
-    except KeyError:
+    if MANIFEST not in archive.namelist():
         raise BundleError(f"{name} is a zip archive but not a textclf bundle (it has no {MANIFEST}). "
-                          f"{HOW_TO_FIX}") from None
+                          f"{HOW_TO_FIX}")
+    manifest = json.loads(checks.read_member(archive, MANIFEST, checks.MANIFEST_LIMIT, name))
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BundleError(f"{name} is not a textclf bundle. {HOW_TO_FIX}")
-    if manifest.get("version", 0) > BUNDLE_VERSION:
-        raise BundleError(f"{name} was saved by a newer textclf (bundle version {manifest['version']}); "
+    version = manifest.get("version", 0)
+    if not isinstance(version, int):
+        raise checks.refuse(name, "its version is not a number")
+    if version > BUNDLE_VERSION:
+        raise BundleError(f"{name} was saved by a newer textclf (bundle version {version}); "
                           "upgrade textclf to read it.")
+    checks.check_manifest(manifest, name)
     return manifest
 
 
 def _restore(archive: zipfile.ZipFile, manifest: dict, name: str) -> TextClassifier:
-    """Rebuild the estimator from its parameters, then put the learned state back."""
+    """Check the settings, rebuild the estimator from them, then put the learned state back."""
     metadata = manifest["metadata"]
-    estimator = get_model_class(metadata["key"])(**metadata["params"])
+    cls = _model_class(metadata["key"], manifest.get("kind"), name)
+    checks.check_params(metadata["params"], cls._get_param_names(), name)
+    estimator = cls(**metadata["params"])
     estimator.classes_ = np.array(metadata["classes"], dtype=object)
     estimator.tokenizer_ = metadata["tokenizer"]
     estimator.history_ = []
-    if manifest["kind"] == NEURAL:
+    if isinstance(estimator, NeuralTextClassifier):
         _restore_neural(estimator, archive, name)
-    elif manifest["kind"] == TFIDF:
-        _restore_tfidf(estimator, archive, name)
     else:
-        raise BundleError(f"{name} holds a model kind ({manifest['kind']!r}) this textclf does not know.")
+        _restore_tfidf(estimator, archive, name)
     return estimator
 
 
-def _restore_neural(estimator: NeuralTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
-    vocabulary = json.loads(archive.read(VOCABULARY))
-    estimator.vocab_ = Vocabulary.from_list(vocabulary["tokens"])
-    estimator.strategy_ = estimator.build_strategy()
-    if vocabulary["bucket_boundaries"] is not None:
-        estimator.strategy_.boundaries = [int(b) for b in vocabulary["bucket_boundaries"]]
-    estimator.device_ = torch.device("cpu")
-    estimator.module_ = estimator.build_module(len(estimator.vocab_), len(estimator.classes_))
+def _model_class(key: str, kind, name: str) -> type[TextClassifier]:
+    """The registered class for `key`, which must be of the family `kind` says the state is stored as."""
     try:
-        state = torch.load(io.BytesIO(archive.read(WEIGHTS)), map_location="cpu", weights_only=True)
+        cls = get_model_class(key)
+    except ValueError:
+        raise checks.refuse(name, f"it names a model ({key[:40]!r}) this textclf does not know") from None
+    family = NEURAL if issubclass(cls, NeuralTextClassifier) else TFIDF if issubclass(
+        cls, TfidfTextClassifier) else None
+    if kind not in (NEURAL, TFIDF):
+        raise BundleError(f"{name} holds a model kind ({str(kind)[:40]!r}) this textclf does not know.")
+    if family != kind:
+        raise checks.refuse(name, f"it stores a {kind} model's state for the model {key!r}")
+    return cls
+
+
+def _restore_neural(estimator: NeuralTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
+    vocabulary = json.loads(checks.read_member(archive, VOCABULARY, checks.VOCABULARY_LIMIT, name))
+    estimator.vocab_ = Vocabulary.from_list(checks.check_vocabulary(vocabulary, name))
+    estimator.strategy_ = estimator.build_strategy()
+    if vocabulary.get("bucket_boundaries") is not None:
+        estimator.strategy_.boundaries = list(vocabulary["bucket_boundaries"])
+    estimator.device_ = torch.device("cpu")
+    sizes = (len(estimator.vocab_), len(estimator.classes_))
+    with torch.device("meta"):
+        count = sum(p.numel() for p in estimator.build_module(*sizes).parameters())
+    raw = checks.read_member(archive, WEIGHTS, checks.weights_limit(count, name), name)
+    estimator.module_ = estimator.build_module(*sizes)
+    try:
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise BundleError(f"{name} was refused: its weights hold objects other than plain tensors, which could "
                           f"run code when loaded. {HOW_TO_FIX}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise checks.refuse(name, "its weights are not a table of tensors")
     estimator.module_.load_state_dict(state)
     estimator.module_.eval()
 
 
 def _restore_tfidf(estimator: TfidfTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
-    data = archive.read(TFIDF_STATE)
+    data = checks.read_member(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name)
     untrusted = set(skops.io.get_untrusted_types(data=data))
     if not untrusted <= SKOPS_TRUSTED:
         raise BundleError(f"{name} was refused: it holds types a textclf model never contains "
                           f"({', '.join(sorted(untrusted - SKOPS_TRUSTED))}). {HOW_TO_FIX}")
     state = skops.io.loads(data, trusted=sorted(untrusted))
-    estimator.vectorizer_, estimator.classifier_ = state["vectorizer"], state["classifier"]
+    if not isinstance(state, dict) or not isinstance(state.get("vectorizer"), TfidfVectorizer):
+        raise checks.refuse(name, "its TF-IDF state has no vectorizer")
+    classifier = state.get("classifier")
+    if not hasattr(classifier, "predict") or not np.array_equal(
+            getattr(classifier, "classes_", None), np.arange(len(estimator.classes_))):
+        raise checks.refuse(name, f"its classifier does not predict the {len(estimator.classes_)} classes listed")
+    if state["vectorizer"].tokenizer != Tokenizer(estimator.tokenizer_):
+        raise checks.refuse(name, "its vectorizer's tokenizer differs from the one its metadata names")
+    estimator.vectorizer_, estimator.classifier_ = state["vectorizer"], classifier

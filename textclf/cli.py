@@ -22,7 +22,7 @@ from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
 from textclf.jobs import FAILED, JobRunner
 from textclf.profile import profile_dataset
 from textclf.report import aggregate
-from textclf.store import BUNDLES, Store, resolve_home
+from textclf.store import BUNDLES, MAX_ID, Store, resolve_home
 from textclf.tokenize import TOKENIZERS
 
 TABLE_COLUMNS = ["model", "batching", "seed", "fold", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
@@ -92,7 +92,7 @@ def _add_runs_parser(commands) -> None:
     delete = actions.add_parser("delete", help="delete an experiment, its runs and its bundle files")
     delete.set_defaults(handler=run_runs_delete)
     for action in (show, export, delete):
-        action.add_argument("id", type=int, help="experiment id (see runs list)")
+        action.add_argument("id", type=_experiment_id, help="experiment id (see runs list)")
     for action in (listing, show, export, delete):
         _add_home_argument(action)
 
@@ -105,6 +105,10 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-col", help="column with train/validation/test per row (random split otherwise)")
     parser.add_argument("--encoding", help=f"file encoding, e.g. {', '.join(ENCODINGS)} (detected otherwise)")
     parser.add_argument("--sep", choices=sorted(SEPARATOR_BY_NAME), help="separator (detected otherwise)")
+    parser.add_argument("--no-header", action="store_true",
+                        help="the first line is data, not column names (columns are then 'column 1', 'column 2'...)")
+    parser.add_argument("--keep-missing-labels", action="store_true",
+                        help="keep rows labelled NaN, NA, null or None as a class of their own (dropped otherwise)")
 
 
 def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,8 +145,12 @@ def read_dataset(args: argparse.Namespace) -> Dataset:
         raise TextclfError("Give either a CSV file or --demo (one of the two).")
     if args.demo:
         return demo_dataset()
-    return load_dataset(args.file, text_col=args.text_col, label_col=args.label_col, split_col=args.split_col,
-                        encoding=args.encoding, separator=SEPARATOR_BY_NAME.get(args.sep))
+    dataset = load_dataset(args.file, text_col=args.text_col, label_col=args.label_col, split_col=args.split_col,
+                           encoding=args.encoding, separator=SEPARATOR_BY_NAME.get(args.sep),
+                           header=not args.no_header, keep_missing_labels=args.keep_missing_labels)
+    for warning in dataset.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return dataset
 
 
 def run_profile(args: argparse.Namespace) -> int:
@@ -172,6 +180,35 @@ def _truncation(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a number of tokens or 'auto', not {text!r}") from None
 
 
+def _experiment_id(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 0 < number <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"expected an experiment id (a whole number from 1, see runs list), "
+                                         f"not {text[:40]!r}")
+    return number
+
+
+def writable_file(path: str | None, option: str) -> None:
+    """Refuse an output path whose folder is missing before any work is done, not after training."""
+    if path is None:
+        return
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise TextclfError(f"The folder {folder} for {option} does not exist; create it or choose another path.")
+    if Path(path).is_dir():
+        raise TextclfError(f"{path} is a folder; give {option} a file name, e.g. {Path(path) / 'results.json'}.")
+
+
+def write_text(path: str, text: str, option: str) -> None:
+    try:
+        Path(path).expanduser().write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise TextclfError(f"Cannot write {path} ({err.strerror}); choose another path for {option}.") from None
+
+
 def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -185,6 +222,7 @@ def _int_list(text: str) -> list[int]:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Train through the dashboard's job runner and store; Ctrl-C cancels and keeps the finished runs."""
+    writable_file(args.out, "--out")
     dataset = read_dataset(args)
     config = config_from_args(args)
     store = None if args.no_store else Store(args.home)
@@ -202,7 +240,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if store:
         print(f"recorded as experiment {job.experiment_id} in {store.path}")
     if args.out:
-        comparison.save(args.out)
+        write_text(args.out, comparison.json_text(), "--out")
         print(f"results written to {args.out}")
     return 0
 
@@ -282,9 +320,10 @@ def run_runs_show(args: argparse.Namespace) -> int:
 
 
 def run_runs_export(args: argparse.Namespace) -> int:
+    writable_file(args.out, "--out")
     text = Store(args.home).export_experiment(args.id, args.format)
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_text(args.out, text, "--out")
         print(f"experiment {args.id} written to {args.out}")
     else:
         sys.stdout.write(text)

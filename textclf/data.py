@@ -35,6 +35,10 @@ WESTERN = {"cp1250", "cp1252", "cp1254", "cp1257", "latin1", "iso88591", "iso885
            "iso88599", "macroman", "maclatin2", "cp850", "cp437", "ascii"}
 MOSTLY_EMPTY = 0.5
 SNIFF_BYTES = 64 * 1024
+# What spreadsheets and pandas write for "no value"; as labels these are missing, not a class (compared lowercased).
+MISSING_LABELS = frozenset({"nan", "na", "n/a", "null", "none", "#n/a", "<na>", "nil", "-nan"})
+MISSING_LABEL_REASON = "rows with a missing label (NaN, NA, null, None)"
+FEW_VALUES = 50
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Table:
     encoding: str
     separator: str
     name: str = "data"
+    header_warning: str | None = None
 
 
 @dataclass
@@ -61,6 +66,7 @@ class Dataset:
     label_column: str = "label"
     encoding: str = "utf-8"
     separator: str = ","
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -71,17 +77,27 @@ class Dataset:
 
 
 def read_table(source, *, encoding: str | None = None, separator: str | None = None,
-               name: str | None = None) -> Table:
-    """Parse a CSV given as a path, bytes or a binary file object, detecting what was not given."""
+               name: str | None = None, header: bool = True) -> Table:
+    """Parse a CSV given as a path, bytes or a binary file object, detecting what was not given.
+
+    `header=False` reads the first line as data (columns are then named "column 1", "column 2"...); with a
+    header, `Table.header_warning` says when the first line looks like data rather than column names.
+    """
     raw, default_name = _read_bytes(source)
     if not raw.strip():
         raise DataError("The file is empty. Choose a CSV file with a header line and one row per text.")
     encoding = encoding or detect_encoding(raw)
-    text = _decode(raw, encoding)
+    text = _normalize_newlines(_decode(raw, encoding))
     _refuse_binary(text)
     separator = separator or detect_separator(text)
-    frame = _parse(text, separator)
-    return Table(frame=frame, encoding=encoding, separator=separator, name=name or default_name)
+    frame = _parse(text, separator, header)
+    return Table(frame=frame, encoding=encoding, separator=separator, name=name or default_name,
+                 header_warning=header_looks_like_data(frame) if header else None)
+
+
+def _normalize_newlines(text: str) -> str:
+    """Windows, old-Mac and Unix line ends mixed in one file all become \n (the csv module rejects a mix)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read_bytes(source) -> tuple[bytes, str]:
@@ -188,7 +204,10 @@ def detect_separator(text: str) -> str:
         pass
     best, best_score = ",", 0.0
     for sep in SEPARATORS:
-        counts = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=sep) if row]
+        try:
+            counts = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=sep) if row]
+        except csv.Error:
+            continue
         if not counts:
             continue
         modal = max(set(counts), key=counts.count)
@@ -203,19 +222,78 @@ def _whole_lines(sample: str) -> str:
     return sample[:cut] if cut > 0 else sample
 
 
-def _parse(text: str, separator: str) -> pd.DataFrame:
+def _parse(text: str, separator: str, header: bool = True) -> pd.DataFrame:
     try:
         frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False,
-                            skipinitialspace=False, on_bad_lines="error")
+                            skipinitialspace=False, on_bad_lines="error", header=0 if header else None)
     except pd.errors.EmptyDataError:
         raise DataError("The file has no rows. It needs a header line and one row per text.") from None
-    except (pd.errors.ParserError, csv.Error) as err:
+    except (pd.errors.ParserError, csv.Error, ValueError) as err:
         raise DataError(
             f"The file could not be parsed as {SEPARATORS.get(separator, repr(separator))}-separated values "
             f"({_first_line(err)}). Check the separator, or quote texts that contain it."
         ) from None
-    frame.columns = [str(col).strip() for col in frame.columns]
-    return frame
+    frame = _without_implicit_index(frame, separator)
+    if header:
+        frame.columns = _unique([str(col).strip() for col in frame.columns])
+    else:
+        frame.columns = [f"column {i + 1}" for i in range(len(frame.columns))]
+    return frame.fillna("")
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made distinct again where stripping spaces made two equal ("a" and " a")."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return unique
+
+
+def _without_implicit_index(frame: pd.DataFrame, separator: str) -> pd.DataFrame:
+    """pandas turns the first column into the index when the first data row has one field more than the header.
+
+    When every row has that extra field it is a real unnamed first column (an exported index), kept as a
+    column; when only the first row has it, a text holds an unquoted separator and every column would shift.
+    """
+    if isinstance(frame.index, pd.RangeIndex):
+        return frame
+    rest = frame.iloc[1:, -1] if len(frame.columns) else frame.iloc[1:0]
+    if len(rest) and (rest.isna() | rest.eq("")).any():
+        raise DataError(
+            f"The first data row (line 2) has more {separator_name(separator)}-separated fields than the header "
+            "line, so every column would be shifted. Quote the text that contains the separator, or check the "
+            "separator."
+        )
+    frame = frame.reset_index()
+    return frame.rename(columns={frame.columns[0]: "unnamed"}) if frame.columns[0] == "index" else frame
+
+
+def header_looks_like_data(frame: pd.DataFrame) -> str | None:
+    """Why the header line looks like a data row (a column named like one of its own values, or a number), or None.
+
+    A file saved without a header would otherwise lose its first row and name its columns after a review.
+    """
+    columns = [str(c) for c in frame.columns]
+    if _named(columns, TEXT_NAMES) or _named(columns, LABEL_NAMES) or frame.empty:
+        return None
+    for column in columns:
+        if _is_number(column):
+            return f"the column name {column!r} is a number"
+    for column in columns:
+        values = frame[column]
+        if values.nunique() <= FEW_VALUES and values.eq(column).any():
+            return f"the column name {column!r} is also one of that column's values"
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _first_line(err: Exception) -> str:
@@ -250,8 +328,12 @@ def _fewest_values(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def to_dataset(table: Table, *, text_col: str | None = None, label_col: str | None = None,
-               split_col: str | None = None) -> Dataset:
-    """Pick the columns, drop unusable rows (counting why) and check that something learnable remains."""
+               split_col: str | None = None, keep_missing_labels: bool = False) -> Dataset:
+    """Pick the columns, drop unusable rows (counting why) and check that something learnable remains.
+
+    Labels such as NaN, null or None mean "no label" and those rows are dropped (and counted), unless
+    `keep_missing_labels` makes them a class of their own.
+    """
     frame = table.frame
     if frame.empty:
         raise DataError("The file has a header but no data rows. Add one row per labelled text.")
@@ -265,19 +347,27 @@ def to_dataset(table: Table, *, text_col: str | None = None, label_col: str | No
     texts = frame[text_col].str.strip()
     labels = frame[label_col].str.strip()
     _refuse_mostly_empty(texts, text_col)
-    keep = texts.ne("") & labels.ne("")
+    missing = labels.str.lower().isin(MISSING_LABELS) & texts.ne("") & (not keep_missing_labels)
+    keep = texts.ne("") & labels.ne("") & ~missing
     dropped = {
         "rows with an empty text": int(texts.eq("").sum()),
         "rows with an empty label": int((texts.ne("") & labels.eq("")).sum()),
+        MISSING_LABEL_REASON: int(missing.sum()),
     }
     split = _split_values(frame[split_col], keep) if split_col else None
     dataset = Dataset(
         texts=texts[keep].tolist(), labels=labels[keep].tolist(), name=table.name, split=split,
         dropped={reason: n for reason, n in dropped.items() if n}, rows_read=len(frame),
         text_column=text_col, label_column=label_col, encoding=table.encoding, separator=table.separator,
+        warnings=[_header_advice(table.header_warning)] if table.header_warning else [],
     )
     _refuse_unlearnable(dataset)
     return dataset
+
+
+def _header_advice(reason: str) -> str:
+    return (f"The first line may be a data row rather than column names ({reason}). If the file has no "
+            "header line, read it with 'first row is data' (--no-header on the command line).")
 
 
 def _refuse_mostly_empty(texts: pd.Series, text_col: str) -> None:
@@ -318,10 +408,11 @@ def _refuse_unlearnable(dataset: Dataset) -> None:
 
 def load_dataset(source, *, text_col: str | None = None, label_col: str | None = None,
                  split_col: str | None = None, encoding: str | None = None, separator: str | None = None,
-                 name: str | None = None) -> Dataset:
+                 name: str | None = None, header: bool = True, keep_missing_labels: bool = False) -> Dataset:
     """Read and clean a labelled CSV in one call (the path most callers want)."""
-    table = read_table(source, encoding=encoding, separator=separator, name=name)
-    return to_dataset(table, text_col=text_col, label_col=label_col, split_col=split_col)
+    table = read_table(source, encoding=encoding, separator=separator, name=name, header=header)
+    return to_dataset(table, text_col=text_col, label_col=label_col, split_col=split_col,
+                      keep_missing_labels=keep_missing_labels)
 
 
 def separator_name(separator: str) -> str:

@@ -365,11 +365,17 @@ def load_results(path: str | Path) -> Comparison:
     """Read a JSON file written by `Comparison.save` (or `compare --out`) back into a `Comparison`."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except UnicodeDecodeError:
+        raise TextclfError(f"{path} is not a text file, so not a textclf results file (compare --out writes "
+                           "one).") from None
+    except (OSError, ValueError, RecursionError) as err:
         raise TextclfError(f"Cannot read results from {path}: {err}.") from None
     if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:
         raise TextclfError(f"{path} is not a textclf results file.")
-    return comparison_from_json(data)
+    try:
+        return comparison_from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise TextclfError(f"{path} is a damaged textclf results file ({type(err).__name__}: {err}).") from None
 
 
 def comparison_from_json(data: dict) -> Comparison:

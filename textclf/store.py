@@ -24,6 +24,7 @@ from textclf.errors import TextclfError
 from textclf.experiment import RESULTS_FORMAT, CompareConfig, Comparison, RunResult, comparison_from_json, plan_runs
 
 HOME_VARIABLE = "TEXTCLF_HOME"
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 DATABASE = "textclf.db"
 BUNDLES = "bundles"
 BUSY_TIMEOUT_SECONDS = 60.0
@@ -150,7 +151,20 @@ class Store:
 
     @contextmanager
     def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """One connection for one operation; writes take the write lock up front so they never deadlock."""
+        """One connection for one operation; writes take the write lock up front so they never deadlock.
+
+        A damaged database file (or one rows of which no longer decode) becomes a TextclfError saying what to do.
+        """
+        try:
+            with self._connection(write) as connection:
+                yield connection
+        except sqlite3.DatabaseError as err:
+            raise TextclfError(f"The run store {self.path} cannot be used ({err}). If another program holds it, "
+                               "try again; if it is damaged, move the file away (a new one is created) or choose "
+                               "another folder with --home.") from None
+
+    @contextmanager
+    def _connection(self, write: bool) -> Iterator[sqlite3.Connection]:
         with closing(self._open()) as connection:
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -293,9 +307,14 @@ class Store:
                 "SELECT bundle FROM runs WHERE experiment_id = ? AND bundle IS NOT NULL", (experiment_id,))]
             connection.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
         for path in bundles:
-            path.unlink(missing_ok=True)
+            if self._inside_home(path):
+                path.unlink(missing_ok=True)
         with suppress(OSError):
             self.bundle_folder(experiment_id).rmdir()
+
+    def _inside_home(self, path: Path) -> bool:
+        """Only files inside the home folder are ever deleted, whatever path the database holds."""
+        return path.parent.resolve().is_relative_to(self.home.resolve()) and path.name not in ("", ".", "..")
 
     def export_experiment(self, experiment_id: int, fmt: str) -> str:
         """The results table as CSV, or the whole comparison as the same JSON as `compare --out`."""
@@ -305,7 +324,8 @@ class Store:
         return comparison.table.to_csv(index=False) if fmt == "csv" else comparison.json_text()
 
     def _experiment_row(self, connection: sqlite3.Connection, experiment_id: int) -> sqlite3.Row:
-        row = connection.execute(_SUMMARY_QUERY + " WHERE e.id = ?", (experiment_id,)).fetchone()
+        in_range = isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID
+        row = connection.execute(_SUMMARY_QUERY + " WHERE e.id = ?", (experiment_id,)).fetchone() if in_range else None
         if row is None:
             raise TextclfError(f"There is no experiment {experiment_id} in {self.path}; list the experiments "
                                "(python -m textclf runs list) to see their ids.")
