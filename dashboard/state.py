@@ -6,6 +6,10 @@ the process, so one comparison trains at a time and history is common to all tab
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
 import streamlit as st
 
 from textclf.data import Dataset
@@ -14,7 +18,9 @@ from textclf.experiment import Comparison
 from textclf.jobs import Job, JobRunner
 from textclf.store import Store
 
-DATASET, JOB, SOURCE, SETTINGS = "dataset", "job", "compare_source", "train_settings"
+DATASET, JOB, SOURCE, SETTINGS, SESSION_ID = "dataset", "job", "compare_source", "train_settings", "session_id"
+UPLOAD_TABLE, UPLOAD_DATASET = "upload_table", "upload_dataset"
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -53,6 +59,37 @@ def set_job(new_job: Job) -> None:
     st.session_state[SOURCE] = {"kind": "job"}
 
 
+def session_id() -> str:
+    """Who this browser session is to the job runner (one unfinished job per session)."""
+    return st.session_state.setdefault(SESSION_ID, uuid.uuid4().hex)
+
+
+def start_job(data: Dataset, config, *, save_models: bool) -> Job:
+    """Queue this session's comparison; while one is queued or running, that one is returned instead."""
+    new_job = runner().submit(data, config, save_models=save_models, owner=session_id())
+    set_job(new_job)
+    return new_job
+
+
+def busy_job() -> Job | None:
+    """This session's queued or running job, if any (Start waits until it has finished)."""
+    return runner().active_job(session_id())
+
+
+def session_cached(slot: str, key: Hashable, build: Callable[[], T]) -> T:
+    """`build()`'s value kept once per browser session until `key` changes.
+
+    Unlike st.cache_data this returns the same object on every rerun (no copy of a large frame per rerun),
+    holds one entry per slot, and is freed with the session: an upload costs its session, not the server.
+    """
+    held = st.session_state.get(slot)
+    if held is None or held[0] != key:
+        st.session_state.pop(slot, None)
+        held = (key, build())
+        st.session_state[slot] = held
+    return held[1]
+
+
 def open_experiment(experiment_id: int) -> None:
     st.session_state[SOURCE] = {"kind": "experiment", "id": experiment_id}
 
@@ -77,3 +114,9 @@ def source_description() -> str:
 def train_settings() -> dict:
     """The training form's last values, kept under our own key so they survive switching pages."""
     return st.session_state.setdefault(SETTINGS, {})
+
+
+def forget_upload() -> None:
+    """Free the parsed upload once the file is removed (the chosen dataset itself stays)."""
+    for slot in (UPLOAD_TABLE, UPLOAD_DATASET):
+        st.session_state.pop(slot, None)

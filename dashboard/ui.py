@@ -16,12 +16,24 @@ PAGES = {"data": "pages/1_Data.py", "train": "pages/2_Train.py", "compare": "pag
          "predict": "pages/4_Predict.py", "history": "pages/5_History.py"}
 
 
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
+ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+LINE_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\u2028\u2029]+")
 
 
-def plain(text: str) -> str:
-    """Escape Markdown (and the HTML it may carry) in a user's string, e.g. a file name or a class name."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+def plain(text) -> str:
+    """A user's string (file, column or class name, a text, an error quoting them) as literal Markdown.
+
+    Every page shows such strings only through this helper. Streamlit renders Markdown (links, images,
+    HTML-looking tags, :colour[directives], $math$), and a label like `![x](http://host/pixel)` would make
+    the browser fetch that URL. CommonMark lets any ASCII punctuation be backslash-escaped, so escaping all
+    of it leaves nothing to interpret; line breaks become spaces so a name cannot start a heading or a list.
+    """
+    return ASCII_PUNCTUATION.sub(r"\\\1", LINE_BREAKS.sub(" ", str(text)))
+
+
+def error(message) -> None:
+    """An error box whose text is shown literally (messages quote labels, column and file names)."""
+    st.error(plain(message))
 
 
 @contextmanager
@@ -30,7 +42,7 @@ def friendly_errors():
     try:
         yield
     except TextclfError as err:
-        st.error(str(err))
+        error(err)
     except Exception:
         LOG.exception("unexpected error in a dashboard page")
         st.error("Something unexpected went wrong on this page (the details are in the server log). "

@@ -5,18 +5,24 @@ import streamlit as st
 from dashboard import state, ui
 from textclf import charts
 from textclf.batching import DEFAULT_BUCKETS, boundaries_for
-from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, guess_columns, read_table, separator_name, to_dataset
+from textclf.data import (
+    ENCODINGS,
+    MISSING_LABELS,
+    SEPARATOR_BY_NAME,
+    Dataset,
+    guess_columns,
+    read_table,
+    separator_name,
+    to_dataset,
+)
 from textclf.experiment import AUTO, truncation_length
 from textclf.profile import profile_dataset, token_lengths
 from textclf.tokenize import resolve, tokenize_all
 
 DETECT = "detect automatically"
 NO_SPLIT = "(none: split at random)"
-
-
-@st.cache_data(show_spinner="Reading the file…", max_entries=4)
-def read(raw: bytes, name: str, encoding: str | None, separator: str | None):
-    return read_table(raw, encoding=encoding, separator=separator, name=name)
+PREVIEW_ROWS = 20
+FIRST_ROW_IS_DATA, KEEP_MISSING = "first_row_is_data", "keep_missing_labels"
 
 
 @st.cache_data(show_spinner="Tokenizing…", max_entries=4)
@@ -29,29 +35,52 @@ def describe(_dataset: Dataset, key: tuple):
 
 
 def dataset_from_upload(upload) -> Dataset:
+    """The upload parsed once per session and choice (kept in the session, never copied per rerun)."""
     left, right = st.columns(2)
     encoding = left.selectbox("Encoding", [DETECT, *ENCODINGS])
     separator = right.selectbox("Separator", [DETECT, *SEPARATOR_BY_NAME])
-    table = read(upload.getvalue(), upload.name.rsplit(".", 1)[0], None if encoding == DETECT else encoding,
-                 SEPARATOR_BY_NAME.get(separator))
+    reading = (None if encoding == DETECT else encoding, SEPARATOR_BY_NAME.get(separator),
+               not st.session_state.get(FIRST_ROW_IS_DATA, False))
+    with st.spinner("Reading the file…"):
+        table = state.session_cached(state.UPLOAD_TABLE, (upload.file_id, *reading), lambda: read_table(
+            upload.getvalue(), name=upload.name.rsplit(".", 1)[0], encoding=reading[0], separator=reading[1],
+            header=reading[2]))
     st.caption(f"Read as {table.encoding}, {separator_name(table.separator)}-separated: "
                f"{len(table.frame)} rows, {len(table.frame.columns)} columns. Preview:")
-    st.dataframe(table.frame.head(20), width="stretch", hide_index=True)
+    st.dataframe(table.frame.head(PREVIEW_ROWS), width="stretch", hide_index=True)
+    offer_first_row_is_data(table)
     columns = list(table.frame.columns)
     text_guess, label_guess = guess_columns(table.frame)
     left, middle, right = st.columns(3)
     text_col = left.selectbox("Text column", columns, index=columns.index(text_guess))
     label_col = middle.selectbox("Label column", columns, index=columns.index(label_guess))
     split_col = right.selectbox("Split column (optional)", [NO_SPLIT, *columns])
-    return to_dataset(table, text_col=text_col, label_col=label_col,
-                      split_col=None if split_col == NO_SPLIT else split_col)
+    offer_missing_labels(table.frame[label_col])
+    choice = (text_col, label_col, None if split_col == NO_SPLIT else split_col,
+              st.session_state.get(KEEP_MISSING, False))
+    return state.session_cached(state.UPLOAD_DATASET, (upload.file_id, *reading, *choice), lambda: to_dataset(
+        table, text_col=choice[0], label_col=choice[1], split_col=choice[2], keep_missing_labels=choice[3]))
+
+
+def offer_first_row_is_data(table) -> None:
+    if table.header_warning:
+        st.warning(ui.plain(f"The first line may be a data row rather than column names ({table.header_warning})."))
+    if table.header_warning or st.session_state.get(FIRST_ROW_IS_DATA):
+        st.checkbox("First row is data (the file has no header line)", key=FIRST_ROW_IS_DATA)
+
+
+def offer_missing_labels(labels) -> None:
+    """Labels like NaN or null are dropped as missing unless the user says they are a class."""
+    if labels.str.strip().str.lower().isin(MISSING_LABELS).any():
+        st.checkbox("Keep labels such as NaN, NA, null or None as a class (they are dropped as missing otherwise)",
+                    key=KEEP_MISSING)
 
 
 def show_profile(data: Dataset) -> None:
     st.success(f"**{ui.plain(data.name)}** is the dataset for training: {len(data)} texts, "
                f"{len(data.classes)} classes.")
     if data.dropped:
-        st.warning("Rows dropped: " + ", ".join(f"{n} {reason}" for reason, n in data.dropped.items()) + ".")
+        st.warning(ui.plain("Rows dropped: " + ", ".join(f"{n} {reason}" for reason, n in data.dropped.items()) + "."))
     profile, lengths = describe(data, (data.name, len(data), data.text_column, data.label_column, data.texts[0]))
     cols = st.columns(5)
     cols[0].metric("Texts", profile.rows)
@@ -78,12 +107,16 @@ st.write("A CSV or TSV file with one text per row and a column of labels. The en
 with ui.friendly_errors():
     upload = st.file_uploader("Upload a labelled CSV", type=["csv", "tsv", "txt"],
                               key=f"upload_{st.session_state.get('upload_generation', 0)}")
+    st.caption(f"Upload limit: {st.get_option('server.maxUploadSize')} MB per file; the file is kept for this "
+               "browser session only.")
     if st.button("Use the built-in demo dataset"):
         state.use_demo()
         st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
         st.rerun()
     if upload is not None:
         state.set_dataset(dataset_from_upload(upload))
+    else:
+        state.forget_upload()
     if state.dataset() is None:
         st.info("Upload a file, or use the demo dataset, to see its profile here.")
     else:

@@ -23,8 +23,11 @@ DEFAULTS = {"models": list(MODELS), "cell": "LSTM", "pooling": "mean", "batching
             "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "save_models": True}
 
 
-def settings_form(saved: dict) -> dict | None:
-    """The settings form; returns the submitted values (also remembered for the next visit), else None."""
+def settings_form(saved: dict, busy: bool = False) -> dict | None:
+    """The settings form; returns the submitted values (also remembered for the next visit), else None.
+
+    `busy`: this session's comparison is queued or running, so Start is disabled until it has finished.
+    """
     value = {**DEFAULTS, **saved}
     with st.form("settings"):
         left, right = st.columns(2)
@@ -51,7 +54,7 @@ def settings_form(saved: dict) -> dict | None:
                                     help="the same truncation for every strategy, so they differ only in padding")
         seeds = cols[4].number_input("Seeds", 1, 10, value["seeds"], help="several seeds give mean ± sd")
         save_models = st.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
-        if not st.form_submit_button("Start training", type="primary"):
+        if not st.form_submit_button("Start training", type="primary", disabled=busy):
             return None
     submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
                  "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": max_len,
@@ -83,9 +86,12 @@ def show_job(job) -> None:
         done, total = progress["runs_done"], max(progress["runs_total"], 1)
         if job.finished:
             st.rerun()
-        st.progress(min(done / total + _within_run(progress) / total, 1.0),
-                    text=f"{job.status}: run {min(done + 1, total)} of {total}")
-        st.write(_status_line(progress))
+        if job.status == "queued":
+            st.info(_queue_line(state.runner().ahead(job)))
+        else:
+            st.progress(min(done / total + _within_run(progress) / total, 1.0),
+                        text=f"{job.status}: run {min(done + 1, total)} of {total}")
+            st.write(_status_line(progress))
         if progress["losses"]:
             steps, losses = zip(*progress["losses"][:: max(1, len(progress["losses"]) // LOSS_POINTS_SHOWN)],
                                 strict=True)
@@ -97,6 +103,17 @@ def show_job(job) -> None:
         _outcome(job)
     else:
         live()
+
+
+def _queue_line(ahead: list) -> str:
+    """What a queued comparison waits for: how many are ahead and where the one training now is."""
+    if not ahead:
+        return "Queued, next to start."
+    running = ahead[0].progress()
+    where = (f"the comparison training now is at run {min(running['runs_done'] + 1, running['runs_total'])} of "
+             f"{running['runs_total']}" if running["status"] == "running" else "it is about to start")
+    return (f"Queued, {len(ahead)} ahead: one comparison trains at a time on this server, and {where}. "
+            "Yours starts when the ones ahead finish; you can cancel it meanwhile.")
 
 
 def _within_run(progress: dict) -> float:
@@ -122,7 +139,7 @@ def _outcome(job) -> None:
     if job.status == "done":
         st.success(f"Training finished: {message}.")
     elif job.status == "failed":
-        st.error(f"Training failed: {job.error}. {message}; they are kept.")
+        ui.error(f"Training failed: {job.error}. {message}; they are kept.")
     else:
         st.warning(f"Training {job.status}: {message}; they are kept.")
     if progress["runs_done"]:
@@ -136,10 +153,14 @@ with ui.friendly_errors():
         data = state.dataset()
         st.write(f"Dataset **{ui.plain(data.name)}**: {len(data)} texts, {len(data.classes)} classes. Training runs "
                  "in the background: you can switch pages or open another tab meanwhile.")
-        values = settings_form(state.train_settings())
+        busy = state.busy_job()
+        if busy is not None:
+            st.caption(f"Start is disabled while this session's comparison is {busy.status}; cancel it below or "
+                       "wait for it to finish.")
+        values = settings_form(state.train_settings(), busy=busy is not None)
         if values is not None:
-            config = config_from(values)
-            state.set_job(state.runner().submit(data, config, save_models=values["save_models"]))
+            state.start_job(data, config_from(values), save_models=values["save_models"])
+            st.rerun()
         if state.job() is not None:
             show_job(state.job())
 

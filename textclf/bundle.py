@@ -168,8 +168,8 @@ def load_bundle(source: str | os.PathLike | bytes) -> Bundle:
 
 
 def _reason(err: Exception) -> str:
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _open_source(source: str | os.PathLike | bytes) -> tuple[str, BinaryIO]:

@@ -115,8 +115,11 @@ class Job:
     """One comparison: status, a progress snapshot, the results so far, cancel and wait (from any thread)."""
 
     def __init__(self, dataset: Dataset, config: CompareConfig, *, store: Store | None = None,
-                 save_models: bool = False, bundles_dir: Path | None = None, on_event: EventListener | None = None):
+                 save_models: bool = False, bundles_dir: Path | None = None, on_event: EventListener | None = None,
+                 owner: str | None = None):
+        """`owner` names who started it (a browser session): one owner has at most one unfinished job."""
         self.id = uuid.uuid4().hex[:12]
+        self.owner = owner
         self.dataset, self.config, self.save_models = dataset, config, save_models
         self.experiment_id = store.create_experiment(dataset, config) if store else None
         self.status = QUEUED
@@ -257,13 +260,20 @@ class JobRunner:
         self._worker.start()
 
     def submit(self, dataset: Dataset, config: CompareConfig, *, save_models: bool | None = None,
-               on_event: EventListener | None = None) -> Job:
-        """Queue a comparison; `on_event` hears every training event in the worker thread (the CLI prints them)."""
+               on_event: EventListener | None = None, owner: str | None = None) -> Job:
+        """Queue a comparison; `on_event` hears every training event in the worker thread (the CLI prints them).
+
+        An `owner` that already has a queued or running job gets that job back instead of a second one, so a
+        double-clicked Start queues one comparison.
+        """
         with self._lock:
             if self._closed:
                 raise RuntimeError("This JobRunner has been shut down; create a new one.")
+            active = self._active(owner)
+            if active is not None:
+                return active
             job = Job(dataset, config, store=self.store, bundles_dir=self.bundles_dir, on_event=on_event,
-                      save_models=self.save_models if save_models is None else save_models)
+                      save_models=self.save_models if save_models is None else save_models, owner=owner)
             self._jobs.append(job)
             self._queue.put(job)
         return job
@@ -271,6 +281,22 @@ class JobRunner:
     def jobs(self) -> list[Job]:
         with self._lock:
             return list(self._jobs)
+
+    def active_job(self, owner: str) -> Job | None:
+        """`owner`'s queued or running job, if any."""
+        with self._lock:
+            return self._active(owner)
+
+    def ahead(self, job: Job) -> list[Job]:
+        """The unfinished jobs that will train before `job` (the running one first): what a queued job waits for."""
+        with self._lock:
+            earlier = self._jobs[: self._jobs.index(job)] if job in self._jobs else []
+        return [other for other in earlier if not other.finished]
+
+    def _active(self, owner: str | None) -> Job | None:
+        if owner is None:
+            return None
+        return next((job for job in self._jobs if job.owner == owner and not job.finished), None)
 
     def shutdown(self, cancel: bool = True, timeout: float | None = None) -> None:
         """Stop taking jobs; cancel the unfinished ones (or let them finish) and wait for the worker."""
