@@ -14,6 +14,7 @@ import io
 import json
 import pickle
 import struct
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -166,7 +167,8 @@ def manifest(bundle: bytes) -> dict:
 
 def _zip(files: dict[str, bytes] | list[tuple[str, bytes]]) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a repeated member name is one of the hostile cases
         for name, data in (files.items() if isinstance(files, dict) else files):
             archive.writestr(name, data)
     return out.getvalue()
