@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from dashboard import state
+from dashboard import access, state
 from textclf.errors import TextclfError
 
 LOG = logging.getLogger("textclf.dashboard")
@@ -18,6 +18,8 @@ PAGES = {"data": "pages/1_Data.py", "train": "pages/2_Train.py", "compare": "pag
 
 ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 LINE_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\u2028\u2029]+")
+AUTOLINK_TRIGGERS = re.compile(r"(?i)([:@]|\bwww(?=\.))")
+WORD_JOINER = "\u2060"
 
 
 def plain(text) -> str:
@@ -27,8 +29,11 @@ def plain(text) -> str:
     HTML-looking tags, :colour[directives], $math$), and a label like `![x](http://host/pixel)` would make
     the browser fetch that URL. CommonMark lets any ASCII punctuation be backslash-escaped, so escaping all
     of it leaves nothing to interpret; line breaks become spaces so a name cannot start a heading or a list.
+    Streamlit also turns bare URLs and e-mail addresses into links after escapes are undone, so an invisible
+    word joiner follows every ':' and '@' (and 'www'), which the browser shows as nothing.
     """
-    return ASCII_PUNCTUATION.sub(r"\\\1", LINE_BREAKS.sub(" ", str(text)))
+    text = AUTOLINK_TRIGGERS.sub(r"\1" + WORD_JOINER, LINE_BREAKS.sub(" ", str(text)))
+    return ASCII_PUNCTUATION.sub(r"\\\1", text)
 
 
 def error(message) -> None:
@@ -50,7 +55,9 @@ def friendly_errors():
 
 
 def page_setup(title: str) -> None:
+    """Every page starts here: its title, then the access check (a shared server asks for its token)."""
     st.set_page_config(page_title=f"textclf · {title}", page_icon="🧪", layout="wide")
+    access.require_access()
 
 
 def sidebar_summary() -> None:

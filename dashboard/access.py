@@ -1,0 +1,50 @@
+"""Who may use the dashboard: anyone on this computer by default, others only with the access token.
+
+The dashboard lists every experiment, deletes them, serves model bundles (which hold the training vocabulary)
+and starts training. Bound to 127.0.0.1 (`.streamlit/config.toml`) only this computer reaches it. Binding it
+to another address is sharing it, which must be deliberate: like Jupyter, the server then requires a token
+(the TEXTCLF_TOKEN environment variable), given once per browser session as `?token=...` or typed in; without
+a token set it refuses every page.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+import streamlit as st
+
+TOKEN_VARIABLE = "TEXTCLF_TOKEN"
+LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
+MIN_TOKEN_LENGTH = 16
+GRANTED = "access_granted"
+
+
+def shared_address() -> str | None:
+    """The address the server listens on when it is not this computer only (all interfaces when unset)."""
+    address = (st.get_option("server.address") or "").strip()
+    return None if address in LOCAL_ADDRESSES else address or "all network interfaces"
+
+
+def require_access() -> None:
+    """Stop the page unless the server is local, or this session has given the access token."""
+    address = shared_address()
+    if address is None or st.session_state.get(GRANTED):
+        return
+    token = os.environ.get(TOKEN_VARIABLE, "")
+    if len(token) < MIN_TOKEN_LENGTH:
+        st.error(f"This dashboard listens on {address}, where others on the network can reach it, and no access "
+                 f"token of at least {MIN_TOKEN_LENGTH} characters is set, so it serves nothing. To keep it on "
+                 "this computer, start it from the project folder (its .streamlit/config.toml binds 127.0.0.1) "
+                 f"or with --server.address 127.0.0.1; to share it, set {TOKEN_VARIABLE} to a long random "
+                 "secret and give that to the people you share it with.")
+        st.stop()
+    given = st.query_params.get("token") or st.text_input("Access token", type="password",
+                                                           help=f"the {TOKEN_VARIABLE} this server was started with")
+    if given and hmac.compare_digest(given.encode(), token.encode()):
+        st.session_state[GRANTED] = True
+        st.query_params.pop("token", None)
+        st.rerun()
+    if given:
+        st.error("That access token is not the one this server was started with.")
+    st.stop()
