@@ -192,9 +192,3 @@ def test_chinese_data_works_end_to_end_through_the_pages():
     assert_clean(compare)
     assert len(compare.get("plotly_chart")) >= 5
 
-
-def test_user_strings_are_escaped_before_markdown():
-    from dashboard.ui import plain
-
-    assert plain("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
-    assert plain("[link](javascript:x) **bold**") == "\\[link\\]\\(javascript:x\\) \\*\\*bold\\*\\*"

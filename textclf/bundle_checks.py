@@ -164,8 +164,10 @@ def check_vocabulary(vocabulary, name: str) -> list[str]:
         raise refuse(name, "vocabulary.json holds tokens that are not strings")
     boundaries = vocabulary.get("bucket_boundaries")
     if boundaries is not None and not (
-            isinstance(boundaries, list) and len(boundaries) <= PARAM_BOUNDS["n_buckets"][1]
-            and all(isinstance(b, int) and 1 <= b <= PARAM_BOUNDS["max_len"][1] for b in boundaries)):
+            isinstance(boundaries, list) and 1 <= len(boundaries) <= PARAM_BOUNDS["n_buckets"][1]
+            and all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= PARAM_BOUNDS["max_len"][1]
+                    for b in boundaries)
+            and boundaries == sorted(set(boundaries))):
         raise refuse(name, "vocabulary.json has invalid bucket boundaries")
     return tokens
 
