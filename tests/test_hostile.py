@@ -191,3 +191,18 @@ def test_a_failed_job_quoting_hostile_names_is_shown_literally(fresh_caches):
                    dataset=Dataset(texts=["a", "b"], labels=["x", "y"], name="tiny"))
     assert_literal(at)
     assert visible_text(at.error[0].value).startswith(f"Training failed: Label {LINK} broke {IMAGE}")
+
+
+def test_an_upload_is_parsed_once_per_session_and_freed_when_removed(fresh_caches):
+    """Reruns reuse the same parsed table and dataset (no copy per rerun); removing the file frees them."""
+    at = open_page("pages/1_Data.py")
+    at.get("file_uploader")[0].set_value(("reviews.csv", CSVS["nan-like labels"][0], "text/csv")).run()
+    table, data = at.session_state["upload_table"][1], at.session_state["dataset"]
+    at.run()
+    assert at.session_state["upload_table"][1] is table and at.session_state["dataset"] is data
+    assert any("Upload limit: 50 MB" in c.value for c in at.caption)
+    keep = next(c for c in at.checkbox if c.label.startswith("Keep labels such as NaN"))
+    keep.check().run()
+    assert len(at.session_state["dataset"].classes) == 8
+    at.get("file_uploader")[0].set_value(None).run()
+    assert "upload_table" not in at.session_state and "upload_dataset" not in at.session_state
