@@ -30,7 +30,9 @@ MiB = 1 << 20
 IMAGE = "![x](http://127.0.0.1:9/track.png?leak=1)"
 LINK = "[click me](http://127.0.0.1:9/phish)"
 TAG = "<img src=x onerror=alert(1)>"
-HOSTILE_NAMES = (IMAGE, LINK, TAG, "**bold** _it_ `code` :red[red] $x^2$", "# heading", "<script>alert(1)</script>")
+ANCHOR = '<a href="http://127.0.0.1:9/phish">win a prize</a>'
+HOSTILE_NAMES = (IMAGE, LINK, TAG, ANCHOR, "**bold** _it_ `code` :red[red] $x^2$", "# heading",
+                 "<script>alert(1)</script>")
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,7 @@ def hostile_csvs() -> dict[str, tuple[bytes, Read | Refused]]:
                                        header=("text", IMAGE)), Refused("No row has both")),
         "image as text column name": (_rows([("", lab) if i % 3 else (t, lab) for i, (t, lab) in enumerate(reviews)],
                                             header=(IMAGE, "label")), Refused("Column '!\\[x\\].*' is empty")),
-        "html labels": (_rows([(t, TAG if lab == "pos" else "<script>alert(1)</script>") for t, lab in reviews]),
-                        Read(12, 2)),
+        "html labels": (_rows([(t, TAG if lab == "pos" else ANCHOR) for t, lab in reviews]), Read(12, 2)),
         "markdown in texts": (_rows([(f"{IMAGE} {t}", lab) for t, lab in reviews]), Read(12, 2)),
         "labels look like text": (_rows([(t, f"label number {i}") for i, (t, _) in enumerate(reviews * 9)]),
                                   Refused("looks like text")),

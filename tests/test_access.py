@@ -162,5 +162,5 @@ def test_hostile_names_stay_text_in_a_real_browser(browser, local_server, tmp_pa
             alert.wait_for()
             assert alert.locator("a, img").count() == 0
             assert expected_text in alert.inner_text().replace("\u2060", "")
-        assert main.locator("img[src='x'], a[href*='127.0.0.1:9']").count() == 0
+        assert main.locator("img[src='x'], a[href*='127.0.0.1:9'], [data-testid=stPlotlyChart] a").count() == 0
     assert fetched == []
