@@ -245,7 +245,7 @@ def hostile_bundles(cnn: bytes, svm: bytes, marker) -> dict[str, tuple[bytes, st
         "negative filters": (with_params(cnn, filters=-5), "filters = -5 is outside"),
         "nan dropout": (with_params(cnn, dropout=float("nan")), "dropout = nan is not a finite number"),
         "huge string parameter": (with_params(cnn, device="x" * 10_000), "device = .* is too long"),
-        "nested parameter": (with_params(cnn, kernel_sizes=[[2, 3]]), "kernel_sizes = .* must list whole numbers"),
+        "nested parameter": (with_params(cnn, kernel_sizes=[[2, 3]]), "kernel_sizes = .* must be a flat list"),
         "bogus tokenizer": (with_metadata(cnn, tokenizer="bogus"), "tokenizer 'bogus' is not one of"),
         "one class": (with_metadata(cnn, classes=classes[:1]), "lists 1 classes"),
         "short class list": (with_metadata(cnn, classes=classes[:-1]), "inconsistent.*size mismatch"),

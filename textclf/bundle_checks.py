@@ -134,26 +134,34 @@ def check_params(params: dict, allowed: list[str], name: str) -> None:
 
 
 def _param_problem(key: str, value) -> str | None:
+    """What is wrong with one setting: scalars within bounds, or a short flat list or table of them."""
+    if isinstance(value, list | dict):
+        return _collection_problem(key, value)
+    return _scalar_problem(key, value)
+
+
+def _scalar_problem(key: str, value) -> str | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):
         return None if len(value) <= MAX_STRING_PARAM else "is too long"
-    if isinstance(value, list):
-        return _list_problem(key, value)
     if isinstance(value, int | float):
         low, high = PARAM_BOUNDS.get(key, GENERIC_INT)
         if isinstance(value, float) and not math.isfinite(value):
             return "is not a finite number"
         return None if low <= value <= high else f"is outside {low}..{high}"
-    return "is not a number, a word or a list of whole numbers"
+    return "is not a number, a word or a short list of them"
 
 
-def _list_problem(key: str, values: list) -> str | None:
+def _collection_problem(key: str, values: list | dict) -> str | None:
     if not 1 <= len(values) <= MAX_LIST_PARAM:
-        return f"must list between 1 and {MAX_LIST_PARAM} values"
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return "must list whole numbers"
-    return next(filter(None, (_param_problem(key, v) for v in values)), None)
+        return f"must hold between 1 and {MAX_LIST_PARAM} values"
+    items = list(values.values()) if isinstance(values, dict) else values
+    if any(isinstance(v, list | dict) for v in items):
+        return "must be a flat list of numbers or words"
+    if isinstance(values, dict) and any(len(k) > MAX_STRING_PARAM for k in values):
+        return "has a key that is too long"
+    return next(filter(None, (_scalar_problem(key, v) for v in items)), None)
 
 
 def check_vocabulary(vocabulary, name: str) -> list[str]:
