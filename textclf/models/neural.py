@@ -7,14 +7,13 @@ how to build its `nn.Module`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from textclf.batching import DEFAULT_BUCKETS, Strategy, make_strategy
+from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
 from textclf.models.base import TextClassifier
 from textclf.train import (
     ProgressCallback,
@@ -69,12 +68,10 @@ class NeuralTextClassifier(TextClassifier):
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
-        started = time.perf_counter()
         settings = TrainSettings(epochs=self.epochs, lr=self.lr or self.default_lr, patience=self.patience,
                                  seed=self.seed)
         self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, settings,
                                      device=self.device_, progress=progress, should_stop=should_stop)
-        self.train_seconds_ = time.perf_counter() - started
         self.module_.eval()
         return self
 
@@ -91,9 +88,14 @@ class NeuralTextClassifier(TextClassifier):
         return torch.softmax(logits, dim=1).numpy()
 
     def logits(self, docs: Sequence) -> torch.Tensor:
-        """Raw class scores, batched with the model's own strategy (order preserved)."""
+        """Raw class scores (order preserved), batched with the evaluation batching whatever trained the model."""
         data = self._encode(self._tokens(docs))
-        return predict_logits(self.module_, data, self.strategy_, self.device_)
+        return predict_logits(self.module_, data, evaluation_strategy(), self.device_)
+
+    def evaluation_slots(self, docs: Sequence) -> int:
+        """Batch slots (real tokens plus padding) that predicting `docs` fills."""
+        data = self._encode(self._tokens(docs))
+        return padding_stats(evaluation_strategy().plan(data.lengths), data.lengths).padded_slots
 
     @property
     def n_parameters(self) -> int:

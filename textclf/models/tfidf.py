@@ -6,7 +6,6 @@ given the project's tokenizer (and accepts pre-tokenized input, which passes thr
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,14 +29,12 @@ class TfidfTextClassifier(TextClassifier):
         """Fit the vectorizer and the classifier on the training texts only."""
         tokens = self._tokens(docs)
         y = self._encode_labels(labels)
-        started = time.perf_counter()
         self.vectorizer_ = TfidfVectorizer(
             tokenizer=Tokenizer(self.tokenizer_), preprocessor=identity, lowercase=False, token_pattern=None,
             ngram_range=(1, self.ngram_max), min_df=self.min_df, sublinear_tf=self.sublinear_tf, dtype=np.float32,
         )
         features = self.vectorizer_.fit_transform(tokens)
         self.classifier_ = self.make_classifier(y).fit(features, y)
-        self.train_seconds_ = time.perf_counter() - started
         self.history_ = []
         return self
 
