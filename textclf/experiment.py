@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
+from textclf.analysis import analyse
 from textclf.batching import DEFAULT_BUCKETS, EVALUATION_BATCHING, STRATEGIES
 from textclf.data import Dataset
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
-from textclf.split import Split, kfold_splits, split_dataset
+from textclf.split import Split, fold_index, kfold_splits, split_dataset
 from textclf.timing import Stopwatch, machine_load, wall_cpu_disagree
 from textclf.tokenize import resolve, tokenize_all
 from textclf.train import Cancelled, ProgressCallback, StopCheck
@@ -36,7 +37,7 @@ RESULT_COLUMNS = [
     "train_seconds", "train_cpu_seconds", "cpu_seconds_per_epoch", "validation_seconds", "inference_seconds",
     "inference_cpu_seconds", "inference_padded_slots", "fit_wall_seconds", "load_per_core", "timing_note",
     "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots", "padding_waste",
-    "batch_shapes", "parameters", "model_key", "note",
+    "batch_shapes", "parameters", "test_texts", "model_key", "note",
 ]
 TIMING_COLUMNS = [c for c in RESULT_COLUMNS if "seconds" in c] + ["load_per_core", "timing_note"]
 RESULTS_FORMAT = 1
@@ -191,11 +192,6 @@ class Prepared:
         return [max(1, min(len(self.tokens[i]), max_len)) for i in self.fold_split(fold).test]
 
 
-def fold_index(fold: int | None) -> int:
-    """Position of fold 1 to k (or of the single split, None) in a list of splits."""
-    return 0 if fold is None or pd.isna(fold) else int(fold) - 1
-
-
 @dataclass
 class RunResult:
     """One run's results row, per-epoch history, test predictions and the fitted model."""
@@ -302,7 +298,7 @@ def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.
         "model": run.model.label, "model_key": run.model.key, "batching": run.batching, "seed": run.seed,
         "fold": run.fold, "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
-        "parameters": estimator.n_parameters,
+        "parameters": estimator.n_parameters, "test_texts": len(truth),
     }
     if history:
         record.update(_epoch_totals(history), note="")
@@ -335,9 +331,9 @@ def timing_note(record: dict) -> str:
     if wall is None or cpu is None or not wall_cpu_disagree(wall, cpu):
         return ""
     load = record.get("load_per_core")
-    busy = f"; load {load:.1f} per core at the start" if load is not None else ""
+    busy = f", load {load:.1f} per core at the start" if load is not None else ""
     reason = "the machine was busy" if cpu < wall else "training used several threads"
-    return f"wall {wall:.1f} s vs CPU {cpu:.1f} s ({reason}{busy}): compare CPU times"
+    return f"wall {wall:.1f} s vs CPU {cpu:.1f} s: {reason}{busy}; compare CPU times"
 
 
 @dataclass
@@ -375,6 +371,7 @@ class Comparison:
             "config": self.config.to_dict(), "test_labels": self.test_labels, "test_lengths": self.test_lengths,
             "max_len": self.max_len, "folds": self.folds, "evaluation_batching": self.evaluation_batching,
             "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
+            "analysis": analyse(self),
         }
 
     def json_text(self) -> str:

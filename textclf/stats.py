@@ -59,6 +59,11 @@ class PairedResult:
         return (self.high - self.low) / 2
 
 
+def format_p(p: float) -> str:
+    """'p = 0.71', 'p = 0.032', 'p < 0.001'."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
 def mean_interval(values) -> Interval:
     """Student-t 95 % interval of the mean of repeated runs (seeds or folds); a single value has none."""
     values = np.asarray(values, dtype=float)
