@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
@@ -56,6 +57,7 @@ class NeuralTextClassifier(TextClassifier):
             progress: ProgressCallback | None = None, should_stop: StopCheck | None = None):
         """Train on (docs, labels); early stopping watches `validation` (or the training data if none)."""
         self._check_settings()
+        self._start_fit(docs)
         tokens = self._tokens(docs)
         y = torch.from_numpy(self._encode_labels(labels))
         self.vocab_ = Vocabulary.fit(tokens, min_freq=self.min_freq, max_size=self.max_vocab)
@@ -89,6 +91,7 @@ class NeuralTextClassifier(TextClassifier):
 
     def logits(self, docs: Sequence) -> torch.Tensor:
         """Raw class scores (order preserved), batched with the evaluation batching whatever trained the model."""
+        check_is_fitted(self)
         data = self._encode(self._tokens(docs))
         return predict_logits(self.module_, data, evaluation_strategy(), self.device_)
 

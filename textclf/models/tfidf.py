@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
 
 from textclf.models.base import TextClassifier
 from textclf.tokenize import Tokenizer, identity
@@ -27,6 +28,7 @@ class TfidfTextClassifier(TextClassifier):
 
     def fit(self, docs: Sequence, labels: Sequence, **ignored):
         """Fit the vectorizer and the classifier on the training texts only."""
+        self._start_fit(docs)
         tokens = self._tokens(docs)
         y = self._encode_labels(labels)
         self.vectorizer_ = TfidfVectorizer(
@@ -39,10 +41,13 @@ class TfidfTextClassifier(TextClassifier):
         return self
 
     def _features(self, docs: Sequence):
+        check_is_fitted(self)
         return self.vectorizer_.transform(self._tokens(docs))
 
     def predict(self, docs: Sequence) -> np.ndarray:
-        return self.classes_[self.classifier_.predict(self._features(docs))]
+        features = self._features(docs)
+        return self.classes_[self.classifier_.predict(features)]
 
     def predict_proba(self, docs: Sequence) -> np.ndarray:
-        return self.classifier_.predict_proba(self._features(docs))
+        features = self._features(docs)
+        return self.classifier_.predict_proba(features)
