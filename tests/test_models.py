@@ -184,7 +184,8 @@ def test_tags_declare_text_input(key):
 ESTIMATOR_CHECKS = [
     checks.check_no_attributes_set_in_init, checks.check_parameters_default_constructible,
     checks.check_get_params_invariance, checks.check_set_params, checks.check_estimator_cloneable,
-    checks.check_estimator_repr, checks.check_estimators_unfitted, checks.check_valid_tag_types, checks.check_estimator_tags_renamed,
+    checks.check_estimator_repr, checks.check_estimators_unfitted, checks.check_valid_tag_types,
+    checks.check_estimator_tags_renamed,
 ]
 
 

@@ -81,7 +81,7 @@ def accuracy_dots(table: pd.DataFrame) -> go.Figure:
     and a row per cell keeps 4 models × 3 strategies legible.
     """
     summary = aggregate(table)
-    fig = _figure("Test accuracy: mean and 95 % CI (faint dots: single runs)", "test accuracy", "")
+    fig = _figure("Test accuracy (mean, 95 % CI, runs)", "test accuracy", "")
     names = {cell: _cell_label(*cell) for cell in zip(summary["model"], summary["batching"], strict=True)}
     for batching, rows in summary.groupby("batching", sort=False):
         runs = table[table["batching"] == batching]
@@ -100,7 +100,8 @@ def accuracy_dots(table: pd.DataFrame) -> go.Figure:
                           "<br>%{customdata[2]} runs<extra></extra>")
     fig.update_xaxes(tickformat=".0%", range=_zoomed(table["accuracy"], summary))
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(list(names.values()))))
-    fig.update_layout(height=max(LAYOUT["height"], 90 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170})
+    fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170},
+                      legend={"orientation": "h", "y": -0.28})
     return fig
 
 
@@ -145,6 +146,7 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
                      "arrayminus": cell["accuracy"] - cell["ci_low"], "thickness": 1},
             hovertemplate="%{x}<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>")
     fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(height=400, legend={"orientation": "h", "y": -0.38}, margin={**LAYOUT["margin"], "b": 110})
     return fig
 
 
