@@ -91,12 +91,13 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-def settle(page) -> None:
-    """Wait for the script to finish; fail on a traceback and on an error box (pages catch their exceptions)."""
+def settle(page, *, errors_expected: bool = False) -> None:
+    """Wait for the script to finish; fail on a traceback and, unless the test provokes one, on an error box
+    (pages catch their exceptions and show them as messages)."""
     page.wait_for_selector(READY, timeout=60_000)
     assert page.locator("[data-testid=stException]").count() == 0
     errors = page.locator(ERROR_BOX)
-    assert errors.count() == 0, f"the page shows an error box: {errors.all_inner_texts()}"
+    assert errors_expected or errors.count() == 0, f"the page shows an error box: {errors.all_inner_texts()}"
 
 
 def go_to(page, name: str) -> None:
