@@ -27,12 +27,16 @@ ERROR_BOX = "[data-testid=stAlertContentError]"
 
 
 def free_port() -> int:
-    """$TEXTCLF_TEST_PORT when set (to stay inside a range shared machines hand out), else any free port."""
-    if os.environ.get("TEXTCLF_TEST_PORT"):
-        return int(os.environ["TEXTCLF_TEST_PORT"])
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port, inside $TEXTCLF_TEST_PORTS (e.g. 8710-8719, where a shared machine hands out ranges) if set."""
+    low, _, high = os.environ.get("TEXTCLF_TEST_PORTS", "0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in TEXTCLF_TEST_PORTS={low}-{high}")
 
 
 @pytest.fixture(scope="module")
