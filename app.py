@@ -33,7 +33,7 @@ with ui.friendly_errors():
     results = state.comparison()
     if results is not None and results.runs:
         st.write(f"Latest results ({state.source_description()}):")
-        for sentence in headline(results.table):
+        for sentence in headline(results):
             st.markdown(f"- {sentence}")
         st.page_link(ui.PAGES["compare"], label="Open Compare", icon="📊")
 

@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO))
 
 from textclf.data import load_dataset  # noqa: E402
 from textclf.experiment import CompareConfig, Prepared, prepare  # noqa: E402
+from textclf.models import create  # noqa: E402
 from textclf.vocab import EncodedTexts, Vocabulary, encode  # noqa: E402
 
 
@@ -33,10 +34,14 @@ def prepared(name: str, config: CompareConfig | None = None) -> Prepared:
     return prepare(load_dataset(dataset_path(name)), config or CompareConfig())
 
 
-def encoded_parts(data: Prepared) -> tuple[Vocabulary, dict[str, tuple[EncodedTexts, list[str]]]]:
-    """The vocabulary fitted on the training part and every part encoded once with it (truncated at the
-    comparison's length, `data.max_len`), with its labels."""
-    vocab = Vocabulary.fit(data.part("train")[0])
+Parts = dict[str, tuple[EncodedTexts, list[str]]]
+
+
+def encoded_parts(data: Prepared, model_key: str = "cnn") -> tuple[Vocabulary, Parts]:
+    """The vocabulary fitted on the training part with the model's own defaults (`min_freq`, `max_vocab`), as
+    its `fit` would, and every part encoded once with it (truncated at `data.max_len`), with its labels."""
+    defaults = create(model_key).get_params()
+    vocab = Vocabulary.fit(data.part("train")[0], min_freq=defaults["min_freq"], max_size=defaults["max_vocab"])
     parts = {}
     for part in ("train", "validation", "test"):
         tokens, labels = data.part(part)

@@ -1,35 +1,101 @@
-"""Compare: accuracy, training time and padding waste side by side, per model and batching strategy."""
+"""Compare: accuracy with its uncertainty, paired tests, time and padding, accuracy by length and by class."""
 
 import streamlit as st
 
 from dashboard import state, ui
 from textclf import charts
+from textclf.breakdown import accuracy_by_length, per_class
 from textclf.experiment import Comparison
-from textclf.report import headline
+from textclf.pairwise import matrix, pairwise_table
+from textclf.report import aggregate, headline
+
+SUMMARY_COLUMNS = {"model": "model", "batching": "batching", "runs": "runs", "accuracy_mean": "accuracy",
+                   "accuracy_sd": "accuracy sd", "accuracy_ci_low": "accuracy CI low",
+                   "accuracy_ci_high": "accuracy CI high", "macro_f1_mean": "macro-F1", "macro_f1_sd": "macro-F1 sd",
+                   "macro_f1_ci_low": "macro-F1 CI low", "macro_f1_ci_high": "macro-F1 CI high",
+                   "seconds_per_epoch_mean": "training s/epoch", "seconds_to_best_epoch_mean": "training s to best",
+                   "validation_seconds_mean": "validation s", "inference_seconds_mean": "test inference s",
+                   "fit_wall_seconds_mean": "total wall s (fit)", "padding_waste_mean": "padding waste"}
+
+
+def _key(comparison: Comparison) -> tuple:
+    """What identifies the runs shown (a new finished run changes it)."""
+    return comparison.dataset_name, tuple((r.record["model"], r.record["batching"], r.record["seed"],
+                                           r.record.get("fold"), r.record["accuracy"]) for r in comparison.runs)
+
+
+@st.cache_data(max_entries=8, show_spinner="Testing the differences between runs…")
+def _analysis(key: tuple, _comparison: Comparison) -> dict:
+    return {"pairs": pairwise_table(_comparison), "lengths": accuracy_by_length(_comparison),
+            "classes": per_class(_comparison), "headline": headline(_comparison)}
 
 
 def show(comparison: Comparison) -> None:
     table = comparison.table
-    for sentence in headline(table):
-        st.markdown(f"- {sentence}")
+    found = _analysis(_key(comparison), comparison)
+    for sentence in found["headline"]:
+        st.markdown(f"- {ui.plain(sentence)}")
+    st.caption(f"Training time is training only (validation excluded); validation and test predictions use one "
+               f"batching for every strategy: {comparison.evaluation_batching}.")
     left, middle, right = st.columns(3)
-    left.plotly_chart(charts.accuracy_bars(table), width="stretch", key="accuracy")
+    left.plotly_chart(charts.accuracy_dots(table), width="stretch", key="accuracy")
     middle.plotly_chart(charts.time_bars(table), width="stretch", key="time")
     right.plotly_chart(charts.waste_bars(table), width="stretch", key="waste")
     left, right = st.columns(2)
     left.plotly_chart(charts.accuracy_vs_time(table), width="stretch", key="scatter")
     right.plotly_chart(charts.epoch_curves(comparison.runs), width="stretch", key="epochs")
+    show_significance(found["pairs"], comparison)
+    show_breakdowns(comparison, found)
+    show_tables(comparison, found)
 
-    names = [f"{r.record['model']} · {r.record['batching']} · seed {r.record['seed']}" for r in comparison.runs]
-    chosen = st.selectbox("Confusion matrix of run", range(len(names)), format_func=names.__getitem__)
-    st.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen]), width="content", key="confusion")
 
-    st.subheader("All runs")
-    st.dataframe(table, width="stretch", hide_index=True)
+def show_significance(pairs, comparison: Comparison) -> None:
+    st.subheader("Pairwise comparison")
+    if pairs.empty:
+        st.info("Nothing to compare yet: the matrix needs two models or strategies tested on the same texts.")
+        return
+    tests = ", ".join(pairs["test"].unique())
+    st.caption("Each cell: accuracy of the row minus the column, in points, ± the 95 % CI half-width, and the "
+               f"p-value ({tests}) after Holm's correction for the {len(pairs)} comparisons; * marks a significant "
+               "difference (p < 0.05).")
+    st.dataframe(matrix(pairs), width="stretch", key="matrix")
+
+
+def show_breakdowns(comparison: Comparison, found: dict) -> None:
+    st.subheader("Accuracy by text length and by class")
     left, right = st.columns(2)
-    left.download_button("Download the table (CSV)", table.to_csv(index=False), "textclf-results.csv", "text/csv")
-    right.download_button("Download everything (JSON)", comparison.json_text, "textclf-results.json",
-                          "application/json")
+    left.plotly_chart(charts.accuracy_by_length(found["lengths"]), width="stretch", key="lengths")
+    names = [run_name(r.record) for r in comparison.runs]
+    chosen = right.selectbox("Confusion matrix of run", range(len(names)), format_func=names.__getitem__)
+    right.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen]), width="content",
+                       key="confusion")
+    st.caption("Per-class precision, recall and F1 of every run")
+    st.dataframe(found["classes"], width="stretch", hide_index=True, key="per_class")
+
+
+def run_name(record: dict) -> str:
+    fold = "" if record.get("fold") is None else f" · fold {record['fold']}"
+    return f"{record['model']} · {record['batching']} · seed {record['seed']}{fold}"
+
+
+def show_tables(comparison: Comparison, found: dict) -> None:
+    table = comparison.table
+    st.subheader("Summary (mean, sd and 95 % CI per model and batching)")
+    summary = aggregate(table)
+    st.dataframe(summary.reindex(columns=list(SUMMARY_COLUMNS)).rename(columns=SUMMARY_COLUMNS), width="stretch",
+                 hide_index=True, key="summary")
+    st.subheader("All runs")
+    st.dataframe(table, width="stretch", hide_index=True, key="runs")
+    downloads = st.columns(5)
+    downloads[0].download_button("Runs (CSV)", lambda: table.to_csv(index=False), "textclf-results.csv", "text/csv")
+    downloads[1].download_button("Per class (CSV)", lambda: found["classes"].to_csv(index=False),
+                                 "textclf-per-class.csv", "text/csv")
+    downloads[2].download_button("By length (CSV)", lambda: found["lengths"].to_csv(index=False),
+                                 "textclf-by-length.csv", "text/csv")
+    downloads[3].download_button("Pairwise tests (CSV)", lambda: found["pairs"].to_csv(index=False),
+                                 "textclf-pairwise.csv", "text/csv")
+    downloads[4].download_button("Everything (JSON)", comparison.json_text, "textclf-results.json",
+                                 "application/json")
 
 
 ui.page_setup("Compare")
@@ -38,9 +104,10 @@ with ui.friendly_errors():
     if ui.need_results():
         comparison = state.comparison()
         truncation = f", truncated at {comparison.max_len} tokens" if comparison.max_len else ""
+        folds = f"{len(comparison.folds)}-fold cross-validation, " if comparison.folds else ""
         st.caption(f"Showing {state.source_description()}: dataset **{ui.plain(comparison.dataset_name)}**, "
-                   f"{len(comparison.runs)} runs, test set of {comparison.split_sizes['test']} texts, "
-                   f"tokenizer {comparison.tokenizer}{truncation}. " + " ".join(
+                   f"{len(comparison.runs)} runs, {folds}test set of {comparison.split_sizes['test']} texts"
+                   f"{' in fold 1' if folds else ''}, tokenizer {comparison.tokenizer}{truncation}. " + " ".join(
                        f"Note: {ui.plain(note)}." for note in comparison.split_notes))
         if comparison.runs:
             show(comparison)

@@ -132,7 +132,7 @@ def test_a_server_on_another_address_without_a_token_serves_nothing(browser, tmp
     try:
         for path in ("", "/History"):
             browser.goto(url + path)
-            settle(browser)
+            settle(browser, errors_expected=True)
             browser.get_by_text(REFUSAL).wait_for(timeout=30_000)
             assert browser.get_by_role("button", name="Try the demo dataset").count() == 0
             assert browser.locator("[data-testid=stDataFrame]").count() == 0
@@ -153,7 +153,7 @@ def test_hostile_names_stay_text_in_a_real_browser(browser, local_server, tmp_pa
         settle(browser)
         browser.set_input_files("[data-testid=stFileUploaderDropzoneInput]", str(path))
         browser.wait_for_timeout(500)
-        settle(browser)
+        settle(browser, errors_expected=True)
         main = browser.locator("[data-testid=stMain]")
         if name == "html labels":
             browser.get_by_text("is the dataset for training").wait_for()

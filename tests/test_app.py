@@ -39,7 +39,9 @@ def page(path: str) -> AppTest:
 
 
 def assert_clean(at: AppTest) -> None:
+    """No uncaught exception and no error box: pages turn exceptions into `st.error`, so both must be checked."""
     assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, f"the page shows an error box: {[e.value for e in at.error]}"
 
 
 def figure(at: AppTest, index: int) -> dict:
@@ -83,8 +85,21 @@ def test_uploading_a_csv_shows_the_profile():
 def test_a_bad_upload_shows_a_message_not_a_traceback():
     at = page("pages/1_Data.py").run()
     at.get("file_uploader")[0].set_value(("one.csv", b"text\nhello\nworld\n", "text/csv")).run()
-    assert_clean(at)
-    assert any("only one column" in e.value for e in at.error)
+    assert not at.exception
+    assert [e.value for e in at.error] and all("only one column" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_that_fails_inside_its_error_handler_fails_the_page_check(path, tmp_path):
+    """The check must catch a broken page even though the page turns the exception into a friendly message."""
+    source = (ROOT / path).read_text(encoding="utf-8")
+    marker = "with ui.friendly_errors():\n"
+    assert marker in source
+    broken = tmp_path / Path(path).name
+    broken.write_text(source.replace(marker, marker + "    raise RuntimeError('injected')\n", 1), encoding="utf-8")
+    at = AppTest.from_file(str(broken), default_timeout=60).run()
+    with pytest.raises(AssertionError, match="error box"):
+        assert_clean(at)
 
 
 def test_the_training_form_starts_a_background_job_that_produces_results():
@@ -105,20 +120,43 @@ def test_the_training_form_starts_a_background_job_that_produces_results():
     assert any("Training finished: 2 of 2 runs" in s.value for s in at.success)
 
 
+def test_the_training_form_runs_cross_validation_when_asked():
+    at = page("pages/2_Train.py")
+    at.session_state["dataset"] = demo_dataset(rows=160, seed=3)
+    at.run()
+    at.multiselect[0].set_value(["SVM"])
+    next(s for s in at.selectbox if s.label == "Cross-validation").set_value("5 folds")
+    at.button[0].click().run()
+    job = at.session_state["job"]
+    assert job.wait(timeout=120) and job.status == "done", job.error
+    assert job.config.cv == 5 and sorted(job.comparison().table["fold"]) == [1, 2, 3, 4, 5]
+    compare = page("pages/3_Compare.py")
+    compare.session_state["job"] = job
+    compare.run()
+    assert_clean(compare)
+    assert any("5-fold cross-validation" in c.value for c in compare.caption)
+
+
 def test_compare_figures_carry_the_numbers_of_the_runs(finished_job):
     at = page("pages/3_Compare.py")
     at.session_state["job"] = finished_job
     at.run()
     assert_clean(at)
     table = finished_job.comparison().table
-    accuracy = {trace["name"]: values(trace["y"]) for trace in figure(at, 0)["data"]}
+    means = {t["name"]: t for t in figure(at, 0)["data"] if t.get("showlegend") is not False}
     cnn = table[table.model_key == "cnn"].set_index("batching")
-    assert accuracy["bucketed"][0] == pytest.approx(cnn.loc["bucket", "accuracy"])
-    assert accuracy["classical (no batching)"][0] == pytest.approx(table[table.model_key == "svm"].accuracy.iloc[0])
+    assert values(means["bucketed"]["x"])[0] == pytest.approx(cnn.loc["bucket", "accuracy"])
+    assert values(means["classical (no batching)"]["x"])[0] == pytest.approx(
+        table[table.model_key == "svm"].accuracy.iloc[0])
+    assert "error_x" in means["bucketed"]
     waste = {trace["name"]: values(trace["y"]) for trace in figure(at, 2)["data"]}
     assert waste["max-length"][0] == pytest.approx(cnn.loc["max_length", "padding_waste"])
-    assert any("bucketing cut padding" in m.value for m in at.markdown)
-    assert len(at.get("download_button")) == 2
+    assert any("bucketing cut padding" in m.value and "significant" in m.value for m in at.markdown)
+    titles = [figure(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))]
+    assert any(t.startswith("Accuracy by text length") for t in titles)
+    matrix = next(f.value for f in at.dataframe if "—" in f.value.astype(str).to_numpy().ravel().tolist())
+    assert len(matrix) == 3
+    assert len(at.get("download_button")) == 5
 
 
 def test_predict_shows_every_models_label_for_a_typed_text(finished_job):

@@ -23,12 +23,20 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+ERROR_BOX = "[data-testid=stAlertContentError]"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port, inside $TEXTCLF_TEST_PORTS (e.g. 8710-8719, where a shared machine hands out ranges) if set."""
+    low, _, high = os.environ.get("TEXTCLF_TEST_PORTS", "0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in TEXTCLF_TEST_PORTS={low}-{high}")
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +95,13 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-def settle(page) -> None:
+def settle(page, *, errors_expected: bool = False) -> None:
+    """Wait for the script to finish; fail on a traceback and, unless the test provokes one, on an error box
+    (pages catch their exceptions and show them as messages)."""
     page.wait_for_selector(READY, timeout=60_000)
     assert page.locator("[data-testid=stException]").count() == 0
+    errors = page.locator(ERROR_BOX)
+    assert errors_expected or errors.count() == 0, f"the page shows an error box: {errors.all_inner_texts()}"
 
 
 def go_to(page, name: str) -> None:
@@ -129,6 +141,7 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     remove_choice(page, "BiRNN")
     remove_choice(page, "kNN")
     page.get_by_role("spinbutton", name="Epochs (max)").fill("1")
+    page.get_by_role("spinbutton", name="Seeds").fill("2")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Training finished").wait_for(timeout=240_000)
     settle(page)
@@ -137,6 +150,11 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     page.wait_for_function("document.querySelectorAll('[data-testid=stPlotlyChart]').length >= 5", timeout=60_000)
     settle(page)
     assert page.get_by_text("bucketing cut padding").count() >= 1
+    assert page.get_by_text("significant").count() >= 1
+    assert page.locator("[data-testid=stPlotlyChart] g.errorbar").count() >= 3
+    assert page.get_by_text("Accuracy by text length").count() >= 1
+    assert page.get_by_text("Pairwise comparison").count() == 1
+    assert page.locator("[data-testid=stDataFrame]").count() >= 3
     snap(page, shots / "compare.png")
 
     go_to(page, "Predict")
@@ -147,3 +165,16 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     settle(page)
     snap(page, shots / "predict.png")
     assert (shots / "predict.png").stat().st_size > 10_000
+
+
+def test_an_error_box_fails_the_browser_check(page, server, tmp_path):
+    """An error the page catches and shows as a message must still fail `settle`."""
+    bad = tmp_path / "one-column.csv"
+    bad.write_text("text\nhello\nworld\n")
+    page.goto(server)
+    settle(page)
+    go_to(page, "Data")
+    page.set_input_files("[data-testid=stFileUploaderDropzoneInput]", str(bad))
+    page.wait_for_selector(ERROR_BOX, timeout=60_000)
+    with pytest.raises(AssertionError, match="error box"):
+        settle(page)

@@ -1,17 +1,19 @@
 """Figures and headline sentences carry the numbers of the results table."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from textclf import charts
 from textclf.experiment import CompareConfig, Comparison, RunResult
 from textclf.profile import Profile
-from textclf.report import aggregate, headline
+from textclf.report import aggregate
 
 
 def record(model, batching, seed, accuracy, seconds, waste, key="cnn"):
     return {"model": model, "model_key": key, "batching": batching, "seed": seed, "accuracy": accuracy,
             "macro_f1": accuracy, "train_seconds": seconds * 3, "seconds_per_epoch": seconds,
+            "seconds_to_best_epoch": seconds * 2,
             "inference_seconds": 0.1, "padding_waste": waste}
 
 
@@ -34,13 +36,26 @@ def test_aggregate_gives_mean_and_sample_sd_per_model_and_batching():
     assert summary.loc[("SVM", "none"), "runs"] == 1 and summary.loc[("SVM", "none"), "accuracy_sd"] == 0
 
 
-def test_accuracy_bars_show_means_with_sd_error_bars_and_classical_reference():
-    bars = bars_by_name(charts.accuracy_bars(TABLE))
-    assert set(bars) == {"max-length", "bucketed", "classical (no batching)"}
-    assert list(bars["max-length"].y) == pytest.approx([0.72])
-    assert list(bars["max-length"].error_y.array) == pytest.approx([0.028284], abs=1e-5)
-    assert list(bars["classical (no batching)"].y) == pytest.approx([0.78])
-    assert bars["bucketed"].marker.color == charts.BATCHING_COLOURS["bucket"]
+def test_accuracy_dots_show_means_with_ci_error_bars_every_run_and_a_zoomed_axis():
+    fig = charts.accuracy_dots(TABLE)
+    means = {t.name: t for t in fig.data if t.showlegend is not False}
+    assert set(means) == {"max-length", "bucketed", "classical (no batching)"}
+    assert list(means["max-length"].x) == pytest.approx([0.72])
+    half = 12.706 * 0.028284 / np.sqrt(2)
+    assert list(means["max-length"].error_x.array) == pytest.approx([min(half, 1 - 0.72)], abs=1e-3)
+    assert list(means["max-length"].error_x.arrayminus) == pytest.approx([half], abs=1e-3)
+    assert list(means["classical (no batching)"].x) == pytest.approx([0.78])
+    assert means["bucketed"].marker.color == charts.BATCHING_COLOURS["bucket"]
+    assert sum(len(t.x) for t in fig.data if t.showlegend is False) == len(TABLE)
+    low, high = fig.layout.xaxis.range
+    assert low >= 0 and high <= 1
+
+
+def test_accuracy_dots_zoom_in_on_close_results():
+    close = TABLE.assign(accuracy=[0.80, 0.81, 0.805, 0.806, 0.79])
+    close["test_texts"] = 5000
+    low, high = charts.accuracy_dots(close).layout.xaxis.range
+    assert low > 0.5 and high < 1
 
 
 def test_waste_and_time_bars_use_the_same_colour_per_strategy():
@@ -48,21 +63,23 @@ def test_waste_and_time_bars_use_the_same_colour_per_strategy():
     assert "classical (no batching)" not in waste
     assert list(waste["bucketed"].y) == pytest.approx([0.04])
     time = bars_by_name(charts.time_bars(TABLE))
-    assert list(time["max-length"].y) == pytest.approx([30.0])
+    assert list(time["max-length"].y) == pytest.approx([10.0])
+    assert "classical (no batching)" not in time and "per epoch" in charts.time_bars(TABLE).layout.title.text
     assert waste["max-length"].marker.color == time["max-length"].marker.color
 
 
-def test_scatter_has_one_point_per_run():
+def test_scatter_has_one_point_per_run_at_its_time_to_the_best_epoch():
     fig = charts.accuracy_vs_time(TABLE)
     assert sum(len(trace.x) for trace in fig.data) == len(TABLE)
+    assert sorted(x for trace in fig.data for x in trace.x) == sorted(TABLE["seconds_to_best_epoch"])
 
 
-def test_headline_states_savings_and_accuracy_difference_from_the_numbers():
-    sentences = headline(TABLE)
-    assert sentences[0] == ("TextCNN: bucketing cut padding from 60% to 4% of the batch slots and took 50% less "
-                            "training time per epoch (10.0 → 5.0 s); test accuracy +0.0 points "
-                            "(72.0% ± 2.8% → 72.0% ± 0.0%).")
-    assert sentences[-1] == "Most accurate: SVM, 78.0% test accuracy."
+def test_length_chart_has_a_line_per_cell_with_texts_in_the_tick_labels():
+    rows = pd.DataFrame([{"model": "TextCNN", "batching": "bucket", "bin": b, "texts": 10, "accuracy": a,
+                          "ci_low": a - 0.1, "ci_high": a + 0.05} for b, a in (("1–9", 0.8), ("10–40", 0.7))])
+    line = charts.accuracy_by_length(rows).data[0]
+    assert list(line.y) == [0.8, 0.7] and list(line.x) == ["1–9<br>(10 texts)", "10–40<br>(10 texts)"]
+    assert list(line.error_y.arrayminus) == pytest.approx([0.1, 0.1])
 
 
 def test_confusion_matrix_counts_test_predictions():

@@ -64,7 +64,7 @@ def test_compare_with_cross_validation_reports_mean_and_sd_over_folds(tmp_path, 
     out_file = tmp_path / "cv.json"
     assert main(["compare", "--demo", "--models", "svm", "--cv", "4", "--no-store", "--out", str(out_file)]) == 0
     printed = capsys.readouterr().out
-    assert "4-fold cross-validation" in printed and "mean ± sd over seeds and folds" in printed
+    assert "4-fold cross-validation" in printed and "mean ± sd over folds [95 % CI]" in printed
     assert [r["fold"] for r in json.loads(out_file.read_text())["runs"]] == [1, 2, 3, 4]
     assert main(["compare", "--demo", "--models", "svm", "--cv", "1", "--no-store"]) == 2
     assert "at least 2 folds" in capsys.readouterr().err

@@ -6,7 +6,16 @@ import pandas as pd
 import pytest
 
 from textclf.errors import TextclfError
-from textclf.experiment import CompareConfig, ModelSpec, compare, load_results, plan_runs, prepare
+from textclf.experiment import (
+    TIMING_COLUMNS,
+    CompareConfig,
+    ModelSpec,
+    compare,
+    load_results,
+    plan_runs,
+    prepare,
+    timing_note,
+)
 
 TINY_MODELS = ("cnn:embed_dim=16:filters=8:min_freq=1", "rnn:embed_dim=16:hidden=8:min_freq=1", "svm", "knn:k=3")
 
@@ -63,8 +72,8 @@ def test_models_only_ever_see_training_texts(small_demo):
 
 def test_same_seed_same_data_gives_the_same_table(small_demo, comparison):
     again = compare(small_demo, tiny_config())
-    timing = [c for c in comparison.table.columns if "seconds" in c]
-    pd.testing.assert_frame_equal(comparison.table.drop(columns=timing), again.table.drop(columns=timing))
+    pd.testing.assert_frame_equal(comparison.table.drop(columns=TIMING_COLUMNS),
+                                  again.table.drop(columns=TIMING_COLUMNS))
     assert [r.predictions for r in again.runs] == [r.predictions for r in comparison.runs]
 
 
@@ -144,3 +153,37 @@ def test_cross_validation_tests_every_model_on_the_same_folds(small_demo, tmp_pa
     loaded = load_results(path)
     assert loaded.folds == result.folds and loaded.config.cv == 3
     assert loaded.test_of(loaded.runs[4].record)[0] == result.test_of(result.runs[4].record)[0]
+
+
+def test_validation_and_test_inference_use_one_batching_whatever_the_strategy(comparison):
+    """Evaluation cost must not depend on the strategy compared: same batching, same numbers of slots."""
+    table = comparison.table.set_index(["model_key", "batching"])
+    for key in ("cnn", "rnn"):
+        max_length, bucket = table.loc[(key, "max_length")], table.loc[(key, "bucket")]
+        assert max_length["inference_padded_slots"] == bucket["inference_padded_slots"]
+        assert max_length["padded_slots"] > bucket["padded_slots"]
+        histories = {r.record["batching"]: r.history for r in comparison.runs if r.record["model_key"] == key}
+        assert {h["val_padded_slots"] for history in histories.values() for h in history} == {
+            histories["bucket"][0]["val_padded_slots"]}
+    assert "length-sorted" in comparison.to_json()["evaluation_batching"]
+
+
+def test_training_time_excludes_validation_and_is_kept_apart_from_the_wall_clock(comparison):
+    for run in comparison.runs:
+        record = run.record
+        if not run.history:
+            assert record["seconds_to_best_epoch"] == record["train_seconds"] <= record["fit_wall_seconds"]
+            continue
+        epochs = [h["seconds"] for h in run.history]
+        assert record["train_seconds"] == pytest.approx(sum(epochs))
+        assert record["seconds_to_best_epoch"] == pytest.approx(sum(epochs[:record["best_epoch"]]))
+        assert record["validation_seconds"] == pytest.approx(sum(h["val_seconds"] for h in run.history))
+        assert record["fit_wall_seconds"] >= record["train_seconds"] + record["validation_seconds"]
+        assert record["train_cpu_seconds"] > 0 and record["inference_cpu_seconds"] >= 0
+
+
+def test_timing_note_appears_only_when_wall_and_cpu_disagree():
+    assert timing_note({"train_seconds": 10.0, "train_cpu_seconds": 9.0}) == ""
+    note = timing_note({"train_seconds": 10.0, "train_cpu_seconds": 5.0, "load_per_core": 2.5})
+    assert "busy" in note and "2.5" in note
+    assert "threads" in timing_note({"train_seconds": 10.0, "train_cpu_seconds": 19.0})

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import estimator_checks as checks
+from sklearn.utils import get_tags
 
 from textclf.batching import Bucketed, MaxLength
 from textclf.models import create, model_keys
@@ -145,3 +148,53 @@ def test_training_uses_the_fused_adam_step_and_it_matches_the_plain_one():
             optimizer.step()
     for trained, reference in zip(fused_module.parameters(), plain_module.parameters(), strict=True):
         torch.testing.assert_close(trained, reference, atol=1e-6, rtol=1e-5)
+
+
+CHINESE = (["菜很好吃，送餐也快", "味道不错，下次还点", "太难吃了，再也不点", "送得太慢，菜都凉了"] * 6,
+           ["好", "好", "差", "差"] * 6)
+
+
+@pytest.mark.parametrize("key", ["cnn", "svm"])
+def test_refitting_forgets_everything_the_previous_fit_learned(key, small_demo):
+    """An English fit then a Chinese fit must give the model a Chinese tokenizer, classes and vocabulary."""
+    model = create(key, **TINY[key]).fit(small_demo.texts, small_demo.labels)
+    english_tokenizer = model.tokenizer_
+    model.fit(*CHINESE)
+    assert model.tokenizer_ != english_tokenizer
+    assert set(model.classes_) == {"好", "差"} and not set(model.classes_) & set(small_demo.labels)
+    fresh = create(key, **TINY[key]).fit(*CHINESE)
+    np.testing.assert_allclose(model.predict_proba(CHINESE[0][:4]), fresh.predict_proba(CHINESE[0][:4]), atol=1e-6)
+
+
+@pytest.mark.parametrize("key", ["cnn", "rnn", "svm", "knn"])
+def test_predicting_before_fitting_raises_not_fitted_error(key):
+    model = create(key, **TINY[key])
+    for method in (model.predict, model.predict_proba):
+        with pytest.raises(NotFittedError):
+            method(["some text"])
+
+
+@pytest.mark.parametrize("key", ["cnn", "rnn", "svm", "knn"])
+def test_tags_declare_text_input(key):
+    tags = get_tags(create(key))
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+    assert tags.estimator_type == "classifier"
+
+
+ESTIMATOR_CHECKS = [
+    checks.check_no_attributes_set_in_init, checks.check_parameters_default_constructible,
+    checks.check_get_params_invariance, checks.check_set_params, checks.check_estimator_cloneable,
+    checks.check_estimator_repr, checks.check_estimators_unfitted, checks.check_valid_tag_types,
+    checks.check_estimator_tags_renamed,
+]
+
+
+@pytest.mark.parametrize("key", ["cnn", "rnn", "svm", "knn"])
+@pytest.mark.parametrize("check", ESTIMATOR_CHECKS, ids=lambda check: check.__name__)
+def test_scikit_learn_estimator_checks_that_apply_to_text_models(key, check):
+    """The checks that do not assume a numeric matrix as input (the others cannot feed a text model).
+
+    check_do_not_raise_errors_in_init_or_set_params is left out: it passes every name in `__init__`'s
+    signature, including the `**params` through which models hand shared settings to their base class.
+    """
+    check(type(create(key)).__name__, create(key, **TINY[key]))

@@ -146,6 +146,28 @@ class Bucketed(Strategy):
         return super()._pad(lengths, index)
 
 
+class LengthSorted(Strategy):
+    """Evaluation batching: rows in length order, each batch padded to its longest text (the least padding).
+
+    Validation and prediction use this one batching whatever strategy trained the model, so evaluation time
+    and cost never depend on the strategy being compared (padding does not change a model's output).
+    """
+
+    name = "length_sorted"
+
+    def _groups(self, lengths, generator):
+        return list(torch.split(torch.argsort(lengths, stable=True), self.batch_size))
+
+
+EVALUATION_BATCH_SIZE = 256
+EVALUATION_BATCHING = f"length-sorted batches of {EVALUATION_BATCH_SIZE}, each padded to its longest text"
+
+
+def evaluation_strategy() -> Strategy:
+    """The one batching every model is validated and tested with."""
+    return LengthSorted(EVALUATION_BATCH_SIZE)
+
+
 def _permutation(n: int, generator: torch.Generator | None) -> torch.Tensor:
     return torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
 

@@ -74,14 +74,80 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
     return fig
 
 
-def accuracy_bars(table: pd.DataFrame) -> go.Figure:
-    fig = _by_batching(table, "accuracy", "Test accuracy (mean ± sd over seeds)", "accuracy", percent=True)
-    fig.update_yaxes(range=[0, 1.08])
+def accuracy_dots(table: pd.DataFrame) -> go.Figure:
+    """One row per (model, batching): the mean with its 95 % CI as a bar, every single run as a faint dot.
+
+    Dots on a zoomed axis stay readable where bars from zero would make a 1-point difference invisible,
+    and a row per cell keeps 4 models × 3 strategies legible.
+    """
+    summary = aggregate(table)
+    fig = _figure("Test accuracy (mean, 95 % CI, runs)", "test accuracy", "")
+    names = {cell: _cell_label(*cell) for cell in zip(summary["model"], summary["batching"], strict=True)}
+    for batching, rows in summary.groupby("batching", sort=False):
+        runs = table[table["batching"] == batching]
+        colour, legend = BATCHING_COLOURS.get(batching), BATCHING_NAMES.get(batching, batching)
+        fig.add_scatter(x=runs["accuracy"], y=[names[(m, batching)] for m in runs["model"]], mode="markers",
+                        marker={"size": 6, "color": colour, "opacity": 0.35}, name=f"{legend} runs",
+                        showlegend=False, hovertemplate="%{y}<br>one run: %{x:.1%}<extra></extra>")
+        low, high = rows["accuracy_ci_low"], rows["accuracy_ci_high"]
+        fig.add_scatter(
+            x=rows["accuracy_mean"], y=[names[(m, batching)] for m in rows["model"]], mode="markers", name=legend,
+            marker={"size": 11, "color": colour, "symbol": "diamond"},
+            error_x={"type": "data", "symmetric": False, "array": (high - rows["accuracy_mean"]).fillna(0),
+                     "arrayminus": (rows["accuracy_mean"] - low).fillna(0), "thickness": 2, "width": 6},
+            customdata=np.stack([low, high, rows["runs"]], axis=1),
+            hovertemplate="%{y}<br>mean %{x:.1%}<br>95 % CI %{customdata[0]:.1%}–%{customdata[1]:.1%}"
+                          "<br>%{customdata[2]} runs<extra></extra>")
+    fig.update_xaxes(tickformat=".0%", range=_zoomed(table["accuracy"], summary))
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(list(names.values()))))
+    fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170},
+                      legend={"orientation": "h", "y": -0.28})
     return fig
 
 
+def _cell_label(model: str, batching: str) -> str:
+    return html.escape(model) if batching == "none" else f"{html.escape(model)} · {BATCHING_NAMES.get(batching)}"
+
+
+def _zoomed(values: pd.Series, summary: pd.DataFrame) -> list[float]:
+    """An axis around the runs and the CIs, with a little margin, never beyond 0–100 %."""
+    points = pd.concat([values, summary["accuracy_ci_low"], summary["accuracy_ci_high"]]).dropna()
+    low, high = float(points.min()), float(points.max())
+    margin = max(0.01, 0.08 * (high - low))
+    return [max(0.0, low - margin), min(1.0, high + margin)]
+
+
 def time_bars(table: pd.DataFrame) -> go.Figure:
-    return _by_batching(table, "train_seconds", "Training time (whole run)", "seconds")
+    """Training-only seconds per epoch (validation and test inference are timed apart, the same for all)."""
+    return _by_batching(table, "seconds_per_epoch", "Training time per epoch (validation excluded)", "seconds",
+                        include_classical=False)
+
+
+def _dash(dashes: dict[str, str], model: str) -> str:
+    """One line style per model (colour already says the batching)."""
+    return dashes.setdefault(model, ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
+
+
+def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
+    """Accuracy per test-length bin (quantiles), one line per (model, batching), Wilson 95 % CI as error bars."""
+    fig = _figure("Accuracy by text length (test texts in quantile bins)", "length in tokens (texts per bin)",
+                  "test accuracy")
+    if rows.empty:
+        return fig
+    ticks = dict(zip(rows["bin"], [f"{b}<br>({n} texts)" for b, n in zip(rows["bin"], rows["texts"], strict=True)],
+                     strict=True))
+    dashes = {}
+    for (model, batching), cell in rows.groupby(["model", "batching"], sort=False):
+        fig.add_scatter(
+            x=[ticks[b] for b in cell["bin"]], y=cell["accuracy"], mode="lines+markers",
+            name=_cell_label(model, batching),
+            line={"color": BATCHING_COLOURS.get(batching), "dash": _dash(dashes, model)},
+            error_y={"type": "data", "symmetric": False, "array": cell["ci_high"] - cell["accuracy"],
+                     "arrayminus": cell["accuracy"] - cell["ci_low"], "thickness": 1},
+            hovertemplate="%{x}<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>")
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(height=400, legend={"orientation": "h", "y": -0.38}, margin={**LAYOUT["margin"], "b": 110})
+    return fig
 
 
 def waste_bars(table: pd.DataFrame) -> go.Figure:
@@ -92,10 +158,11 @@ def waste_bars(table: pd.DataFrame) -> go.Figure:
 
 
 def accuracy_vs_time(table: pd.DataFrame) -> go.Figure:
-    """One point per run: is the extra training time buying accuracy?"""
-    fig = _figure("Accuracy against training time (one point per run)", "training time (s)", "test accuracy")
+    """One point per run: is the extra training time (to the best epoch; classical: the whole fit) buying accuracy?"""
+    fig = _figure("Accuracy against training time to the best epoch (one point per run)",
+                  "training seconds to the best epoch (validation excluded)", "test accuracy")
     for batching, rows in table.groupby("batching", sort=False):
-        fig.add_scatter(x=rows["train_seconds"], y=rows["accuracy"], mode="markers+text", text=rows["model"],
+        fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows["accuracy"], mode="markers+text", text=rows["model"],
                         textposition="top center", name=BATCHING_NAMES.get(batching, batching),
                         marker={"size": 11, "color": BATCHING_COLOURS.get(batching)},
                         hovertemplate="%{text}<br>%{x:.1f} s<br>accuracy %{y:.1%}<extra>seed %{customdata}</extra>",
@@ -114,10 +181,10 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
         if not run.history:
             continue
         record = run.record
-        dash = dashes.setdefault(record["model"], ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
         fig.add_scatter(x=[h["epoch"] for h in run.history], y=[h[measure] for h in run.history], mode="lines+markers",
                         name=f"{record['model']} · {BATCHING_NAMES.get(record['batching'])} · seed {record['seed']}",
-                        line={"color": BATCHING_COLOURS.get(record["batching"]), "dash": dash})
+                        line={"color": BATCHING_COLOURS.get(record["batching"]),
+                              "dash": _dash(dashes, record["model"])})
     if measure == "val_accuracy":
         fig.update_yaxes(tickformat=".1%")
     return fig

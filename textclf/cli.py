@@ -20,13 +20,15 @@ from textclf.demo import demo_dataset
 from textclf.errors import TextclfError
 from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
 from textclf.jobs import FAILED, JobRunner
+from textclf.pairwise import matrix, pairwise_table
 from textclf.profile import profile_dataset
-from textclf.report import aggregate
+from textclf.report import aggregate, headline
 from textclf.store import BUNDLES, MAX_ID, Store, resolve_home
 from textclf.tokenize import TOKENIZERS
 
-TABLE_COLUMNS = ["model", "batching", "seed", "fold", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
-                 "epochs_run", "padding_waste", "steps"]
+TABLE_COLUMNS = ["model", "batching", "seed", "fold", "accuracy", "macro_f1", "seconds_per_epoch",
+                 "seconds_to_best_epoch", "train_cpu_seconds", "validation_seconds", "inference_seconds", "epochs_run",
+                 "padding_waste"]
 LIST_COLUMNS = ["id", "status", "created", "dataset", "runs", "models"]
 HOME_HELP = "folder of the run store and model bundles (default: $TEXTCLF_HOME, else ~/.textclf)"
 
@@ -272,22 +274,42 @@ def print_table(comparison: Comparison) -> None:
     table = comparison.table[columns]
     with pd.option_context("display.width", 160, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"))
-        summary = summary_lines(comparison.table)
-        if summary is not None:
-            print("\nmean ± sd over seeds and folds:")
-            print(summary.to_string(index=False))
+        print_summary(comparison)
 
 
-def summary_lines(table: pd.DataFrame) -> pd.DataFrame | None:
-    """Mean ± sd per (model, batching), when some cell has more than one run (seeds or folds)."""
-    summary = aggregate(table)
-    if summary.empty or summary["runs"].max() < 2:
-        return None
+def print_summary(comparison: Comparison) -> None:
+    """Mean ± sd and 95 % CI per (model, batching), the pairwise tests and the headline sentences."""
+    summary = aggregate(comparison.table)
+    if summary.empty:
+        return
+    unit = "folds" if comparison.folds else "seeds"
+    print(f"\nmean ± sd over {unit} [95 % CI]; times are training only, in seconds:")
+    print(summary_lines(summary).to_string(index=False))
+    pairs = pairwise_table(comparison)
+    if len(pairs):
+        print(f"\npairwise: row − column accuracy in points ± 95 % CI half-width ({', '.join(pairs['test'].unique())}, "
+              "Holm-adjusted p; * significant):")
+        print(matrix(pairs).to_string())
+    print()
+    for sentence in headline(comparison):
+        print(f"- {sentence}")
+    print(f"evaluation batching (validation and test, every strategy): {comparison.evaluation_batching}")
+
+
+def summary_lines(summary: pd.DataFrame) -> pd.DataFrame:
     shown = summary[["model", "batching", "runs"]].copy()
-    for measure in ("accuracy", "macro_f1", "seconds_per_epoch"):
-        shown[measure] = [f"{m:.3f} ± {sd:.3f}" if pd.notna(m) else "–"
+    for measure in ("accuracy", "macro_f1"):
+        shown[measure] = [_mean_sd_ci(row, measure) for _, row in summary.iterrows()]
+    for measure in ("seconds_per_epoch", "seconds_to_best_epoch"):
+        shown[measure] = [f"{m:.2f} ± {sd:.2f}" if pd.notna(m) else "–"
                           for m, sd in zip(summary[f"{measure}_mean"], summary[f"{measure}_sd"], strict=True)]
     return shown
+
+
+def _mean_sd_ci(row: pd.Series, measure: str) -> str:
+    ci = f" [{row[f'{measure}_ci_low']:.3f}, {row[f'{measure}_ci_high']:.3f}]" if pd.notna(
+        row[f"{measure}_ci_low"]) else ""
+    return f"{row[f'{measure}_mean']:.3f} ± {row[f'{measure}_sd']:.3f}{ci}"
 
 
 def run_runs_list(args: argparse.Namespace) -> int:

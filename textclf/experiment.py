@@ -9,7 +9,6 @@ is trained and tested on the same folds, so its runs pair up fold by fold.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -18,12 +17,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
-from textclf.batching import DEFAULT_BUCKETS, STRATEGIES
+from textclf.analysis import analyse
+from textclf.batching import DEFAULT_BUCKETS, EVALUATION_BATCHING, STRATEGIES
 from textclf.data import Dataset
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
-from textclf.split import Split, kfold_splits, split_dataset
+from textclf.split import Split, fold_index, kfold_splits, split_dataset
+from textclf.timing import Stopwatch, machine_load, wall_cpu_disagree
 from textclf.tokenize import resolve, tokenize_all
 from textclf.train import Cancelled, ProgressCallback, StopCheck
 
@@ -32,10 +33,13 @@ AUTO = "auto"
 AUTO_PERCENTILE = 99
 MAX_TRUNCATION = 256
 RESULT_COLUMNS = [
-    "model", "batching", "seed", "fold", "accuracy", "macro_f1", "train_seconds", "seconds_per_epoch",
-    "inference_seconds", "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots",
-    "padding_waste", "batch_shapes", "parameters", "model_key", "note",
+    "model", "batching", "seed", "fold", "accuracy", "macro_f1", "seconds_per_epoch", "seconds_to_best_epoch",
+    "train_seconds", "train_cpu_seconds", "cpu_seconds_per_epoch", "validation_seconds", "inference_seconds",
+    "inference_cpu_seconds", "inference_padded_slots", "fit_wall_seconds", "load_per_core", "timing_note",
+    "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots", "padding_waste",
+    "batch_shapes", "parameters", "test_texts", "model_key", "note",
 ]
+TIMING_COLUMNS = [c for c in RESULT_COLUMNS if "seconds" in c] + ["load_per_core", "timing_note"]
 RESULTS_FORMAT = 1
 
 
@@ -188,11 +192,6 @@ class Prepared:
         return [max(1, min(len(self.tokens[i]), max_len)) for i in self.fold_split(fold).test]
 
 
-def fold_index(fold: int | None) -> int:
-    """Position of fold 1 to k (or of the single split, None) in a list of splits."""
-    return 0 if fold is None or pd.isna(fold) else int(fold) - 1
-
-
 @dataclass
 class RunResult:
     """One run's results row, per-epoch history, test predictions and the fitted model."""
@@ -268,48 +267,73 @@ def build_estimator(run: RunSpec, config: CompareConfig, prepared: Prepared) -> 
 
 def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress: ProgressCallback | None = None,
             should_stop: StopCheck | None = None) -> RunResult:
-    """Train one model on the training part and evaluate it on the test part."""
+    """Train one model on the training part and evaluate it on the test part, timing each phase apart."""
     estimator = build_estimator(run, config, prepared)
     train_docs, train_labels = prepared.part("train", run.fold)
     fit_options = {}
     if estimator.uses_batching:
         fit_options = {"validation": prepared.part("validation", run.fold), "progress": progress,
                        "should_stop": should_stop}
-    started = time.perf_counter()
-    estimator.fit(train_docs, list(train_labels), **fit_options)
-    train_seconds = time.perf_counter() - started
+    load = machine_load()
+    with Stopwatch() as fitting:
+        estimator.fit(train_docs, list(train_labels), **fit_options)
     test_docs, test_labels = prepared.part("test", run.fold)
-    started = time.perf_counter()
-    predicted = estimator.predict(test_docs)
-    inference_seconds = time.perf_counter() - started
+    with Stopwatch() as inference:
+        predicted = estimator.predict(test_docs)
     history = [h.as_dict() for h in estimator.history_] if estimator.uses_batching else []
-    record = _record(run, estimator, list(test_labels), predicted, train_seconds, inference_seconds, history)
+    record = _record(run, estimator, list(test_labels), predicted, history)
+    record.update(inference_seconds=inference.wall, inference_cpu_seconds=inference.cpu,
+                  fit_wall_seconds=fitting.wall, load_per_core=load)
+    if not history:
+        record.update(train_seconds=fitting.wall, train_cpu_seconds=fitting.cpu, seconds_to_best_epoch=fitting.wall)
+    else:
+        record["inference_padded_slots"] = estimator.evaluation_slots(test_docs)
+    record["timing_note"] = timing_note(record)
     return RunResult(record, history, [str(p) for p in predicted], estimator)
 
 
-def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.ndarray, train_seconds: float,
-            inference_seconds: float, history: list[dict]) -> dict:
+def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.ndarray,
+            history: list[dict]) -> dict:
     record = {
         "model": run.model.label, "model_key": run.model.key, "batching": run.batching, "seed": run.seed,
-        "fold": run.fold,
-        "accuracy": float(accuracy_score(truth, predicted)),
+        "fold": run.fold, "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
-        "train_seconds": train_seconds, "inference_seconds": inference_seconds,
-        "parameters": estimator.n_parameters,
+        "parameters": estimator.n_parameters, "test_texts": len(truth),
     }
     if history:
-        best = max(history, key=lambda h: h["val_accuracy"])
-        real = sum(h["real_tokens"] for h in history)
-        slots = sum(h["padded_slots"] for h in history)
-        record.update(
-            seconds_per_epoch=float(np.mean([h["seconds"] for h in history])), epochs_run=len(history),
-            best_epoch=best["epoch"], steps=sum(h["steps"] for h in history),
-            examples_seen=sum(h["examples"] for h in history), real_tokens=real, padded_slots=slots,
-            padding_waste=1 - real / slots, batch_shapes=max(h["batch_shapes"] for h in history), note="",
-        )
+        record.update(_epoch_totals(history), note="")
     else:
         record["note"] = "classical model: batching does not apply"
     return record
+
+
+def _epoch_totals(history: list[dict]) -> dict:
+    """Training-only time (all epochs, and up to the best one), validation time and padding, from the epochs."""
+    best = max(history, key=lambda h: h["val_accuracy"])
+    real = sum(h["real_tokens"] for h in history)
+    slots = sum(h["padded_slots"] for h in history)
+    seconds = [h["seconds"] for h in history]
+    cpu = [h.get("cpu_seconds", np.nan) for h in history]
+    return {
+        "train_seconds": float(sum(seconds)), "train_cpu_seconds": float(sum(cpu)),
+        "seconds_per_epoch": float(np.mean(seconds)), "cpu_seconds_per_epoch": float(np.mean(cpu)),
+        "seconds_to_best_epoch": float(sum(seconds[:best["epoch"]])),
+        "validation_seconds": float(sum(h.get("val_seconds", np.nan) for h in history)),
+        "epochs_run": len(history), "best_epoch": best["epoch"], "steps": sum(h["steps"] for h in history),
+        "examples_seen": sum(h["examples"] for h in history), "real_tokens": real, "padded_slots": slots,
+        "padding_waste": 1 - real / slots, "batch_shapes": max(h["batch_shapes"] for h in history),
+    }
+
+
+def timing_note(record: dict) -> str:
+    """A warning when training's wall and CPU time disagree by more than 25 % (a busy machine, or threads)."""
+    wall, cpu = record.get("train_seconds"), record.get("train_cpu_seconds")
+    if wall is None or cpu is None or not wall_cpu_disagree(wall, cpu):
+        return ""
+    load = record.get("load_per_core")
+    busy = f", load {load:.1f} per core at the start" if load is not None else ""
+    reason = "the machine was busy" if cpu < wall else "training used several threads"
+    return f"wall {wall:.1f} s vs CPU {cpu:.1f} s: {reason}{busy}; compare CPU times"
 
 
 @dataclass
@@ -327,6 +351,7 @@ class Comparison:
     max_len: int | None = None
     runs: list[RunResult] = field(default_factory=list)
     folds: list[dict] = field(default_factory=list)
+    evaluation_batching: str = EVALUATION_BATCHING
 
     @property
     def table(self) -> pd.DataFrame:
@@ -344,8 +369,9 @@ class Comparison:
             "format": RESULTS_FORMAT, "dataset": self.dataset_name, "classes": self.classes,
             "tokenizer": self.tokenizer, "split_sizes": self.split_sizes, "split_notes": self.split_notes,
             "config": self.config.to_dict(), "test_labels": self.test_labels, "test_lengths": self.test_lengths,
-            "max_len": self.max_len, "folds": self.folds,
+            "max_len": self.max_len, "folds": self.folds, "evaluation_batching": self.evaluation_batching,
             "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
+            "analysis": analyse(self),
         }
 
     def json_text(self) -> str:
@@ -387,7 +413,7 @@ def comparison_from_json(data: dict) -> Comparison:
         config=CompareConfig.from_dict(data["config"]), dataset_name=data["dataset"], classes=data["classes"],
         tokenizer=data["tokenizer"], split_sizes=data["split_sizes"], split_notes=data.get("split_notes", []),
         test_labels=data["test_labels"], test_lengths=data.get("test_lengths", []), max_len=data.get("max_len"),
-        runs=runs, folds=data.get("folds", []),
+        runs=runs, folds=data.get("folds", []), evaluation_batching=data.get("evaluation_batching", "not recorded"),
     )
 
 

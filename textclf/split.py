@@ -103,6 +103,11 @@ def kfold_splits(dataset: Dataset, k: int, *, validation: float = 0.1, seed: int
     return splits
 
 
+def fold_index(fold: int | None) -> int:
+    """Position of fold 1 to k (or of the single split, None or NaN) in a list of splits."""
+    return 0 if fold is None or fold != fold else int(fold) - 1
+
+
 def _fold_notes(dataset: Dataset, labels: np.ndarray, k: int) -> list[str]:
     notes = []
     if dataset.split is not None:

@@ -31,9 +31,10 @@ BUSY_TIMEOUT_SECONDS = 60.0
 ACTIVE = ("queued", "running")
 IS_ACTIVE = "status IN ('queued', 'running')"
 HEADER_KEYS = ("classes", "tokenizer", "split_sizes", "split_notes", "test_labels", "test_lengths", "max_len",
-               "folds")
+               "folds", "evaluation_batching")
 EMPTY_HEADER = {"classes": [], "tokenizer": "", "split_sizes": {}, "split_notes": [], "test_labels": [],
-                "test_lengths": [], "max_len": None, "folds": []}
+                "test_lengths": [], "max_len": None, "folds": [],
+                "evaluation_batching": "not recorded"}
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 0 → 1: the first schema

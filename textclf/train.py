@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import random
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -17,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from textclf.batching import Strategy, padding_stats
+from textclf.batching import Strategy, evaluation_strategy, padding_stats
+from textclf.timing import Stopwatch
 from textclf.vocab import EncodedTexts
 
 ProgressCallback = Callable[[dict], None]
@@ -30,12 +30,19 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch: `seconds` is training time only (validation excluded), so strategies compare fairly."""
+    """One epoch: `seconds` (wall) and `cpu_seconds` are training only, validation is timed apart.
+
+    Validation always uses the evaluation batching, so `val_seconds` and `val_padded_slots` do not depend on
+    the strategy under test.
+    """
 
     epoch: int
     train_loss: float
     val_accuracy: float
     seconds: float
+    cpu_seconds: float
+    val_seconds: float
+    val_padded_slots: int
     steps: int
     examples: int
     real_tokens: int
@@ -93,17 +100,20 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
     loss_fn = nn.CrossEntropyLoss()
     history: list[EpochRecord] = []
     best_accuracy, best_state, since_best = -1.0, None, 0
+    evaluation = evaluation_strategy()
+    val_slots = padding_stats(evaluation.plan(val.lengths), val.lengths).padded_slots if len(val) else 0
     for epoch in range(1, settings.epochs + 1):
-        started = time.perf_counter()
-        plan = strategy.plan(train.lengths, generator)
-        on_batch = partial(_report, progress, epoch, settings.epochs, len(plan))
-        loss = _train_epoch(module, train, y_train, plan, optimizer, loss_fn, device, on_batch, should_stop)
-        seconds = time.perf_counter() - started
-        accuracy = _accuracy(module, val, y_val, strategy, device)
+        with Stopwatch() as training:
+            plan = strategy.plan(train.lengths, generator)
+            on_batch = partial(_report, progress, epoch, settings.epochs, len(plan))
+            loss = _train_epoch(module, train, y_train, plan, optimizer, loss_fn, device, on_batch, should_stop)
+        with Stopwatch() as validating:
+            accuracy = _accuracy(module, val, y_val, evaluation, device)
         stats = padding_stats(plan, train.lengths)
         history.append(EpochRecord(
-            epoch=epoch, train_loss=loss, val_accuracy=accuracy, seconds=seconds,
-            steps=len(plan), examples=len(train), real_tokens=stats.real_tokens,
+            epoch=epoch, train_loss=loss, val_accuracy=accuracy, seconds=training.wall, cpu_seconds=training.cpu,
+            val_seconds=validating.wall, val_padded_slots=val_slots, steps=len(plan), examples=len(train),
+            real_tokens=stats.real_tokens,
             padded_slots=stats.padded_slots, padding_waste=stats.waste, batch_shapes=stats.shapes,
         ))
         if accuracy > best_accuracy:
@@ -145,7 +155,10 @@ def _train_epoch(module, data, labels, plan, optimizer, loss_fn, device, on_batc
 
 @torch.no_grad()
 def predict_logits(module: nn.Module, data: EncodedTexts, strategy: Strategy, device: torch.device) -> torch.Tensor:
-    """Logits for every row of `data`, in its order, batched the way `strategy` batches (unshuffled)."""
+    """Logits for every row of `data`, in its order, batched the way `strategy` batches (unshuffled).
+
+    Callers pass `evaluation_strategy()`; padding never changes the output, only the cost.
+    """
     module.eval()
     out = None
     for batch in strategy.plan(data.lengths):

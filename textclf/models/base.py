@@ -2,6 +2,8 @@
 
 Models keep their own hyperparameters in `__init__` and pass the shared ones up with `**params`;
 `_get_param_names` collects them along the class hierarchy so `get_params`, `set_params` and `clone` see all.
+`fit` starts by forgetting everything a previous fit learned (tokenizer included), predicting before fitting
+raises scikit-learn's `NotFittedError`, and the tags declare that the input is text, not a numeric matrix.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from textclf.tokenize import Tokenizer, is_tokenized, resolve
 
@@ -21,6 +24,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     key = "base"
     order = 100
     uses_batching = False
+    fitted_attribute = "history_"  # every fit sets its per-epoch history last (empty for classical models)
 
     def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
         self.tokenizer = tokenizer
@@ -41,11 +45,26 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """A short display name for a model with these parameters (unique within a comparison)."""
         return cls.key
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once the attribute that `fit` sets last exists (a half-finished fit does not count)."""
+        return hasattr(self, self.fitted_attribute)
+
+    def _start_fit(self, docs: Sequence) -> None:
+        """Forget every fitted attribute of an earlier fit, then choose the tokenizer from these texts."""
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
+            delattr(self, name)
+        sample = ["".join(d) for d in docs] if is_tokenized(docs) else list(docs)
+        self.tokenizer_ = resolve(self.tokenizer, sample)
+
     def _tokens(self, docs: Sequence) -> list[list[str]]:
-        """Tokens of `docs`, fixing the concrete tokenizer on first use (at fit time)."""
-        if not hasattr(self, "tokenizer_"):
-            sample = ["".join(d) for d in docs] if is_tokenized(docs) else list(docs)
-            self.tokenizer_ = resolve(self.tokenizer, sample)
+        """Tokens of `docs` with the tokenizer chosen at fit time."""
+        check_is_fitted(self, "tokenizer_")
         tokenizer = Tokenizer(self.tokenizer_)
         return [tokenizer(doc) for doc in docs]
 
@@ -60,6 +79,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return np.array([lookup.get(str(v), -1) for v in labels], dtype=np.int64)
 
     def predict(self, docs: Sequence) -> np.ndarray:
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(docs), axis=1)]
 
     def predict_proba(self, docs: Sequence) -> np.ndarray:

@@ -7,14 +7,14 @@ how to build its `nn.Module`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from textclf.batching import DEFAULT_BUCKETS, Strategy, make_strategy
+from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
 from textclf.models.base import TextClassifier
 from textclf.train import (
     ProgressCallback,
@@ -57,6 +57,7 @@ class NeuralTextClassifier(TextClassifier):
             progress: ProgressCallback | None = None, should_stop: StopCheck | None = None):
         """Train on (docs, labels); early stopping watches `validation` (or the training data if none)."""
         self._check_settings()
+        self._start_fit(docs)
         tokens = self._tokens(docs)
         y = torch.from_numpy(self._encode_labels(labels))
         self.vocab_ = Vocabulary.fit(tokens, min_freq=self.min_freq, max_size=self.max_vocab)
@@ -69,12 +70,10 @@ class NeuralTextClassifier(TextClassifier):
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
-        started = time.perf_counter()
         settings = TrainSettings(epochs=self.epochs, lr=self.lr or self.default_lr, patience=self.patience,
                                  seed=self.seed)
         self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, settings,
                                      device=self.device_, progress=progress, should_stop=should_stop)
-        self.train_seconds_ = time.perf_counter() - started
         self.module_.eval()
         return self
 
@@ -91,9 +90,15 @@ class NeuralTextClassifier(TextClassifier):
         return torch.softmax(logits, dim=1).numpy()
 
     def logits(self, docs: Sequence) -> torch.Tensor:
-        """Raw class scores, batched with the model's own strategy (order preserved)."""
+        """Raw class scores (order preserved), batched with the evaluation batching whatever trained the model."""
+        check_is_fitted(self)
         data = self._encode(self._tokens(docs))
-        return predict_logits(self.module_, data, self.strategy_, self.device_)
+        return predict_logits(self.module_, data, evaluation_strategy(), self.device_)
+
+    def evaluation_slots(self, docs: Sequence) -> int:
+        """Batch slots (real tokens plus padding) that predicting `docs` fills."""
+        data = self._encode(self._tokens(docs))
+        return padding_stats(evaluation_strategy().plan(data.lengths), data.lengths).padded_slots
 
     @property
     def n_parameters(self) -> int:

@@ -6,11 +6,11 @@ given the project's tokenizer (and accepts pre-tokenized input, which passes thr
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
 
 from textclf.models.base import TextClassifier
 from textclf.tokenize import Tokenizer, identity
@@ -28,24 +28,26 @@ class TfidfTextClassifier(TextClassifier):
 
     def fit(self, docs: Sequence, labels: Sequence, **ignored):
         """Fit the vectorizer and the classifier on the training texts only."""
+        self._start_fit(docs)
         tokens = self._tokens(docs)
         y = self._encode_labels(labels)
-        started = time.perf_counter()
         self.vectorizer_ = TfidfVectorizer(
             tokenizer=Tokenizer(self.tokenizer_), preprocessor=identity, lowercase=False, token_pattern=None,
             ngram_range=(1, self.ngram_max), min_df=self.min_df, sublinear_tf=self.sublinear_tf, dtype=np.float32,
         )
         features = self.vectorizer_.fit_transform(tokens)
         self.classifier_ = self.make_classifier(y).fit(features, y)
-        self.train_seconds_ = time.perf_counter() - started
         self.history_ = []
         return self
 
     def _features(self, docs: Sequence):
+        check_is_fitted(self)
         return self.vectorizer_.transform(self._tokens(docs))
 
     def predict(self, docs: Sequence) -> np.ndarray:
-        return self.classes_[self.classifier_.predict(self._features(docs))]
+        features = self._features(docs)
+        return self.classes_[self.classifier_.predict(features)]
 
     def predict_proba(self, docs: Sequence) -> np.ndarray:
-        return self.classifier_.predict_proba(self._features(docs))
+        features = self._features(docs)
+        return self.classifier_.predict_proba(features)
