@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,10 @@ def fresh_caches():
     st.cache_resource.clear()
 
 
-def page(path: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / path), default_timeout=60)
+def page(path: str, root: Path = ROOT) -> AppTest:
+    """The page as the server runs it: app.py is the entry point (page links resolve against it)."""
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=60)
+    return at if path == "app.py" else at.switch_page(path)
 
 
 def assert_clean(at: AppTest) -> None:
@@ -92,14 +95,16 @@ def test_a_bad_upload_shows_a_message_not_a_traceback():
 @pytest.mark.parametrize("path", PAGES)
 def test_a_page_that_fails_inside_its_error_handler_fails_the_page_check(path, tmp_path):
     """The check must catch a broken page even though the page turns the exception into a friendly message."""
-    source = (ROOT / path).read_text(encoding="utf-8")
+    shutil.copytree(ROOT / "pages", tmp_path / "pages")
+    shutil.copy(ROOT / "app.py", tmp_path / "app.py")
+    assert_clean(page(path, tmp_path).run())
+    target = tmp_path / path
+    source = target.read_text(encoding="utf-8")
     marker = "with ui.friendly_errors():\n"
     assert marker in source
-    broken = tmp_path / Path(path).name
-    broken.write_text(source.replace(marker, marker + "    raise RuntimeError('injected')\n", 1), encoding="utf-8")
-    at = AppTest.from_file(str(broken), default_timeout=60).run()
+    target.write_text(source.replace(marker, marker + "    raise RuntimeError('injected')\n", 1), encoding="utf-8")
     with pytest.raises(AssertionError, match="error box"):
-        assert_clean(at)
+        assert_clean(page(path, tmp_path).run())
 
 
 def test_the_training_form_starts_a_background_job_that_produces_results():
