@@ -49,5 +49,26 @@ class TfidfTextClassifier(TextClassifier):
         return self.classes_[self.classifier_.predict(features)]
 
     def predict_proba(self, docs: Sequence) -> np.ndarray:
+<<<<<<< HEAD
         features = self._features(docs)
         return self.classifier_.predict_proba(features)
+=======
+        return self.classifier_.predict_proba(self._features(docs))
+
+    def _decision(self, tokens: list[str]) -> tuple[int, float | None]:
+        if hasattr(self.classifier_, "predict_proba"):
+            return super()._decision(tokens)
+        return int(self.classifier_.predict(self._features([tokens]))[0]), None
+
+    def _unknown(self, tokens: list[str]) -> list[int]:
+        """Positions of words the vectorizer never saw as a feature (when it has a word vocabulary)."""
+        vocabulary = getattr(self.vectorizer_, "vocabulary_", None)
+        return [] if vocabulary is None else [i for i, token in enumerate(tokens) if token not in vocabulary]
+
+    def bundle_state(self) -> dict:
+        """The learned state a bundle stores (in skops format); a subclass adds what it also needs."""
+        return {"vectorizer": self.vectorizer_, "classifier": self.classifier_}
+
+    def restore_state(self, state: dict) -> None:
+        self.vectorizer_, self.classifier_ = state["vectorizer"], state["classifier"]
+>>>>>>> 0cd4cf5 (Explanations: each model family explains itself (TextCNN n-grams, attention, SVM features, kNN neighbours, integrated gradients via Captum))
