@@ -6,7 +6,9 @@ attributed is the predicted class's margin — its logit minus the mean of the o
 what the softmax turns into the predicted probability (for two classes it is the log-odds).
 
 By completeness the token attributions sum to margin(text) − margin(baseline); the gap between the two, as a
-share of that difference, says how well `n_steps` approximated the path integral.
+share of that difference, says how well the steps approximated the path integral. Following Sundararajan et
+al. (2017), who check exactly this and ask for a gap within 5 %, the steps start at 50 and double (up to 800)
+while the gap is larger: ReLU and max-pool kinks make a few texts need more.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from torch import nn
 from textclf.vocab import PAD
 
 DEFAULT_STEPS = 50
+MAX_STEPS = 800
+TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Attribution:
     margin: float
     baseline_margin: float
     gap: float
+    steps: int
 
     @property
     def relative_gap(self) -> float:
@@ -46,19 +51,27 @@ def margin(logits: torch.Tensor, target: int) -> torch.Tensor:
 
 
 def integrated_gradients(module: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, target: int,
-                         n_steps: int = DEFAULT_STEPS) -> Attribution:
-    """Attributions of one text (`ids` of shape [1, length]) to the `target` class's margin."""
+                         n_steps: int = DEFAULT_STEPS, tolerance: float | None = TOLERANCE) -> Attribution:
+    """Attributions of one text (`ids` of shape [1, length]) to the `target` class's margin.
+
+    With a `tolerance`, the steps double until the completeness gap is within it (or MAX_STEPS is reached).
+    """
     module.eval()
 
     def forward(batch_ids: torch.Tensor, batch_lengths: torch.Tensor) -> torch.Tensor:
         return margin(module(batch_ids, batch_lengths), target)
 
     baseline = torch.full_like(ids, PAD)
-    explainer = LayerIntegratedGradients(forward, module.embedding)
-    with torch.backends.cudnn.flags(enabled=False):
-        attributions, delta = explainer.attribute(ids, baselines=baseline, additional_forward_args=(lengths,),
-                                                  n_steps=n_steps, return_convergence_delta=True)
     with torch.no_grad():
         value, base = float(forward(ids, lengths)[0]), float(forward(baseline, lengths)[0])
-    per_token = attributions.sum(dim=-1)[0].detach().cpu().numpy().astype(float)
-    return Attribution(tokens=per_token, margin=value, baseline_margin=base, gap=abs(float(delta[0])))
+    explainer = LayerIntegratedGradients(forward, module.embedding)
+    while True:
+        with torch.backends.cudnn.flags(enabled=False):
+            attributions, delta = explainer.attribute(
+                ids, baselines=baseline, additional_forward_args=(lengths,), n_steps=n_steps,
+                internal_batch_size=DEFAULT_STEPS, return_convergence_delta=True)
+        result = Attribution(tokens=attributions.sum(dim=-1)[0].detach().cpu().numpy().astype(float), margin=value,
+                             baseline_margin=base, gap=abs(float(delta[0])), steps=n_steps)
+        if tolerance is None or result.relative_gap <= tolerance or n_steps * 2 > MAX_STEPS:
+            return result
+        n_steps *= 2

@@ -14,7 +14,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from textclf.attribution import DEFAULT_STEPS, integrated_gradients
+from textclf.attribution import integrated_gradients
 from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
 from textclf.explain import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
@@ -124,8 +124,8 @@ class NeuralTextClassifier(TextClassifier):
         total = float(result.tokens.sum())
         note = (f"Completeness: the attributions sum to {total:.3f}; the predicted class's margin moved "
                 f"{result.margin - result.baseline_margin:.3f} from the all-pad baseline (gap "
-                f"{result.relative_gap:.1%}, {DEFAULT_STEPS} steps).")
+                f"{result.relative_gap:.1%}, {result.steps} steps).")
         details = {"margin": result.margin, "baseline_margin": result.baseline_margin,
-                   "attribution_sum": total, "completeness_gap": result.relative_gap, "steps": DEFAULT_STEPS}
+                   "attribution_sum": total, "completeness_gap": result.relative_gap, "steps": result.steps}
         return self._explanation("integrated_gradients", tokens, decision, result.tokens, read=read,
                                  unknown=unknown, details=details, notes=[note])

@@ -54,7 +54,7 @@ class SVMClassifier(TfidfTextClassifier):
         refuse_all_unknown(self.display_name, tokens, row.nnz)
         decision = self._decision(tokens)
         direction = class_direction(linear_coefficients(final), decision[0])
-        names = self.vectorizer_.get_feature_names_out()[row.indices]
+        names = self._feature_names()[row.indices]
         contributions = row.data * direction[row.indices]
         order = np.argsort(-np.abs(contributions))
         features = [{"feature": str(names[i]), "value": float(row.data[i]),
@@ -67,7 +67,7 @@ class SVMClassifier(TfidfTextClassifier):
     def class_table(self, docs=None, labels=None, top: int = 10) -> list[dict]:
         """Per class, the features with the largest coefficients towards it (learnt on the training set)."""
         coefficients = linear_coefficients(linear_input(self.classifier_, None)[1])
-        names = self.vectorizer_.get_feature_names_out()
+        names = self._feature_names()
         rows = []
         for index, label in enumerate(self.classes_):
             direction = class_direction(coefficients, index)

@@ -60,6 +60,12 @@ class TfidfTextClassifier(TextClassifier):
             return super()._decision(tokens)
         return int(self.classifier_.predict(self._features([tokens]))[0]), None
 
+    def _feature_names(self) -> np.ndarray:
+        """The vectorizer's feature names, built once (building them walks the whole vocabulary)."""
+        if getattr(self, "_names_of", None) is not self.vectorizer_:
+            self._names, self._names_of = self.vectorizer_.get_feature_names_out(), self.vectorizer_
+        return self._names
+
     def _unknown(self, tokens: list[str]) -> list[int]:
         """Positions of words the vectorizer never saw as a feature (when it has a word vocabulary)."""
         vocabulary = getattr(self.vectorizer_, "vocabulary_", None)
