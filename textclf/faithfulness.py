@@ -9,7 +9,7 @@ model cannot explain (no known word) or with no more than `k` tokens read are sk
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -31,20 +31,24 @@ class DeletionResult:
     random_drop: float
     completeness_gap_max: float | None = None
     completeness_gap_median: float | None = None
+    worst_gaps: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def deletion_test(model, texts: Sequence[str], method: str | None = None, *, k: int = DELETED,
-                  seed: int = 0) -> DeletionResult:
-    """Run the deletion test of `model`'s `method` (default: its own) on `texts`."""
+                  seed: int = 0, limit: int | None = None) -> DeletionResult:
+    """Run the deletion test of `model`'s `method` (default: its own) on `texts`, or on their first `limit`
+    usable ones."""
     rng = np.random.default_rng(seed)
     tokenizer = Tokenizer(model.tokenizer_)
     method = method or next(iter(model.explainers()))
     originals, top_removed, random_removed, targets, gaps = [], [], [], [], []
     skipped = 0
     for text in texts:
+        if limit is not None and len(originals) >= limit:
+            break
         tokens = tokenizer(text)
         try:
             explanation = model.explain(tokens, method)
@@ -62,16 +66,22 @@ def deletion_test(model, texts: Sequence[str], method: str | None = None, *, k: 
         random_removed.append(_without(tokens, rng.choice(read, size=k, replace=False)))
         targets.append(list(model.classes_).index(explanation.predicted))
         if "completeness_gap" in explanation.details:
-            gaps.append(explanation.details["completeness_gap"])
+            gaps.append(_gap(explanation.details))
     if not originals:
         raise TextclfError(f"None of the {len(texts)} texts could be used: each needs more than {k} known tokens.")
     base, top, random = (_probabilities(model, docs, targets) for docs in (originals, top_removed, random_removed))
     return DeletionResult(
         model=model.display_name, method=method, texts=len(originals), skipped=skipped,
         top_drop=float(np.mean(base - top)), random_drop=float(np.mean(base - random)),
-        completeness_gap_max=float(np.max(gaps)) if gaps else None,
-        completeness_gap_median=float(np.median(gaps)) if gaps else None,
+        completeness_gap_max=max(g["gap"] for g in gaps) if gaps else None,
+        completeness_gap_median=float(np.median([g["gap"] for g in gaps])) if gaps else None,
+        worst_gaps=sorted(gaps, key=lambda g: -g["gap"])[:3],
     )
+
+
+def _gap(details: dict) -> dict:
+    return {"gap": details["completeness_gap"], "steps": details["steps"],
+            "margin_change": details["margin"] - details["baseline_margin"]}
 
 
 def _without(tokens: list[str], positions) -> list[str]:
