@@ -8,7 +8,6 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
@@ -202,16 +201,19 @@ def test_chinese_texts_are_explained_word_by_word():
 
 
 def test_deletion_of_top_tokens_hurts_more_than_random_deletion_on_mr():
-    """The acceptance's deletion test on a small slice of MR (the full figures are in BENCHMARKS.md)."""
+    """The acceptance's deletion test on a small slice of MR (the full figures are in BENCHMARKS.md).
+
+    Small models learn enough from 2000 texts only with a higher learning rate."""
     path = shared_dataset("mr.csv")
     data = pd.read_csv(path).sample(frac=1, random_state=0)
-    train, test = data.iloc[:2400], data.iloc[2400:2460]
-    torch.manual_seed(0)
-    for key, params in FAMILIES.items():
+    train, test = data.iloc[:2000], data.iloc[2000:2100]
+    models = {"cnn": {**FAMILIES["cnn"], "lr": 5e-3}, "rnn": {**FAMILIES["rnn"], "lr": 5e-3, "epochs": 4},
+              "svm": {}, "knn": {}}
+    for key, params in models.items():
         model = create(key, **params).fit(train["text"].tolist(), train["label"].astype(str).tolist())
         for method in methods(model):
-            result = deletion_test(model, test["text"].tolist(), method)
-            assert result.texts >= 50
+            result = deletion_test(model, test["text"].tolist(), method, limit=40)
+            assert result.texts == 40
             assert result.top_drop > result.random_drop, (key, method, result)
 
 
