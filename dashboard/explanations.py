@@ -43,6 +43,10 @@ def _explain_one(name: str, model, text: str, choice: str) -> None:
     except TextclfError as err:
         st.info(str(err))
         return
+    except Exception:
+        ui.LOG.exception("explaining %s failed", name)
+        st.warning("This model's explanation failed (the details are in the server log); the others are shown.")
+        return
     _show(explanation, text)
 
 

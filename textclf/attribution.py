@@ -52,6 +52,14 @@ def margin(logits: torch.Tensor, target: int) -> torch.Tensor:
     return logits[:, target] - (others.mean(dim=1) if others.shape[1] else 0)
 
 
+def embedding_layer(module: nn.Module) -> nn.Embedding:
+    """The module's word embedding: its `embedding` attribute, else its first nn.Embedding."""
+    layer = getattr(module, "embedding", None)
+    if isinstance(layer, nn.Embedding):
+        return layer
+    return next(m for m in module.modules() if isinstance(m, nn.Embedding))
+
+
 def integrated_gradients(module: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, target: int,
                          n_steps: int = DEFAULT_STEPS, tolerance: float | None = TOLERANCE) -> Attribution:
     """Attributions of one text (`ids` of shape [1, length]) to the `target` class's margin.
@@ -66,7 +74,7 @@ def integrated_gradients(module: nn.Module, ids: torch.Tensor, lengths: torch.Te
     baseline = torch.full_like(ids, PAD)
     with torch.no_grad():
         value, base = float(forward(ids, lengths)[0]), float(forward(baseline, lengths)[0])
-    explainer = LayerIntegratedGradients(forward, module.embedding)
+    explainer = LayerIntegratedGradients(forward, embedding_layer(module))
     while True:
         with torch.backends.cudnn.flags(enabled=False):
             attributions, delta = explainer.attribute(

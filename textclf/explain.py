@@ -56,10 +56,9 @@ class Explanation:
         return sum(w is not None for w in self.weights)
 
     def top_tokens(self, k: int = 3) -> list[int]:
-        """Positions of the `k` tokens that pushed hardest towards the prediction (positive weights only)."""
-        ranked = sorted((i for i, w in enumerate(self.weights) if w is not None and w > 0),
-                        key=lambda i: -self.weights[i])
-        return ranked[:k]
+        """Positions of the `k` tokens read with the highest weights (the strongest push towards the prediction)."""
+        read = [i for i, w in enumerate(self.weights) if w is not None]
+        return sorted(read, key=lambda i: -self.weights[i])[:k]
 
     def as_dict(self) -> dict:
         return {**asdict(self), "title": self.title}

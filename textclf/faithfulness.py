@@ -59,10 +59,9 @@ def deletion_test(model, texts: Sequence[str], method: str | None = None, *, k: 
         if read <= k:
             skipped += 1
             continue
-        ranked = sorted(range(read), key=lambda i: -explanation.weights[i])[:k]
         tokens = tokens[:read]
         originals.append(tokens)
-        top_removed.append(_without(tokens, ranked))
+        top_removed.append(_without(tokens, explanation.top_tokens(k)))
         random_removed.append(_without(tokens, rng.choice(read, size=k, replace=False)))
         targets.append(list(model.classes_).index(explanation.predicted))
         if "completeness_gap" in explanation.details:

@@ -110,7 +110,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return {}
 
     def explain(self, text: str, method: str | None = None) -> Explanation:
-        """Why this model labels `text` as it does, by `method` (default: the model's own way)."""
+        """Why this model labels `text` (a string, or its tokens) as it does, by `method` (default: its own)."""
         explainers = self.explainers()
         if not explainers:
             raise TextclfError(f"{self.display_name} cannot explain its predictions.")
