@@ -14,7 +14,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from textclf.attribution import integrated_gradients
+from textclf.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients
 from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
 from textclf.explain import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
@@ -125,6 +125,9 @@ class NeuralTextClassifier(TextClassifier):
         note = (f"Completeness: the attributions sum to {total:.3f}; the predicted class's margin moved "
                 f"{result.margin - result.baseline_margin:.3f} from the all-pad baseline (gap "
                 f"{result.relative_gap:.1%}, {result.steps} steps).")
+        if result.relative_gap > TOLERANCE and result.gap >= NEGLIGIBLE_GAP:
+            note += (" That gap is over 5 %: the model's output changes abruptly somewhere between the baseline "
+                     "and this text, so read these attributions as approximate.")
         details = {"margin": result.margin, "baseline_margin": result.baseline_margin,
                    "attribution_sum": total, "completeness_gap": result.relative_gap, "steps": result.steps}
         return self._explanation("integrated_gradients", tokens, decision, result.tokens, read=read,
