@@ -77,7 +77,8 @@ def methods(model) -> list[str]:
     return list(getattr(model, "estimator", model).explainers())
 
 
-def reading_notes(tokens: Sequence[str], read: int, unknown: Sequence[int], joiner: str) -> list[str]:
+def reading_notes(tokens: Sequence[str], read: int, unknown: Sequence[int], joiner: str,
+                  unknown_effect: str = "it reads each as one unknown word") -> list[str]:
     """Sentences saying what the model could not see: the cut tail of a long text, words it never learnt."""
     notes = []
     if read < len(tokens):
@@ -89,7 +90,7 @@ def reading_notes(tokens: Sequence[str], read: int, unknown: Sequence[int], join
         words = sorted({tokens[i] for i in unknown})
         shown = ", ".join(words[:PREVIEW_TOKENS]) + (" …" if len(words) > PREVIEW_TOKENS else "")
         notes.append(f"{len(unknown)} of {read} tokens are not in the model's vocabulary (it never saw them in "
-                     f"training) and it reads each as one unknown word: {shown}.")
+                     f"training) and {unknown_effect}: {shown}.")
     return notes
 
 

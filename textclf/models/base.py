@@ -29,6 +29,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     order = 100
     uses_batching = False
     fitted_attribute = "history_"  # every fit sets its per-epoch history last (empty for classical models)
+    unknown_effect = "it reads each as one unknown word"
 
     def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
         self.tokenizer = tokenizer
@@ -140,9 +141,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         read = len(tokens) if read is None else read
         index, probability = decision
         joiner = joiner_for(getattr(self, "tokenizer_", "words"))
+        notes = reading_notes(tokens, read, unknown, joiner, self.unknown_effect) + list(notes)
         return Explanation(
             model=self.display_name, method=method, predicted=str(self.classes_[index]), probability=probability,
             tokens=list(tokens), weights=[float(w) for w in weights[:read]] + [None] * (len(tokens) - read),
-            unknown=list(unknown), notes=reading_notes(tokens, read, unknown, joiner) + list(notes),
-            details=details or {},
+            unknown=list(unknown), notes=notes, details=details or {},
         )

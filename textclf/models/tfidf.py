@@ -19,6 +19,8 @@ from textclf.tokenize import Tokenizer, identity
 class TfidfTextClassifier(TextClassifier):
     """TF-IDF (word n-grams) followed by the classifier that `make_classifier` returns."""
 
+    unknown_effect = "it ignores them"
+
     def __init__(self, *, ngram_max: int = 2, min_df: int = 1, sublinear_tf: bool = True, **params):
         super().__init__(**params)
         self.ngram_max, self.min_df, self.sublinear_tf = ngram_max, min_df, sublinear_tf
