@@ -51,11 +51,8 @@ class TfidfTextClassifier(TextClassifier):
         return self.classes_[self.classifier_.predict(features)]
 
     def predict_proba(self, docs: Sequence) -> np.ndarray:
-<<<<<<< HEAD
         features = self._features(docs)
         return self.classifier_.predict_proba(features)
-=======
-        return self.classifier_.predict_proba(self._features(docs))
 
     def _decision(self, tokens: list[str]) -> tuple[int, float | None]:
         if hasattr(self.classifier_, "predict_proba"):
@@ -79,4 +76,3 @@ class TfidfTextClassifier(TextClassifier):
 
     def restore_state(self, state: dict) -> None:
         self.vectorizer_, self.classifier_ = state["vectorizer"], state["classifier"]
->>>>>>> 0cd4cf5 (Explanations: each model family explains itself (TextCNN n-grams, attention, SVM features, kNN neighbours, integrated gradients via Captum))
