@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from textclf.attribution import margin
+from textclf.batching import evaluation_strategy
 from textclf.explain import Explanation, joiner_for, spread
 from textclf.models import register
 from textclf.models.neural import NeuralTextClassifier
@@ -127,7 +128,7 @@ class TextCNNClassifier(NeuralTextClassifier):
         lookup = {str(c): i for i, c in enumerate(self.classes_)}
         joiner = joiner_for(self.tokenizer_)
         counts = {c: Counter() for c in lookup}
-        for batch in self.strategy_.plan(data.lengths):
+        for batch in evaluation_strategy().plan(data.lengths):
             ids, lengths = data.batch(batch.index, batch.padded_length)
             rows = batch.index.tolist()
             targets = torch.tensor([lookup[str(labels[i])] for i in rows])
