@@ -1,10 +1,11 @@
-"""Predict: every trained model's label and class probabilities for a text the user types."""
+"""Predict: every trained model's label and class probabilities for a text the user types, and its reasons."""
 
 from functools import partial
 
 import streamlit as st
 
 from dashboard import state, ui
+from dashboard.explanations import explanation_section
 from textclf import charts
 from textclf.bundle import bundle_bytes, load_bundle
 
@@ -61,6 +62,7 @@ with ui.friendly_errors():
             text = st.text_area("Text to classify", height=120, placeholder="Type or paste a text…")
             if text.strip():
                 show_predictions(models, text)
+                explanation_section(models, text)
             offer_download(models)
 
 ui.sidebar_summary()

@@ -159,10 +159,13 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
 
     go_to(page, "Predict")
     box = page.get_by_label("Text to classify")
-    box.fill("WINNER!! You have won a free prize, call now to claim")
+    box.fill("WINNER!! You have won a free prize <script>alert(1)</script>, call now to claim")
     box.press("Control+Enter")
     page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
     settle(page)
+    highlights = page.locator(".textclf-highlight")
+    assert highlights.count() == 3 and page.locator(".textclf-highlight script").count() == 0
+    assert all("<script>alert(1)</script>" in highlights.nth(i).inner_text() for i in range(3))
     snap(page, shots / "predict.png")
     assert (shots / "predict.png").stat().st_size > 10_000
 

@@ -142,8 +142,7 @@ def _state_files(estimator: TextClassifier) -> tuple[str, dict[str, bytes]]:
                       "bucket_boundaries": getattr(estimator.strategy_, "boundaries", None)}
         return NEURAL, {VOCABULARY: json.dumps(vocabulary, ensure_ascii=False).encode(), WEIGHTS: weights.getvalue()}
     if isinstance(estimator, TfidfTextClassifier):
-        state = {"vectorizer": estimator.vectorizer_, "classifier": estimator.classifier_}
-        return TFIDF, {TFIDF_STATE: skops.io.dumps(state)}
+        return TFIDF, {TFIDF_STATE: skops.io.dumps(estimator.bundle_state())}
     raise TextclfError(f"Saving a {type(estimator).__name__} as a bundle is not supported.")
 
 
@@ -271,4 +270,4 @@ def _restore_tfidf(estimator: TfidfTextClassifier, archive: zipfile.ZipFile, nam
         raise checks.refuse(name, f"its classifier does not predict the {len(estimator.classes_)} classes listed")
     if state["vectorizer"].tokenizer != Tokenizer(estimator.tokenizer_):
         raise checks.refuse(name, "its vectorizer's tokenizer differs from the one its metadata names")
-    estimator.vectorizer_, estimator.classifier_ = state["vectorizer"], classifier
+    estimator.restore_state(state)

@@ -1,4 +1,4 @@
-"""Command line: `python -m textclf compare|profile|report|runs|predict ...`.
+"""Command line: `python -m textclf compare|profile|report|runs|predict|explain ...`.
 
 Thin: it parses arguments, calls the library and prints. Input problems arrive as `TextclfError` and are
 printed as one line, never as a traceback.
@@ -7,6 +7,7 @@ printed as one line, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
 from textclf.errors import TextclfError
 from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
+from textclf.explain import Explanation, explain, methods
 from textclf.jobs import FAILED, JobRunner
 from textclf.pairwise import matrix, pairwise_table
 from textclf.profile import profile_dataset
@@ -72,7 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("bundle", help="bundle file written by compare --save-models (or downloaded)")
     predict.add_argument("texts", nargs="+", metavar="TEXT", help="one or more texts to label")
     predict.set_defaults(handler=run_predict)
+    _add_explain_parser(commands)
     return parser
+
+
+def _add_explain_parser(commands) -> None:
+    explain_parser = commands.add_parser("explain", help="why a saved model labels a text as it does")
+    explain_parser.add_argument("bundle", help="bundle file written by compare --save-models (or downloaded)")
+    explain_parser.add_argument("text", help="the text to explain")
+    explain_parser.add_argument("--method", default=None,
+                                help="explanation method (default: the model's own; 'all' for every one it has)")
+    explain_parser.add_argument("--top", type=int, default=8, help="how many n-grams/features/neighbours to list")
+    explain_parser.add_argument("--json", action="store_true", help="print the explanations as JSON")
+    explain_parser.set_defaults(handler=run_explain)
 
 
 def _add_home_argument(parser: argparse.ArgumentParser) -> None:
@@ -368,3 +382,35 @@ def run_predict(args: argparse.Namespace) -> int:
             ranked = sorted(zip(bundle.classes, row, strict=True), key=lambda pair: -pair[1])
             print("  " + "  ".join(f"{name} {p:.3f}" for name, p in ranked))
     return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    bundle = load_bundle(args.bundle)
+    chosen = methods(bundle) if args.method == "all" else [args.method]
+    explanations = [explain(bundle, args.text, method) for method in chosen]
+    if args.json:
+        print(json.dumps([e.as_dict() for e in explanations], ensure_ascii=False, indent=1))
+        return 0
+    for explanation in explanations:
+        print_explanation(explanation, args.top)
+    return 0
+
+
+def print_explanation(explanation: Explanation, top: int) -> None:
+    probability = "" if explanation.probability is None else f" ({explanation.probability:.3f})"
+    print(f"{explanation.model} — {explanation.title}")
+    print(f"predicted: {explanation.predicted}{probability}")
+    print("  " + " ".join(token if weight is None else f"{token}[{weight:+.2f}]"
+                          for token, weight in zip(explanation.tokens, explanation.weights, strict=True)))
+    for kind, rows in explanation.details.items():
+        if isinstance(rows, list) and rows:
+            print(f"{kind}:")
+            for row in rows[:top]:
+                print("  " + ", ".join(f"{name} {_plain_value(value)}" for name, value in row.items()))
+    for note in explanation.notes:
+        print(f"note: {note}")
+    print()
+
+
+def _plain_value(value) -> str:
+    return f"{value:+.3f}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)

@@ -9,13 +9,17 @@ raises scikit-learn's `NotFittedError`, and the tags declare that the input is t
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from textclf.errors import TextclfError
+from textclf.explain import NOTHING_TO_EXPLAIN, Explanation, joiner_for, reading_notes
 from textclf.tokenize import Tokenizer, is_tokenized, resolve
+
+Explainer = Callable[[list[str]], Explanation]
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
@@ -25,6 +29,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     order = 100
     uses_batching = False
     fitted_attribute = "history_"  # every fit sets its per-epoch history last (empty for classical models)
+    unknown_effect = "it reads each as one unknown word"
 
     def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
         self.tokenizer = tokenizer
@@ -92,3 +97,53 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, docs, labels, **fit_params):
         raise NotImplementedError
+
+    @property
+    def display_name(self) -> str:
+        return type(self).label(self.get_params())
+
+    def explainers(self) -> dict[str, Explainer]:
+        """The ways this model explains a prediction, its own first: method name → function of the tokens.
+
+        A model family adds its own here (and keeps its parents' with `super()`), so no caller ever asks
+        which kind of model it holds.
+        """
+        return {}
+
+    def explain(self, text: str, method: str | None = None) -> Explanation:
+        """Why this model labels `text` (a string, or its tokens) as it does, by `method` (default: its own)."""
+        explainers = self.explainers()
+        if not explainers:
+            raise TextclfError(f"{self.display_name} cannot explain its predictions.")
+        method = method or next(iter(explainers))
+        if method not in explainers:
+            raise TextclfError(f"{self.display_name} explains by {', '.join(explainers)}; {method!r} is not one.")
+        tokens = self._tokens([text])[0] if isinstance(text, str) else list(text)
+        if not tokens:
+            raise TextclfError(NOTHING_TO_EXPLAIN)
+        return explainers[method](tokens)
+
+    def class_table(self, docs: Sequence | None = None, labels: Sequence | None = None, top: int = 10) -> list[dict]:
+        """Per class, what this model most relies on for it (rows of class, feature, score, measure); [] if
+        the family has no such summary or needs training texts that were not given."""
+        return []
+
+    def _decision(self, tokens: list[str]) -> tuple[int, float | None]:
+        """The predicted class's index and probability for one tokenized text."""
+        probabilities = self.predict_proba([tokens])[0]
+        index = int(np.argmax(probabilities))
+        return index, float(probabilities[index])
+
+    def _explanation(self, method: str, tokens: list[str], decision: tuple[int, float | None], weights,
+                     *, read: int | None = None, unknown: Sequence[int] = (), details: dict | None = None,
+                     notes: Sequence[str] = ()) -> Explanation:
+        """Assemble an Explanation: weights for the first `read` tokens, None for the cut tail."""
+        read = len(tokens) if read is None else read
+        index, probability = decision
+        joiner = joiner_for(getattr(self, "tokenizer_", "words"))
+        notes = reading_notes(tokens, read, unknown, joiner, self.unknown_effect) + list(notes)
+        return Explanation(
+            model=self.display_name, method=method, predicted=str(self.classes_[index]), probability=probability,
+            tokens=list(tokens), weights=[float(w) for w in weights[:read]] + [None] * (len(tokens) - read),
+            unknown=list(unknown), notes=notes, details=details or {},
+        )

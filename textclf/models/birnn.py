@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from textclf.explain import Explanation
 from textclf.models import register
 from textclf.models.neural import NeuralTextClassifier
 from textclf.vocab import PAD
@@ -41,12 +42,9 @@ class BiRNN(nn.Module):
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """One vector per text from the RNN outputs, pads excluded."""
-        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        outputs, final = self.rnn(packed)
         if self.pooling == "last":
-            return self._last_states(final)
-        outputs, _ = pad_packed_sequence(outputs, batch_first=True)
-        mask = torch.arange(outputs.shape[1], device=outputs.device)[None, :] < lengths.to(outputs.device)[:, None]
+            return self._last_states(self._run(ids, lengths)[1])
+        outputs, mask = self.outputs(ids, lengths)
         if self.pooling == "mean":
             summed = (outputs * mask[..., None]).sum(dim=1)
             return summed / lengths.to(outputs.device)[:, None].to(outputs.dtype)
@@ -54,6 +52,16 @@ class BiRNN(nn.Module):
             return outputs.masked_fill(~mask[..., None], float("-inf")).max(dim=1).values
         weights = self.attention_weights(outputs, mask)
         return (weights[..., None] * outputs).sum(dim=1)
+
+    def _run(self, ids: torch.Tensor, lengths: torch.Tensor):
+        packed = pack_padded_sequence(self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        return self.rnn(packed)
+
+    def outputs(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-position outputs [batch, longest, width] and the mask of real (non-pad) positions."""
+        outputs, _ = pad_packed_sequence(self._run(ids, lengths)[0], batch_first=True)
+        mask = torch.arange(outputs.shape[1], device=outputs.device)[None, :] < lengths.to(outputs.device)[:, None]
+        return outputs, mask
 
     def attention_weights(self, outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Softmax over real positions only: pad logits are -inf."""
@@ -83,6 +91,21 @@ class BiRNNClassifier(NeuralTextClassifier):
     def label(cls, params: dict) -> str:
         prefix = "Bi" if params.get("bidirectional", True) else ""
         return f"{prefix}{params.get('cell', 'lstm').upper()} ({params.get('pooling', 'mean')})"
+
+    def explainers(self) -> dict:
+        own = {"attention": self._explain_attention} if self.pooling == "attention" else {}
+        return {**own, **super().explainers()}
+
+    @torch.no_grad()
+    def _explain_attention(self, tokens: list[str]) -> Explanation:
+        """Where the attention pooling looked: weights over the words read, summing to 1 (not signed)."""
+        ids, lengths, read, unknown = self._read(tokens)
+        decision = self._decision(tokens)
+        module = self.module_.eval()
+        weights = module.attention_weights(*module.outputs(ids, lengths))[0, :read].cpu().numpy()
+        return self._explanation("attention", tokens, decision, weights, read=read, unknown=unknown,
+                                 notes=["Attention weights say where the model looked, not which way a word "
+                                        "pushed: they are all positive and sum to 1."])
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         return BiRNN(vocab_size, n_classes, self.embed_dim, self.hidden, self.cell, self.bidirectional,

@@ -14,7 +14,9 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from textclf.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients
 from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
+from textclf.explain import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
 from textclf.train import (
     ProgressCallback,
@@ -25,7 +27,7 @@ from textclf.train import (
     seed_everything,
     train_module,
 )
-from textclf.vocab import EncodedTexts, Vocabulary, encode
+from textclf.vocab import UNK, EncodedTexts, Vocabulary, encode
 
 DEFAULT_MAX_LEN = 256
 
@@ -103,3 +105,30 @@ class NeuralTextClassifier(TextClassifier):
     @property
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.module_.parameters() if p.requires_grad)
+
+    def explainers(self) -> dict:
+        return {"integrated_gradients": self._explain_integrated_gradients}
+
+    def _read(self, tokens: list[str]) -> tuple[torch.Tensor, torch.Tensor, int, list[int]]:
+        """One text as the module reads it (ids, length), how many tokens that is, and which are unknown."""
+        data = self._encode([tokens])
+        read = min(len(tokens), self.max_len)
+        unknown = [i for i, token_id in enumerate(data.ids[0, :read].tolist()) if token_id == UNK]
+        refuse_all_unknown(self.display_name, tokens, read - len(unknown))
+        return data.ids.to(self.device_), data.lengths, read, unknown
+
+    def _explain_integrated_gradients(self, tokens: list[str]) -> Explanation:
+        ids, lengths, read, unknown = self._read(tokens)
+        decision = self._decision(tokens)
+        result = integrated_gradients(self.module_, ids, lengths, decision[0])
+        total = float(result.tokens.sum())
+        note = (f"Completeness: the attributions sum to {total:.3f}; the predicted class's margin moved "
+                f"{result.margin - result.baseline_margin:.3f} from the all-pad baseline (gap "
+                f"{result.relative_gap:.1%}, {result.steps} steps).")
+        if result.relative_gap > TOLERANCE and result.gap >= NEGLIGIBLE_GAP:
+            note += (" That gap is over 5 %: the model's output changes abruptly somewhere between the baseline "
+                     "and this text, so read these attributions as approximate.")
+        details = {"margin": result.margin, "baseline_margin": result.baseline_margin,
+                   "attribution_sum": total, "completeness_gap": result.relative_gap, "steps": result.steps}
+        return self._explanation("integrated_gradients", tokens, decision, result.tokens, read=read,
+                                 unknown=unknown, details=details, notes=[note])

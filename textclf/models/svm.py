@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import LinearSVC
 
+from textclf.errors import TextclfError
+from textclf.explain import Explanation, feature_token_weights, refuse_all_unknown
 from textclf.models import register
 from textclf.models.tfidf import TfidfTextClassifier
 
@@ -41,3 +43,64 @@ class SVMClassifier(TfidfTextClassifier):
         svm = getattr(self.classifier_, "calibrated_classifiers_", [self.classifier_])[0]
         svm = getattr(svm, "estimator", svm)
         return int(svm.coef_.size + svm.intercept_.size)
+
+    def explainers(self) -> dict:
+        return {"features": self._explain_features}
+
+    def _explain_features(self, tokens: list[str]) -> Explanation:
+        """Each active feature's value (as the linear model sees it) × its coefficient for the predicted class."""
+        values, final = linear_input(self.classifier_, self._features([tokens]))
+        row = values.tocsr()
+        refuse_all_unknown(self.display_name, tokens, row.nnz)
+        decision = self._decision(tokens)
+        direction = class_direction(linear_coefficients(final), decision[0])
+        names = self._feature_names()[row.indices]
+        contributions = row.data * direction[row.indices]
+        order = np.argsort(-np.abs(contributions))
+        features = [{"feature": str(names[i]), "value": float(row.data[i]),
+                     "coefficient": float(direction[row.indices[i]]), "weight": float(contributions[i])}
+                    for i in order]
+        weights = feature_token_weights(tokens, [str(n) for n in names], contributions)
+        return self._explanation("features", tokens, decision, weights, unknown=self._unknown(tokens),
+                                 details={"features": features})
+
+    def class_table(self, docs=None, labels=None, top: int = 10) -> list[dict]:
+        """Per class, the features with the largest coefficients towards it (learnt on the training set)."""
+        coefficients = linear_coefficients(linear_input(self.classifier_, None)[1])
+        names = self._feature_names()
+        rows = []
+        for index, label in enumerate(self.classes_):
+            direction = class_direction(coefficients, index)
+            for i in np.argsort(-direction)[:top]:
+                rows.append({"class": str(label), "feature": str(names[i]), "score": float(direction[i]),
+                             "measure": "coefficient"})
+        return rows
+
+
+def linear_input(classifier, features):
+    """What the final linear step of `classifier` reads (after any pipeline steps) and that final step."""
+    if hasattr(classifier, "steps"):
+        head, final = classifier[:-1], classifier[-1]
+        return (None if features is None else head.transform(features)), final
+    return features, classifier
+
+
+def linear_coefficients(estimator) -> np.ndarray:
+    """The coefficient matrix of a linear model, also when wrapped by calibration (averaged over folds)."""
+    if hasattr(estimator, "coef_"):
+        coef = estimator.coef_
+        return np.asarray(coef.toarray() if hasattr(coef, "toarray") else coef, dtype=float)
+    calibrated = getattr(estimator, "calibrated_classifiers_", None)
+    if calibrated:
+        return np.mean([linear_coefficients(c.estimator) for c in calibrated], axis=0)
+    inner = getattr(estimator, "estimator", None)
+    if inner is not None:
+        return linear_coefficients(inner)
+    raise TextclfError(f"{type(estimator).__name__} has no linear coefficients to explain its decision with.")
+
+
+def class_direction(coefficients: np.ndarray, index: int) -> np.ndarray:
+    """Per-feature weight towards class `index`: a binary model's single row counts for class 1, against 0."""
+    if coefficients.shape[0] == 1:
+        return coefficients[0] if index == 1 else -coefficients[0]
+    return coefficients[index]

@@ -7,10 +7,16 @@ of pads never changes the output; texts shorter than a filter get exactly one wi
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from textclf.attribution import margin
+from textclf.batching import evaluation_strategy
+from textclf.explain import Explanation, joiner_for, spread
 from textclf.models import register
 from textclf.models.neural import NeuralTextClassifier
 from textclf.vocab import PAD
@@ -67,6 +73,71 @@ class TextCNNClassifier(NeuralTextClassifier):
     @classmethod
     def label(cls, params: dict) -> str:
         return "TextCNN"
+
+    def explainers(self) -> dict:
+        return {"ngrams": self._explain_ngrams, **super().explainers()}
+
+    def _explain_ngrams(self, tokens: list[str]) -> Explanation:
+        """Each filter's winning window, credited with its pooled activation × its output weight's margin.
+
+        In evaluation the logits are exactly these credits summed plus the bias, so the n-grams account for
+        the whole decision; an n-gram's credit is shared equally among its words for the highlighting.
+        """
+        ids, lengths, read, unknown = self._read(tokens)
+        decision = self._decision(tokens)
+        wins = self._winning_windows(ids, lengths, decision[0])[0]
+        weights = np.zeros(read)
+        ngrams = []
+        joiner = joiner_for(self.tokenizer_)
+        for (height, start), (credit, filters) in sorted(wins.items(), key=lambda item: -abs(item[1][0])):
+            stop = min(start + height, read)
+            spread(weights, start, stop, credit)
+            ngrams.append({"ngram": joiner.join(tokens[start:stop]), "height": height, "start": start,
+                           "filters": filters, "weight": credit})
+        bias = float(margin(self.module_.output.bias.detach()[None, :], decision[0])[0])
+        return self._explanation("ngrams", tokens, decision, weights, read=read, unknown=unknown,
+                                 details={"ngrams": ngrams, "bias": bias})
+
+    @torch.no_grad()
+    def _winning_windows(self, ids: torch.Tensor, lengths: torch.Tensor, target) -> list[dict]:
+        """Per text: (filter height, window start) → (summed credit towards `target`, number of filters).
+
+        `target` is one class index for every text or a tensor with one per text.
+        """
+        module = self.module_.eval()
+        targets = torch.as_tensor(target).expand(len(ids))
+        directions = torch.stack([margin(module.output.weight.T, int(t)) for t in targets])
+        results = [defaultdict(lambda: [0.0, 0]) for _ in range(len(ids))]
+        offset = 0
+        for height, (values, starts) in zip(module.kernel_sizes, module.pooled(ids, lengths), strict=True):
+            credits = (values * directions[:, offset:offset + values.shape[1]]).cpu().numpy()
+            offset += values.shape[1]
+            for row, (row_credits, row_starts) in enumerate(zip(credits, starts.cpu().numpy(), strict=True)):
+                for credit, start in zip(row_credits, row_starts, strict=True):
+                    entry = results[row][(height, int(start))]
+                    entry[0] += float(credit)
+                    entry[1] += 1
+        return [{key: tuple(value) for key, value in row.items()} for row in results]
+
+    def class_table(self, docs=None, labels=None, top: int = 10) -> list[dict]:
+        """Per class, the n-grams that most often win a filter with credit towards that class (training texts)."""
+        if docs is None or labels is None:
+            return []
+        tokens = self._tokens(docs)
+        data = self._encode(tokens)
+        lookup = {str(c): i for i, c in enumerate(self.classes_)}
+        joiner = joiner_for(self.tokenizer_)
+        counts = {c: Counter() for c in lookup}
+        for batch in evaluation_strategy().plan(data.lengths):
+            ids, lengths = data.batch(batch.index, batch.padded_length)
+            rows = batch.index.tolist()
+            targets = torch.tensor([lookup[str(labels[i])] for i in rows])
+            for row, wins in zip(rows, self._winning_windows(ids.to(self.device_), lengths, targets), strict=True):
+                for (height, start), (credit, filters) in wins.items():
+                    if credit > 0:
+                        counts[str(labels[row])][joiner.join(tokens[row][start:start + height])] += filters
+        return [{"class": c, "feature": ngram, "score": wins, "measure": "filters won"}
+                for c, counter in counts.items() for ngram, wins in counter.most_common(top)]
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         return TextCNN(vocab_size, n_classes, self.embed_dim, tuple(self.kernel_sizes), self.filters, self.dropout)

@@ -19,6 +19,8 @@ from textclf.tokenize import Tokenizer, identity
 class TfidfTextClassifier(TextClassifier):
     """TF-IDF (word n-grams) followed by the classifier that `make_classifier` returns."""
 
+    unknown_effect = "it ignores them"
+
     def __init__(self, *, ngram_max: int = 2, min_df: int = 1, sublinear_tf: bool = True, **params):
         super().__init__(**params)
         self.ngram_max, self.min_df, self.sublinear_tf = ngram_max, min_df, sublinear_tf
@@ -51,3 +53,26 @@ class TfidfTextClassifier(TextClassifier):
     def predict_proba(self, docs: Sequence) -> np.ndarray:
         features = self._features(docs)
         return self.classifier_.predict_proba(features)
+
+    def _decision(self, tokens: list[str]) -> tuple[int, float | None]:
+        if hasattr(self.classifier_, "predict_proba"):
+            return super()._decision(tokens)
+        return int(self.classifier_.predict(self._features([tokens]))[0]), None
+
+    def _feature_names(self) -> np.ndarray:
+        """The vectorizer's feature names, built once (building them walks the whole vocabulary)."""
+        if getattr(self, "_names_of", None) is not self.vectorizer_:
+            self._names, self._names_of = self.vectorizer_.get_feature_names_out(), self.vectorizer_
+        return self._names
+
+    def _unknown(self, tokens: list[str]) -> list[int]:
+        """Positions of words the vectorizer never saw as a feature (when it has a word vocabulary)."""
+        vocabulary = getattr(self.vectorizer_, "vocabulary_", None)
+        return [] if vocabulary is None else [i for i, token in enumerate(tokens) if token not in vocabulary]
+
+    def bundle_state(self) -> dict:
+        """The learned state a bundle stores (in skops format); a subclass adds what it also needs."""
+        return {"vectorizer": self.vectorizer_, "classifier": self.classifier_}
+
+    def restore_state(self, state: dict) -> None:
+        self.vectorizer_, self.classifier_ = state["vectorizer"], state["classifier"]
