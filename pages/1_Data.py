@@ -17,7 +17,8 @@ from textclf.data import (
 )
 from textclf.experiment import AUTO, truncation_length
 from textclf.profile import profile_dataset, token_lengths
-from textclf.tokenize import resolve, tokenize_all
+from textclf.tokenchoice import explain
+from textclf.tokenize import tokenize_all
 
 DETECT = "detect automatically"
 NO_SPLIT = "(none: split at random)"
@@ -28,9 +29,9 @@ FIRST_ROW_IS_DATA, KEEP_MISSING = "first_row_is_data", "keep_missing_labels"
 @st.cache_data(show_spinner="Tokenizing…", max_entries=4)
 def describe(_dataset: Dataset, key: tuple):
     """Profile and token lengths, cached on `key` (file and column choices): the dataset itself is not hashed."""
-    tokenizer = resolve("auto", _dataset.texts)
-    tokens = tokenize_all(_dataset.texts, tokenizer)
-    profile = profile_dataset(_dataset, tokenizer, tokens=tokens)
+    choice = explain("auto", _dataset.texts, _dataset.labels)
+    tokens = tokenize_all(_dataset.texts, choice.name)
+    profile = profile_dataset(_dataset, choice, tokens=tokens)
     return profile, token_lengths(tokens)
 
 
@@ -89,7 +90,7 @@ def show_profile(data: Dataset) -> None:
     cols[3].metric("Vocabulary", f"{profile.vocabulary:,}")
     cols[4].metric("Language", {"zh": "Chinese", "en": "English"}[profile.language],
                    help=f"tokenizer: {profile.tokenizer}")
-    st.caption(" · ".join(profile.lines()[3:]))
+    st.caption(" · ".join(profile.lines()[2:]))
     settings = state.train_settings()
     max_len = truncation_length(lengths, settings.get("truncation", AUTO))
     n_buckets = settings.get("n_buckets", DEFAULT_BUCKETS)

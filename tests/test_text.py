@@ -6,8 +6,8 @@ from textclf.tokenize import Tokenizer, detect_language, resolve
 from textclf.vocab import PAD, UNK, Vocabulary, encode
 
 
-def test_auto_picks_jieba_for_chinese_and_words_otherwise():
-    assert resolve("auto", ["这家外卖很好吃", "送餐很快"]) == "jieba"
+def test_auto_picks_characters_for_unlabelled_chinese_and_words_otherwise():
+    assert resolve("auto", ["这家外卖很好吃", "送餐很快"]) == "chars"
     assert resolve("auto", ["the food was great", "slow delivery"]) == "words"
     assert detect_language(["I love 北京 a lot of English words here"]) == "en"
 

@@ -134,11 +134,15 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batching", default=",".join(defaults.batchings),
                         help=f"comma-separated strategies from {', '.join(STRATEGIES)}")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                        help="epoch cap (default: each model's own, 30; early stopping usually ends sooner)")
     parser.add_argument("--patience", type=int, default=defaults.patience,
-                        help="stop after this many epochs without a better validation accuracy")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, help="learning rate (default: each model's own, CNN 2e-3, RNN 1e-3)")
+                        help="stop after this many epochs in a row in which validation accuracy did not rise and "
+                             "validation loss did not fall (default: each model's own, 5)")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                        help="default: each model's own, 50 (Kim 2014)")
+    parser.add_argument("--lr", type=float, help="learning rate for the model's optimiser (default: each model's "
+                                                 "own; see README)")
     parser.add_argument("--max-len", type=_truncation, default=defaults.max_len,
                         help="truncation length in tokens, or 'auto' (99th percentile of training lengths, ≤ 256)")
     parser.add_argument("--buckets", type=int, default=defaults.n_buckets, help="number of length buckets")

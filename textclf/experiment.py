@@ -25,7 +25,8 @@ from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
 from textclf.split import Split, fold_index, kfold_splits, split_dataset
 from textclf.timing import Stopwatch, machine_load, wall_cpu_disagree
-from textclf.tokenize import resolve, tokenize_all
+from textclf.tokenchoice import explain
+from textclf.tokenize import tokenize_all
 from textclf.train import Cancelled, ProgressCallback, StopCheck
 
 NOT_BATCHED = "none"
@@ -84,13 +85,13 @@ class CompareConfig:
     models: tuple[ModelSpec, ...] = (ModelSpec("cnn"), ModelSpec("rnn"), ModelSpec("svm"), ModelSpec("knn"))
     batchings: tuple[str, ...] = ("max_length", "bucket")
     seeds: tuple[int, ...] = (0,)
-    epochs: int = 10
-    batch_size: int = 64
+    epochs: int | None = None
+    batch_size: int | None = None
     lr: float | None = None
     max_len: int | str = MAX_TRUNCATION
     n_buckets: int = DEFAULT_BUCKETS
     pad_to: str = "batch"
-    patience: int = 3
+    patience: int | None = None
     tokenizer: str = "auto"
     validation: float = 0.1
     test: float = 0.1
@@ -116,8 +117,8 @@ class CompareConfig:
             raise TextclfError("Choose at least one model and one seed.")
         if any(get_model_class(m.key).uses_batching for m in self.models) and not self.batchings:
             raise TextclfError("Neural models need at least one batching strategy.")
-        for name in ("epochs", "batch_size", "n_buckets"):
-            if getattr(self, name) < 1:
+        for name in ("epochs", "batch_size", "n_buckets", "patience"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise TextclfError(f"{name.replace('_', ' ')} must be at least 1.")
         if self.cv == 1 or self.cv < 0:
             raise TextclfError("Cross-validation needs at least 2 folds (or 0 for one train/validation/test split).")
@@ -204,8 +205,11 @@ class RunResult:
 
 def prepare(dataset: Dataset, config: CompareConfig) -> Prepared:
     splits = make_splits(dataset, config)
-    train_texts = [dataset.texts[i] for i in splits[0].train]
-    tokenizer = resolve(config.tokenizer, train_texts)
+    train = splits[0].train
+    choice = explain(config.tokenizer, [dataset.texts[i] for i in train], [dataset.labels[i] for i in train])
+    tokenizer = choice.name
+    if choice.scores:
+        splits = [replace(split, notes=[*split.notes, choice.reason]) for split in splits]
     tokens = tokenize_all(dataset.texts, tokenizer)
     truncated = [_truncate(split, tokens, config.max_len) for split in splits]
     return Prepared(tokens=tokens, labels=np.asarray(dataset.labels, dtype=object),
@@ -255,9 +259,11 @@ def build_estimator(run: RunSpec, config: CompareConfig, prepared: Prepared) -> 
     cls = get_model_class(run.model.key)
     params = {"tokenizer": prepared.tokenizer, "seed": run.seed}
     if cls.uses_batching:
-        params.update(batching=run.batching, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                      max_len=prepared.fold_max_len(run.fold), n_buckets=config.n_buckets, pad_to=config.pad_to,
-                      patience=config.patience, device=config.device)
+        params.update(batching=run.batching, max_len=prepared.fold_max_len(run.fold), n_buckets=config.n_buckets,
+                      pad_to=config.pad_to, device=config.device)
+        chosen = {"epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
+                  "patience": config.patience}
+        params.update({name: value for name, value in chosen.items() if value is not None})
     params.update(run.model.params)
     try:
         return cls(**params)
@@ -301,7 +307,8 @@ def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.
         "parameters": estimator.n_parameters, "test_texts": len(truth),
     }
     if history:
-        record.update(_epoch_totals(history), note="")
+        totals = _epoch_totals(history)
+        record.update(totals, note=_convergence_note(history, totals["best_epoch"], estimator.epochs))
     else:
         record["note"] = "classical model: batching does not apply"
     return record
@@ -309,7 +316,7 @@ def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.
 
 def _epoch_totals(history: list[dict]) -> dict:
     """Training-only time (all epochs, and up to the best one), validation time and padding, from the epochs."""
-    best = max(history, key=lambda h: h["val_accuracy"])
+    best = max(history, key=lambda h: (h["val_accuracy"], -h.get("val_loss", 0.0)))
     real = sum(h["real_tokens"] for h in history)
     slots = sum(h["padded_slots"] for h in history)
     seconds = [h["seconds"] for h in history]
@@ -334,6 +341,13 @@ def timing_note(record: dict) -> str:
     busy = f", load {load:.1f} per core at the start" if load is not None else ""
     reason = "the machine was busy" if cpu < wall else "training used several threads"
     return f"wall {wall:.1f} s vs CPU {cpu:.1f} s: {reason}{busy}; compare CPU times"
+
+
+def _convergence_note(history: list[dict], best_epoch: int, epoch_cap: int) -> str:
+    """A warning when the epoch cap, not early stopping, ended a model that was still improving."""
+    if len(history) >= epoch_cap and best_epoch == len(history):
+        return f"still improving at the epoch cap ({epoch_cap}): more epochs may help"
+    return ""
 
 
 @dataclass

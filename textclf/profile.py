@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from textclf.data import Dataset
-from textclf.tokenize import detect_language, resolve, tokenize_all
+from textclf.tokenchoice import TokenizerChoice, explain
+from textclf.tokenize import detect_language, tokenize_all
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Profile:
     length_max: int
     vocabulary: int
     dropped: dict[str, int]
+    tokenizer_reason: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -33,7 +35,7 @@ class Profile:
         return [
             f"rows: {self.rows}" + (f" ({_dropped_text(self.dropped)})" if self.dropped else ""),
             f"classes ({len(self.classes)}): {classes}",
-            f"language: {self.language}; tokenizer: {self.tokenizer}",
+            f"language: {self.language}; {self.tokenizer_reason or 'tokenizer: ' + self.tokenizer}",
             f"length in tokens: mean {self.length_mean:.1f}, median {self.length_median:.0f}, "
             f"p95 {self.length_p95:.0f}, max {self.length_max}",
             f"vocabulary: {self.vocabulary} distinct tokens",
@@ -48,10 +50,12 @@ def token_lengths(tokens: list[list[str]]) -> np.ndarray:
     return np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
 
 
-def profile_dataset(dataset: Dataset, tokenizer: str = "auto",
+def profile_dataset(dataset: Dataset, tokenizer: str | TokenizerChoice = "auto",
                     tokens: list[list[str]] | None = None) -> Profile:
-    """Describe `dataset`; pass `tokens` when they are already computed, to avoid tokenizing twice."""
-    tokenizer = resolve(tokenizer, dataset.texts)
+    """Describe `dataset`; pass `tokens` (and the `TokenizerChoice` that made them) when they are already
+    computed, to avoid tokenizing twice."""
+    choice = tokenizer if isinstance(tokenizer, TokenizerChoice) else explain(tokenizer, dataset.texts, dataset.labels)
+    tokenizer = choice.name
     tokens = tokens if tokens is not None else tokenize_all(dataset.texts, tokenizer)
     lengths = token_lengths(tokens)
     counts = Counter(dataset.labels)
@@ -61,4 +65,5 @@ def profile_dataset(dataset: Dataset, tokenizer: str = "auto",
         length_mean=float(lengths.mean()), length_median=float(np.median(lengths)),
         length_p95=float(np.percentile(lengths, 95)), length_max=int(lengths.max()),
         vocabulary=len({tok for doc in tokens for tok in doc}), dropped=dict(dataset.dropped),
+        tokenizer_reason=choice.reason,
     )

@@ -27,13 +27,22 @@ def detect_language(texts: Sequence[str]) -> str:
     return "zh" if letters and cjk / letters > 0.5 else "en"
 
 
-def resolve(name: str, texts: Sequence[str] = ()) -> str:
-    """Turn 'auto' into a concrete tokenizer name by looking at the texts."""
+def resolve(name: str, texts: Sequence[str] = (), labels: Sequence | None = None) -> str:
+    """Turn 'auto' into a concrete tokenizer name by looking at the texts (and their labels, when given).
+
+    Chinese: with labels, characters or jieba words by `textclf.tokenchoice.choose_tokenizer` (a quick validated
+    linear model); without labels, characters, which that rule picks on every shared Chinese set."""
     if name not in TOKENIZERS:
         raise ValueError(f"Unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}.")
     if name != "auto":
         return name
-    return "jieba" if detect_language(texts) == "zh" else "words"
+    if detect_language(texts) != "zh":
+        return "words"
+    if labels is None:
+        return "chars"
+    from textclf.tokenchoice import choose_tokenizer  # sklearn, only needed for this choice
+
+    return choose_tokenizer(texts, labels).name
 
 
 class Tokenizer:

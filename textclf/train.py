@@ -1,7 +1,11 @@
-"""The training loop shared by every neural model: Adam, early stopping, seeds, progress and cancel.
+"""The training loop shared by every neural model: optimiser, early stopping, seeds, progress and cancel.
 
 Batches come from a batching strategy's plan as slices of a once-encoded id matrix; everything the loop
 learns about padding is recorded per epoch, because that is what the product compares.
+
+Early stopping never stops a model that is still improving: an epoch counts as progress when validation
+accuracy rises *or* validation loss falls, and only `patience` epochs in a row without either end training.
+The weights kept are those of the epoch with the best validation accuracy (ties: the lower loss).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class EpochRecord:
     epoch: int
     train_loss: float
     val_accuracy: float
+    val_loss: float
     seconds: float
     cpu_seconds: float
     val_seconds: float
@@ -54,12 +59,44 @@ class EpochRecord:
         return asdict(self)
 
 
+OPTIMIZERS = ("adam", "adadelta")
+
+
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 10
+    """`epochs` is a cap (early stopping usually ends sooner); `clip_norm` bounds the gradient's global L2 norm
+    (None: no clipping)."""
+
+    epochs: int = 30
     lr: float = 1e-3
-    patience: int = 3
+    patience: int = 5
     seed: int = 0
+    optimizer: str = "adam"
+    clip_norm: float | None = 5.0
+
+
+class EarlyStopping:
+    """Tracks the best epoch (highest validation accuracy, ties to the lower loss) and whether to stop: after
+    `patience` epochs in a row in which accuracy did not rise and loss did not fall."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best = (-1.0, float("-inf"))
+        self.lowest_loss = float("inf")
+        self.epochs_without_progress = 0
+
+    def update(self, accuracy: float, loss: float) -> bool:
+        """Record one epoch; True when it is the new best (its weights should be kept)."""
+        is_best = (accuracy, -loss) > self.best
+        progressed = is_best or loss < self.lowest_loss
+        self.best = max(self.best, (accuracy, -loss))
+        self.lowest_loss = min(self.lowest_loss, loss)
+        self.epochs_without_progress = 0 if progressed else self.epochs_without_progress + 1
+        return is_best
+
+    @property
+    def should_stop(self) -> bool:
+        return self.epochs_without_progress >= self.patience
 
 
 def seed_everything(seed: int) -> None:
@@ -76,14 +113,19 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def make_optimizer(module: nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam, with torch's fused kernel where it supports the parameters (float tensors on CPU or CUDA).
+def make_optimizer(module: nn.Module, lr: float, name: str = "adam") -> torch.optim.Optimizer:
+    """Adam (or Adadelta, Kim 2014's choice, with his rho 0.95 and eps 1e-6), fused where torch supports it.
 
+    Adam uses torch's fused kernel where it supports the parameters (float tensors on CPU or CUDA).
     The embedding table is most of the parameters and Adam updates all of it every step, so the step costs
     the same however short the batch is; the unfused CPU step (several passes over every parameter) took
     nearly as long as a bucketed batch's forward and backward together and ate much of bucketing's gain.
     """
     parameters = list(module.parameters())
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {name!r}.")
+    if name == "adadelta":
+        return torch.optim.Adadelta(parameters, lr=lr, rho=0.95, eps=1e-6, foreach=True)
     try:
         return torch.optim.Adam(parameters, lr=lr, fused=True)
     except RuntimeError:
@@ -94,35 +136,34 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
                  y_val: torch.Tensor, strategy: Strategy, settings: TrainSettings, *,
                  device: torch.device, progress: ProgressCallback | None = None,
                  should_stop: StopCheck | None = None) -> list[EpochRecord]:
-    """Train with early stopping on validation accuracy; the best epoch's weights are restored."""
+    """Train with early stopping on validation accuracy and loss; the best epoch's weights are restored."""
     generator = torch.Generator().manual_seed(settings.seed)
-    optimizer = make_optimizer(module, settings.lr)
+    optimizer = make_optimizer(module, settings.lr, settings.optimizer)
+    step = partial(_step, module, optimizer, settings.clip_norm)
     loss_fn = nn.CrossEntropyLoss()
     history: list[EpochRecord] = []
-    best_accuracy, best_state, since_best = -1.0, None, 0
+    stopping, best_state = EarlyStopping(settings.patience), None
     evaluation = evaluation_strategy()
     val_slots = padding_stats(evaluation.plan(val.lengths), val.lengths).padded_slots if len(val) else 0
     for epoch in range(1, settings.epochs + 1):
         with Stopwatch() as training:
             plan = strategy.plan(train.lengths, generator)
             on_batch = partial(_report, progress, epoch, settings.epochs, len(plan))
-            loss = _train_epoch(module, train, y_train, plan, optimizer, loss_fn, device, on_batch, should_stop)
+            loss = _train_epoch(module, train, y_train, plan, step, loss_fn, device, on_batch, should_stop)
         with Stopwatch() as validating:
-            accuracy = _accuracy(module, val, y_val, evaluation, device)
+            accuracy, val_loss = _evaluate(module, val, y_val, evaluation, device)
         stats = padding_stats(plan, train.lengths)
         history.append(EpochRecord(
-            epoch=epoch, train_loss=loss, val_accuracy=accuracy, seconds=training.wall, cpu_seconds=training.cpu,
-            val_seconds=validating.wall, val_padded_slots=val_slots, steps=len(plan), examples=len(train),
-            real_tokens=stats.real_tokens,
+            epoch=epoch, train_loss=loss, val_accuracy=accuracy, val_loss=val_loss, seconds=training.wall,
+            cpu_seconds=training.cpu, val_seconds=validating.wall, val_padded_slots=val_slots, steps=len(plan),
+            examples=len(train), real_tokens=stats.real_tokens,
             padded_slots=stats.padded_slots, padding_waste=stats.waste, batch_shapes=stats.shapes,
         ))
-        if accuracy > best_accuracy:
-            best_accuracy, best_state, since_best = accuracy, copy.deepcopy(module.state_dict()), 0
-        else:
-            since_best += 1
+        if stopping.update(accuracy, val_loss):
+            best_state = copy.deepcopy(module.state_dict())
         if progress:
             progress({"event": "epoch", **history[-1].as_dict(), "epochs": settings.epochs})
-        if since_best >= settings.patience:
+        if stopping.should_stop:
             break
     module.load_state_dict(best_state)
     return history
@@ -135,17 +176,27 @@ def _report(progress: ProgressCallback | None, epoch: int, epochs: int, batches:
                   "loss": loss})
 
 
-def _train_epoch(module, data, labels, plan, optimizer, loss_fn, device, on_batch, should_stop) -> float:
+def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float | None, loss: torch.Tensor) -> None:
+    """One update: backward, optional global-norm clipping, the optimiser's step, then the module's own
+    weight constraints (TextCNN's max-norm on its output layer)."""
+    optimizer.zero_grad()
+    loss.backward()
+    if clip_norm:
+        nn.utils.clip_grad_norm_(module.parameters(), clip_norm)
+    optimizer.step()
+    if hasattr(module, "apply_constraints"):
+        module.apply_constraints()
+
+
+def _train_epoch(module, data, labels, plan, step, loss_fn, device, on_batch, should_stop) -> float:
     module.train()
     total, seen = 0.0, 0
     for number, batch in enumerate(plan, start=1):
         if should_stop and should_stop():
             raise Cancelled("training was cancelled")
         ids, lengths = data.batch(batch.index, batch.padded_length)
-        optimizer.zero_grad()
         loss = loss_fn(module(ids.to(device), lengths), labels[batch.index].to(device))
-        loss.backward()
-        optimizer.step()
+        step(loss)
         value = loss.item()
         total += value * len(batch.index)
         seen += len(batch.index)
@@ -170,8 +221,12 @@ def predict_logits(module: nn.Module, data: EncodedTexts, strategy: Strategy, de
     return out
 
 
-def _accuracy(module, data: EncodedTexts, labels: torch.Tensor, strategy: Strategy, device) -> float:
+def _evaluate(module, data: EncodedTexts, labels: torch.Tensor, strategy: Strategy, device) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy on `data`; labels unseen in training (-1) count as errors."""
     if len(data) == 0:
-        return 0.0
-    predicted = predict_logits(module, data, strategy, device).argmax(dim=1)
-    return float((predicted == labels).float().mean())
+        return 0.0, 0.0
+    logits = predict_logits(module, data, strategy, device)
+    accuracy = float((logits.argmax(dim=1) == labels).float().mean())
+    known = labels >= 0
+    loss = float(nn.functional.cross_entropy(logits[known], labels[known])) if known.any() else 0.0
+    return accuracy, loss

@@ -13,7 +13,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textclf.explain import Explanation
 from textclf.models import register
-from textclf.models.neural import NeuralTextClassifier
+from textclf.models.neural import NeuralTextClassifier, init_embedding
 from textclf.vocab import PAD
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -29,7 +29,7 @@ class BiRNN(nn.Module):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}.")
         self.pooling = pooling
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.embedding = init_embedding(nn.Embedding(vocab_size, embed_dim, padding_idx=PAD))
         self.rnn = CELLS[cell](embed_dim, hidden, batch_first=True, bidirectional=bidirectional)
         width = hidden * (2 if bidirectional else 1)
         self.attention = (nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))

@@ -3,6 +3,9 @@
 Embedding → parallel 1-D convolutions of several heights spanning the whole embedding → ReLU → max over
 time per filter → dropout → linear. Windows that reach into padding are masked before the max, so the number
 of pads never changes the output; texts shorter than a filter get exactly one window (text + zero pads).
+
+Kim's published settings are the defaults: filter heights 3, 4, 5 with 100 maps each, dropout 0.5, and an
+L2 max-norm of 3 on each class's output weight vector (rescaled after every update).
 """
 
 from __future__ import annotations
@@ -18,22 +21,30 @@ from textclf.attribution import margin
 from textclf.batching import evaluation_strategy
 from textclf.explain import Explanation, joiner_for, spread
 from textclf.models import register
-from textclf.models.neural import NeuralTextClassifier
+from textclf.models.neural import NeuralTextClassifier, init_embedding
 from textclf.vocab import PAD
 
 
 class TextCNN(nn.Module):
     def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300,
-                 kernel_sizes: tuple[int, ...] = (2, 3, 5), filters: int = 100, dropout: float = 0.5):
+                 kernel_sizes: tuple[int, ...] = (3, 4, 5), filters: int = 100, dropout: float = 0.5,
+                 max_norm: float | None = 3.0):
         super().__init__()
         self.kernel_sizes = tuple(kernel_sizes)
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.max_norm = max_norm
+        self.embedding = init_embedding(nn.Embedding(vocab_size, embed_dim, padding_idx=PAD))
         self.convs = nn.ModuleList(nn.Conv1d(embed_dim, filters, h) for h in self.kernel_sizes)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(filters * len(self.kernel_sizes), n_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.output(self.dropout(self.features(ids, lengths)))
+
+    @torch.no_grad()
+    def apply_constraints(self) -> None:
+        """Kim's max-norm: rescale any class's output weight vector whose L2 norm exceeds `max_norm`."""
+        if self.max_norm:
+            self.output.weight.copy_(torch.renorm(self.output.weight, p=2, dim=0, maxnorm=self.max_norm))
 
     def features(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Max-pooled filter activations, [batch, filters × heights]."""
@@ -63,12 +74,14 @@ class TextCNNClassifier(NeuralTextClassifier):
 
     key = "cnn"
     order = 1
-    default_lr = 2e-3
+    default_lrs = {"adam": 2e-3, "adadelta": 1.0}
 
-    def __init__(self, *, kernel_sizes: tuple[int, ...] = (2, 3, 5), filters: int = 100, **params):
+    def __init__(self, *, kernel_sizes: tuple[int, ...] = (3, 4, 5), filters: int = 100, max_norm: float | None = 3.0,
+                 **params):
         super().__init__(**params)
         self.kernel_sizes = kernel_sizes
         self.filters = filters
+        self.max_norm = max_norm
 
     @classmethod
     def label(cls, params: dict) -> str:
@@ -140,4 +153,5 @@ class TextCNNClassifier(NeuralTextClassifier):
                 for c, counter in counts.items() for ngram, wins in counter.most_common(top)]
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
-        return TextCNN(vocab_size, n_classes, self.embed_dim, tuple(self.kernel_sizes), self.filters, self.dropout)
+        return TextCNN(vocab_size, n_classes, self.embed_dim, tuple(self.kernel_sizes), self.filters, self.dropout,
+                       self.max_norm)

@@ -1,0 +1,45 @@
+"""CI-sized accuracy floors for every model's defaults, in English and Chinese, on slices of the shared data.
+
+Each test trains one model with its library defaults through `compare` (only the epoch cap and patience are
+lowered to keep CI short) on a fixed random slice: 1,500 training texts, 300 for validation, 1,500 for test (a
+large test part keeps the measured accuracy within about ±2.5 points at 2 standard errors). The floors sit
+about 5 points below what the defaults reach on these slices, and above what a broken default gives (for
+example torch's N(0, 1) embedding initialisation, or word tokens for the Chinese TF-IDF), so a regression fails
+CI. Skipped when ../shared/datasets is absent.
+"""
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from tests.conftest import shared_dataset
+from textclf.data import Dataset, load_dataset
+from textclf.experiment import CompareConfig, compare
+
+SIZES = {"train": 1500, "validation": 300, "test": 1500}
+QUICK_TRAINING = {"epochs": 6, "patience": 2}
+FLOORS = {
+    ("mr.csv", "svm"): 0.70, ("mr.csv", "svm:nb=true"): 0.70, ("mr.csv", "knn"): 0.60,
+    ("mr.csv", "cnn"): 0.64, ("mr.csv", "rnn"): 0.64,
+    ("waimai_10k.csv", "svm"): 0.85, ("waimai_10k.csv", "svm:nb=true"): 0.85, ("waimai_10k.csv", "knn"): 0.78,
+    ("waimai_10k.csv", "cnn"): 0.82, ("waimai_10k.csv", "rnn"): 0.82,
+}
+
+
+@cache
+def data_slice(name: str) -> Dataset:
+    """A fixed random slice of a shared data set with its own train/validation/test column."""
+    full = load_dataset(shared_dataset(name))
+    rows = np.random.default_rng(0).permutation(len(full))[: sum(SIZES.values())]
+    parts = [part for part, size in SIZES.items() for _ in range(size)]
+    return Dataset([full.texts[i] for i in rows], [full.labels[i] for i in rows], name=name, split=parts)
+
+
+@pytest.mark.parametrize(("name", "model"), list(FLOORS))
+def test_default_model_clears_its_accuracy_floor(name, model):
+    key = model.split(":")[0]
+    options = QUICK_TRAINING if key in ("cnn", "rnn") else {}
+    config = CompareConfig(models=(model,), batchings=("bucket",), **options)
+    record = compare(data_slice(name), config).runs[0].record
+    assert record["accuracy"] >= FLOORS[name, model], record
