@@ -54,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    config = CompareConfig()
+    config = CompareConfig(batch_size=64)
     data = prepared(args.dataset, config)
     vocab, parts = encoded_parts(data)
     train, train_labels = parts["train"]

@@ -127,3 +127,11 @@ def test_nbsvm_keeps_unbalanced_classes_apart():
     model = NBSVM().fit(sparse.csr_matrix(X[keep]), y[keep])
     X_test, y_test = _sentiment_features(rng, 300)
     assert np.mean(model.predict(sparse.csr_matrix(X_test)) == y_test) > 0.95
+
+
+def test_an_nbsvm_bundle_loads_and_predicts_like_the_trained_model(small_demo, tmp_path):
+    from textclf.bundle import load_bundle, save_bundle
+
+    model = create("svm", nb=True).fit(small_demo.texts, small_demo.labels)
+    bundle = load_bundle(save_bundle(model, tmp_path / "nbsvm.textclf"))
+    assert list(bundle.estimator.predict(small_demo.texts)) == list(model.predict(small_demo.texts))

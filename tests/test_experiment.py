@@ -59,15 +59,19 @@ def test_runs_keep_history_and_test_predictions(comparison):
 
 
 def test_models_only_ever_see_training_texts(small_demo):
-    """Each text gets a unique marker word; only the training rows' markers may reach the fitted models."""
+    """Each text gets a unique marker word; only the training rows' markers may reach a neural model's
+    vocabulary. A classical model, which has no use for the validation part, fits on it too; no model ever
+    sees a test text."""
     marked = replace(small_demo, texts=[f"{text} marker{i}" for i, text in enumerate(small_demo.texts)])
     config = tiny_config(models=("cnn:embed_dim=8:filters=4:min_freq=1", "svm"), batchings=("bucket",), epochs=1)
     split = prepare(marked, config).split
     result = compare(marked, config, keep_models=True)
     cnn, svm = (r.estimator for r in result.runs)
-    for vocabulary in (set(cnn.vocab_.stoi), {term for term in svm.vectorizer_.vocabulary_ if " " not in term}):
+    expected = {"cnn": set(split.train.tolist()), "svm": set(split.train.tolist()) | set(split.validation.tolist())}
+    seen = {"cnn": set(cnn.vocab_.stoi), "svm": {term for term in svm.vectorizer_.vocabulary_ if " " not in term}}
+    for key, vocabulary in seen.items():
         markers = {int(t[len("marker"):]) for t in vocabulary if t.startswith("marker")}
-        assert markers == set(split.train.tolist())
+        assert markers == expected[key] and not markers & set(split.test.tolist())
 
 
 def test_same_seed_same_data_gives_the_same_table(small_demo, comparison):

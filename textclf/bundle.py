@@ -48,6 +48,7 @@ NEURAL, TFIDF = "neural", "tfidf"
 SKOPS_TRUSTED = frozenset({
     "textclf.tokenize.Tokenizer", "textclf.tokenize.identity", "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
+    "textclf.models.nbsvm.NBSVM",
 })
 DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, OSError)
 INCONSISTENT = (KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError, RecursionError,

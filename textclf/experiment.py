@@ -273,13 +273,18 @@ def build_estimator(run: RunSpec, config: CompareConfig, prepared: Prepared) -> 
 
 def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress: ProgressCallback | None = None,
             should_stop: StopCheck | None = None) -> RunResult:
-    """Train one model on the training part and evaluate it on the test part, timing each phase apart."""
+    """Train one model on the training part and evaluate it on the test part, timing each phase apart.
+
+    Neural models stop early on the validation part; a classical model has no use for it and trains on it
+    too, so that every model learns from all the texts outside the test part."""
     estimator = build_estimator(run, config, prepared)
     train_docs, train_labels = prepared.part("train", run.fold)
+    validation = prepared.part("validation", run.fold)
     fit_options = {}
     if estimator.uses_batching:
-        fit_options = {"validation": prepared.part("validation", run.fold), "progress": progress,
-                       "should_stop": should_stop}
+        fit_options = {"validation": validation, "progress": progress, "should_stop": should_stop}
+    else:
+        train_docs, train_labels = train_docs + validation[0], np.concatenate([train_labels, validation[1]])
     load = machine_load()
     with Stopwatch() as fitting:
         estimator.fit(train_docs, list(train_labels), **fit_options)

@@ -59,8 +59,8 @@ def choose_tokenizer(texts: Sequence[str], labels: Sequence, seed: int = 0) -> T
               for name, n in CANDIDATES.items()}
     best = max(scores, key=lambda name: (round(scores[name], 3), name == DEFAULT))
     shown = " vs ".join(f"{name} {score:.3f}" for name, score in scores.items())
-    return TokenizerChoice(best, scores, f"tokenizer auto → {best} (quick TF-IDF + linear SVM on {len(texts)} "
-                                         f"training texts, {FOLDS}-fold accuracy {shown})")
+    return TokenizerChoice(best, scores, f"tokenizer auto → {best} (quick TF-IDF + linear SVM on {len(texts)} labelled "
+                                         f"texts, {FOLDS}-fold accuracy {shown})")
 
 
 def _quick_model(ngram_max: int):
