@@ -29,7 +29,7 @@ FLOORS = {
     ("waimai_10k.csv", "svm:nb=true"): 0.84,  # (0.869)
     ("waimai_10k.csv", "knn"): 0.82,  # (0.859)
     ("waimai_10k.csv", "cnn"): 0.84,  # (0.875)
-    ("waimai_10k.csv", "rnn"): 0.82,
+    ("waimai_10k.csv", "rnn"): 0.83,  # (0.867)
 }
 
 
