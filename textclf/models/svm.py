@@ -49,7 +49,8 @@ class SVMClassifier(TfidfTextClassifier):
         return calibrated[0].estimator if calibrated else self.classifier_
 
     def predict(self, docs) -> np.ndarray:
-        return self.classes_[self.svm_.predict(self._features(docs))]
+        features = self._features(docs)
+        return self.classes_[self.svm_.predict(features)]
 
     @property
     def n_parameters(self) -> int:
