@@ -164,8 +164,9 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
     settle(page)
     highlights = page.locator(".textclf-highlight")
-    assert highlights.count() == 3 and page.locator(".textclf-highlight script").count() == 0
-    assert all("<script>alert(1)</script>" in highlights.nth(i).inner_text() for i in range(3))
+    shown = highlights.count()
+    assert shown >= 3 and page.locator(".textclf-highlight script").count() == 0
+    assert all("<script>alert(1)</script>" in highlights.nth(i).inner_text() for i in range(shown))
     snap(page, shots / "predict.png")
     assert (shots / "predict.png").stat().st_size > 10_000
 
