@@ -35,6 +35,6 @@ with ui.friendly_errors():
         st.write(f"Latest results ({state.source_description()}):")
         for sentence in headline(results):
             st.markdown(f"- {sentence}")
-        st.page_link(ui.PAGES["compare"], label="Open Compare", icon="📊")
+        st.page_link(ui.PAGES["compare"], label="Open Compare", icon=ui.ICONS["compare"])
 
 ui.sidebar_summary()

@@ -111,6 +111,19 @@ def source_description() -> str:
     return f"this session's comparison ({current.status})" if current else "nothing yet"
 
 
+def source_status() -> tuple[str, int, int] | None:
+    """(status, runs finished, runs planned) of what Compare shows, or None when nothing is shown."""
+    source = st.session_state.get(SOURCE, {"kind": "job"})
+    if source["kind"] == "experiment":
+        info = store().experiment(source["id"])
+        return info["status"], info["runs"], info["total_runs"]
+    current = job()
+    if current is None:
+        return None
+    progress = current.progress()
+    return current.status, progress["runs_done"], progress["runs_total"]
+
+
 def train_settings() -> dict:
     """The training form's last values, kept under our own key so they survive switching pages."""
     return st.session_state.setdefault(SETTINGS, {})

@@ -1,19 +1,28 @@
-"""Small page helpers: friendly errors, the sidebar summary and the 'nothing here yet' hints."""
+"""Small page helpers: the menu, friendly errors, the sidebar summary and the 'nothing here yet' hints."""
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 
 from dashboard import access, state
+from textclf.charts import BATCHING_COLOURS
 from textclf.errors import TextclfError
+from textclf.report import BATCHING_NAMES
 
 LOG = logging.getLogger("textclf.dashboard")
-PAGES = {"data": "pages/1_Data.py", "train": "pages/2_Train.py", "compare": "pages/3_Compare.py",
+PAGES = {"home": "app.py", "data": "pages/1_Data.py", "train": "pages/2_Train.py", "compare": "pages/3_Compare.py",
          "predict": "pages/4_Predict.py", "history": "pages/5_History.py"}
+ICONS = {"home": ":material/home:", "data": ":material/table_view:", "train": ":material/model_training:",
+         "compare": ":material/bar_chart:", "predict": ":material/online_prediction:",
+         "history": ":material/history:"}
+POLL_SECONDS = 1.0
+CONNECTION_WATCH = (Path(__file__).with_name("connection.html")).read_text(encoding="utf-8")
 
 
 ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
@@ -55,19 +64,93 @@ def friendly_errors():
 
 
 def page_setup(title: str) -> None:
-    """Every page starts here: its title, then the access check (a shared server asks for its token)."""
+    """Every page starts here: its title, the access check (a shared server asks for its token), then the menu
+    drawn by hand (Streamlit's own is hidden in config.toml) to name Home and give each page an icon."""
     st.set_page_config(page_title=f"textclf · {title}", page_icon="🧪", layout="wide")
     access.require_access()
+    with st.sidebar:
+        for key, path in PAGES.items():
+            st.page_link(path, label=key.capitalize(), icon=ICONS[key])
+        st.html(CONNECTION_WATCH, unsafe_allow_javascript=True)
 
 
 def sidebar_summary() -> None:
     """The session's dataset and training status; called last, so it reflects what the page just did."""
     data, current = state.dataset(), state.job()
     with st.sidebar:
+        st.divider()
         st.caption("Dataset: " + (f"**{plain(data.name)}** ({len(data)} texts)" if data else "none yet"))
         if current:
-            progress = current.progress()
-            st.caption(f"Training: {current.status}, {progress['runs_done']} of {progress['runs_total']} runs")
+            training_status(current)
+
+
+def training_status(job) -> None:
+    """The job's status in the sidebar, polled while it trains so it moves with the main area on every page."""
+
+    polling = not job.finished
+
+    @st.fragment(run_every=POLL_SECONDS if polling else None)
+    def status():
+        progress = job.progress()
+        st.caption(f"Training: {progress_text(job.status, progress)}")
+        if not job.finished:
+            st.progress(progress_fraction(progress))
+        elif polling:
+            st.rerun()
+
+    status()
+
+
+def progress_text(status: str, progress: dict) -> str:
+    """'running: run 4 of 6, about 1 min 10 s left', or how many runs a finished job completed."""
+    done, total = progress["runs_done"], progress["runs_total"]
+    if status == "queued":
+        return f"queued, {total} {plural(total, 'run')}"
+    if status != "running":
+        return f"{status}, {done} of {total} {plural(total, 'run')} finished"
+    text = f"running, run {min(done + 1, total)} of {total}"
+    if progress.get("eta_seconds") is not None:
+        text += f", about {duration(progress['eta_seconds'])} left"
+    return text
+
+
+def progress_fraction(progress: dict) -> float:
+    """Share of runs done, counting the current run's epochs and batches (between 0 and 1)."""
+    total = max(progress["runs_total"], 1)
+    within = 0.0
+    if progress.get("epochs") and progress.get("batches"):
+        within = ((progress["epoch"] - 1) + progress["batch"] / progress["batches"]) / progress["epochs"]
+    return min((progress["runs_done"] + within) / total, 1.0)
+
+
+def duration(seconds: float) -> str:
+    """A duration as people say it: '45 s', '3 min 20 s', '1 h 5 min'."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
+def sentence(text: str) -> str:
+    """`text` ending in exactly one full stop (messages from the library already end in one)."""
+    text = str(text).rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def batching_key(batchings) -> None:
+    """One colour key for all the charts below it (each strategy has the same colour in every chart)."""
+    items = "".join(
+        f'<span style="margin-right:1.4em;white-space:nowrap"><span style="display:inline-block;width:0.9em;'
+        f'height:0.9em;border-radius:2px;vertical-align:-0.1em;margin-right:0.4em;background:'
+        f'{BATCHING_COLOURS.get(b, "#999")}"></span>{html.escape(BATCHING_NAMES.get(b, b))}</span>'
+        for b in batchings)
+    st.html(f'<div style="font-size:0.9rem">Colours: {items}</div>')
 
 
 def need_dataset() -> bool:
@@ -79,7 +162,7 @@ def need_dataset() -> bool:
     if left.button("Use the demo dataset", key="need_demo"):
         state.use_demo()
         st.rerun()
-    right.page_link(PAGES["data"], label="Upload a CSV on the Data page", icon="📄")
+    right.page_link(PAGES["data"], label="Upload a CSV on the Data page", icon=ICONS["data"])
     return False
 
 
@@ -87,6 +170,6 @@ def need_results() -> bool:
     if state.comparison() is not None:
         return True
     st.info("No results yet. Train a comparison first, or open a past experiment from History.")
-    st.page_link(PAGES["train"], label="Go to Train", icon="🏋️")
-    st.page_link(PAGES["history"], label="Open History", icon="🗂️")
+    st.page_link(PAGES["train"], label="Go to Train", icon=ICONS["train"])
+    st.page_link(PAGES["history"], label="Open History", icon=ICONS["history"])
     return False

@@ -15,10 +15,9 @@ from textclf.data import (
     separator_name,
     to_dataset,
 )
-from textclf.experiment import AUTO, truncation_length
-from textclf.profile import profile_dataset, token_lengths
-from textclf.tokenchoice import explain
-from textclf.tokenize import tokenize_all
+from textclf.errors import DataError
+from textclf.experiment import AUTO, CompareConfig, prepare
+from textclf.profile import profile_dataset
 
 DETECT = "detect automatically"
 NO_SPLIT = "(none: split at random)"
@@ -26,13 +25,17 @@ PREVIEW_ROWS = 20
 FIRST_ROW_IS_DATA, KEEP_MISSING = "first_row_is_data", "keep_missing_labels"
 
 
-@st.cache_data(show_spinner="Tokenizing…", max_entries=4)
-def describe(_dataset: Dataset, key: tuple):
-    """Profile and token lengths, cached on `key` (file and column choices): the dataset itself is not hashed."""
-    choice = explain("auto", _dataset.texts, _dataset.labels)
-    tokens = tokenize_all(_dataset.texts, choice.name)
-    profile = profile_dataset(_dataset, choice, tokens=tokens)
-    return profile, token_lengths(tokens)
+@st.cache_data(show_spinner="Splitting and tokenizing as training will…", max_entries=4)
+def describe(_dataset: Dataset, key: tuple, truncation: int | str):
+    """Profile, training lengths, truncation and split notes, through the same `prepare()` as training.
+
+    Cached on `key` (file and column choices): the dataset itself is not hashed. Raises DataError when the
+    data cannot be trained on (e.g. too few rows per class for a test part), so Data says so before Train.
+    """
+    prepared = prepare(_dataset, CompareConfig(models=("svm",), max_len=truncation))
+    profile = profile_dataset(_dataset, prepared.tokenizer, tokens=prepared.tokens)
+    train_lengths = [len(prepared.tokens[i]) for i in prepared.split.train]
+    return profile, train_lengths, prepared.max_len, prepared.split.sizes(), prepared.split.notes
 
 
 def dataset_from_upload(upload) -> Dataset:
@@ -77,27 +80,40 @@ def offer_missing_labels(labels) -> None:
                     key=KEEP_MISSING)
 
 
-def show_profile(data: Dataset) -> None:
+def trainable(data: Dataset) -> tuple | None:
+    """What `describe` found, or None after saying why this data cannot be trained on."""
+    settings = state.train_settings()
+    key = (data.name, len(data), data.text_column, data.label_column, data.texts[0], data.split is not None)
+    try:
+        return describe(data, key, settings.get("truncation", AUTO))
+    except DataError as err:
+        st.error(f"**{ui.plain(data.name)}** cannot be used for training yet: {ui.plain(err)}", icon=":material/block:")
+        return None
+
+
+def show_profile(data: Dataset, described: tuple) -> None:
+    profile, train_lengths, max_len, sizes, notes = described
     st.success(f"**{ui.plain(data.name)}** is the dataset for training: {len(data)} texts, "
-               f"{len(data.classes)} classes.")
+               f"{len(data.classes)} classes; split {sizes['train']} train, {sizes['validation']} validation, "
+               f"{sizes['test']} test.")
     if data.dropped:
         st.warning(ui.plain("Rows dropped: " + ", ".join(f"{n} {reason}" for reason, n in data.dropped.items()) + "."))
-    profile, lengths = describe(data, (data.name, len(data), data.text_column, data.label_column, data.texts[0]))
+    for note in notes:
+        st.caption(f"Note: {ui.sentence(ui.plain(note))}")
     cols = st.columns(5)
     cols[0].metric("Texts", profile.rows)
     cols[1].metric("Classes", len(profile.classes))
-    cols[2].metric("Median length", f"{profile.length_median:.0f} tokens")
+    median = round(profile.length_median)
+    cols[2].metric("Median length", f"{median} {ui.plural(median, 'token')}")
     cols[3].metric("Vocabulary", f"{profile.vocabulary:,}")
     cols[4].metric("Language", {"zh": "Chinese", "en": "English"}[profile.language],
                    help=f"tokenizer: {profile.tokenizer}")
-    st.caption(" · ".join(profile.lines()[2:]))
-    settings = state.train_settings()
-    max_len = truncation_length(lengths, settings.get("truncation", AUTO))
-    n_buckets = settings.get("n_buckets", DEFAULT_BUCKETS)
+    st.caption(" · ".join(profile.lines()[3:]))
+    n_buckets = state.train_settings().get("n_buckets", DEFAULT_BUCKETS)
     left, right = st.columns(2)
     left.plotly_chart(charts.class_counts(profile), width="stretch")
-    right.plotly_chart(charts.length_histogram(lengths, boundaries_for(lengths, max_len, n_buckets), max_len),
-                       width="stretch")
+    right.plotly_chart(charts.length_histogram(train_lengths, boundaries_for(train_lengths, max_len, n_buckets),
+                                               max_len), width="stretch")
 
 
 ui.page_setup("Data")
@@ -114,14 +130,15 @@ with ui.friendly_errors():
         state.use_demo()
         st.session_state["upload_generation"] = st.session_state.get("upload_generation", 0) + 1
         st.rerun()
-    if upload is not None:
-        state.set_dataset(dataset_from_upload(upload))
-    else:
+    if upload is None:
         state.forget_upload()
-    if state.dataset() is None:
+    candidate = dataset_from_upload(upload) if upload is not None else state.dataset()
+    described = trainable(candidate) if candidate is not None else None
+    if described is not None:
+        state.set_dataset(candidate)
+        show_profile(candidate, described)
+        st.page_link(ui.PAGES["train"], label="Next: train the models", icon=ui.ICONS["train"])
+    elif candidate is None:
         st.info("Upload a file, or use the demo dataset, to see its profile here.")
-    else:
-        show_profile(state.dataset())
-        st.page_link(ui.PAGES["train"], label="Next: train the models", icon="🏋️")
 
 ui.sidebar_summary()

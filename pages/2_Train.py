@@ -87,17 +87,15 @@ def config_from(values: dict) -> CompareConfig:
 def show_job(job) -> None:
     """Live progress while the job runs (polled every half second), the outcome once it has finished."""
 
-    @st.fragment(run_every=1.0 if not job.finished else None)
+    @st.fragment(run_every=ui.POLL_SECONDS if not job.finished else None)
     def live():
         progress = job.progress()
-        done, total = progress["runs_done"], max(progress["runs_total"], 1)
         if job.finished:
             st.rerun()
         if job.status == "queued":
             st.info(_queue_line(state.runner().ahead(job)))
         else:
-            st.progress(min(done / total + _within_run(progress) / total, 1.0),
-                        text=f"{job.status}: run {min(done + 1, total)} of {total}")
+            st.progress(ui.progress_fraction(progress), text=f"Training {ui.progress_text(job.status, progress)}")
             st.write(_status_line(progress))
         if progress["losses"]:
             steps, losses = zip(*progress["losses"][:: max(1, len(progress["losses"]) // LOSS_POINTS_SHOWN)],
@@ -123,34 +121,31 @@ def _queue_line(ahead: list) -> str:
             "Yours starts when the ones ahead finish; you can cancel it meanwhile.")
 
 
-def _within_run(progress: dict) -> float:
-    if not progress.get("epochs") or not progress.get("batches"):
-        return 0.0
-    return ((progress["epoch"] - 1) + progress["batch"] / progress["batches"]) / progress["epochs"]
-
-
 def _status_line(progress: dict) -> str:
     parts = [f"**{progress['run']}**" if progress.get("run") else "preparing the split and tokens…"]
     if progress.get("epoch"):
-        parts.append(f"epoch {progress['epoch']}/{progress['epochs']}, batch {progress['batch']}/{progress['batches']}")
+        parts.append(f"epoch {progress['epoch']} of {progress['epochs']}, "
+                     f"batch {progress['batch']} of {progress['batches']}")
     if progress.get("loss") is not None:
         parts.append(f"loss {progress['loss']:.3f}")
-    if progress.get("eta_seconds") is not None:
-        parts.append(f"about {progress['eta_seconds']:.0f} s left")
+    if progress.get("run") and progress.get("eta_seconds") is None:
+        parts.append("time left: estimated once the first epoch has finished")
     return " · ".join(parts)
 
 
 def _outcome(job) -> None:
     progress = job.progress()
-    message = f"{progress['runs_done']} of {progress['runs_total']} runs finished"
+    done, total = progress["runs_done"], progress["runs_total"]
+    message = f"{done} of {total} {ui.plural(total, 'run')} finished"
+    kept = f" {message}; {'it is' if done == 1 else 'they are'} kept." if done else f" {message}."
     if job.status == "done":
         st.success(f"Training finished: {message}.")
     elif job.status == "failed":
-        ui.error(f"Training failed: {job.error}. {message}; they are kept.")
+        ui.error(f"Training failed: {ui.sentence(job.error)}{kept}")
     else:
-        st.warning(f"Training {job.status}: {message}; they are kept.")
+        st.warning(f"Training {job.status}:{kept}")
     if progress["runs_done"]:
-        st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon="📊")
+        st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon=ui.ICONS["compare"])
 
 
 ui.page_setup("Train")

@@ -7,8 +7,12 @@ from textclf import charts
 from textclf.breakdown import accuracy_by_length, per_class
 from textclf.experiment import Comparison
 from textclf.pairwise import matrix, pairwise_table
-from textclf.report import aggregate, headline
+from textclf.report import COLUMN_NAMES, aggregate, headline, readable_table, run_label
 
+PERCENT_COLUMNS = ("accuracy", "macro_f1", "padding_waste")
+SECONDS_COLUMNS = ("train_seconds", "seconds_per_epoch", "inference_seconds")
+UNFINISHED = {"interrupted": "was interrupted (the server stopped)", "cancelled": "was cancelled",
+              "failed": "failed"}
 SUMMARY_COLUMNS = {"model": "model", "batching": "batching", "runs": "runs", "accuracy_mean": "accuracy",
                    "accuracy_sd": "accuracy sd", "accuracy_ci_low": "accuracy CI low",
                    "accuracy_ci_high": "accuracy CI high", "macro_f1_mean": "macro-F1", "macro_f1_sd": "macro-F1 sd",
@@ -37,13 +41,14 @@ def show(comparison: Comparison) -> None:
         st.markdown(f"- {ui.plain(sentence)}")
     st.caption(f"Training time is training only (validation excluded); validation and test predictions use one "
                f"batching for every strategy: {comparison.evaluation_batching}.")
-    left, middle, right = st.columns(3)
-    left.plotly_chart(charts.accuracy_dots(table), width="stretch", key="accuracy")
-    middle.plotly_chart(charts.time_bars(table), width="stretch", key="time")
-    right.plotly_chart(charts.waste_bars(table), width="stretch", key="waste")
+    ui.batching_key(table["batching"].unique())
     left, right = st.columns(2)
-    left.plotly_chart(charts.accuracy_vs_time(table), width="stretch", key="scatter")
-    right.plotly_chart(charts.epoch_curves(comparison.runs), width="stretch", key="epochs")
+    left.plotly_chart(charts.accuracy_dots(table), width="stretch", key="accuracy")
+    right.plotly_chart(charts.time_bars(table, legend=False), width="stretch", key="time")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.waste_bars(table, legend=False), width="stretch", key="waste")
+    right.plotly_chart(charts.accuracy_vs_time(table, colour_legend=False), width="stretch", key="scatter")
+    st.plotly_chart(charts.epoch_curves(comparison.runs), width="stretch", key="epochs")
     show_significance(found["pairs"], comparison)
     show_breakdowns(comparison, found)
     show_tables(comparison, found)
@@ -65,17 +70,12 @@ def show_breakdowns(comparison: Comparison, found: dict) -> None:
     st.subheader("Accuracy by text length and by class")
     left, right = st.columns(2)
     left.plotly_chart(charts.accuracy_by_length(found["lengths"]), width="stretch", key="lengths")
-    names = [run_name(r.record) for r in comparison.runs]
+    names = [run_label(r.record) for r in comparison.runs]
     chosen = right.selectbox("Confusion matrix of run", range(len(names)), format_func=names.__getitem__)
     right.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen]), width="content",
                        key="confusion")
     st.caption("Per-class precision, recall and F1 of every run")
     st.dataframe(found["classes"], width="stretch", hide_index=True, key="per_class")
-
-
-def run_name(record: dict) -> str:
-    fold = "" if record.get("fold") is None else f" · fold {record['fold']}"
-    return f"{record['model']} · {record['batching']} · seed {record['seed']}{fold}"
 
 
 def show_tables(comparison: Comparison, found: dict) -> None:
@@ -85,7 +85,7 @@ def show_tables(comparison: Comparison, found: dict) -> None:
     st.dataframe(summary.reindex(columns=list(SUMMARY_COLUMNS)).rename(columns=SUMMARY_COLUMNS), width="stretch",
                  hide_index=True, key="summary")
     st.subheader("All runs")
-    st.dataframe(table, width="stretch", hide_index=True, key="runs")
+    st.dataframe(styled(table), width="stretch", hide_index=True, key="runs")
     downloads = st.columns(5)
     downloads[0].download_button("Runs (CSV)", lambda: table.to_csv(index=False), "textclf-results.csv", "text/csv")
     downloads[1].download_button("Per class (CSV)", lambda: found["classes"].to_csv(index=False),
@@ -98,17 +98,37 @@ def show_tables(comparison: Comparison, found: dict) -> None:
                                  "application/json")
 
 
+def styled(table):
+    """The table with people's column names, percentages, seconds and counts formatted, blanks as '–'."""
+    readable = readable_table(table)
+    names = {COLUMN_NAMES.get(c, c) for c in table.columns} & set(readable.columns)
+    formats = {COLUMN_NAMES[c]: "{:.1%}" for c in PERCENT_COLUMNS if COLUMN_NAMES[c] in names}
+    formats |= {COLUMN_NAMES[c]: "{:.2f}" for c in SECONDS_COLUMNS if COLUMN_NAMES[c] in names}
+    formats |= {c: "{:.3g}" for c in readable.columns if c not in formats and readable[c].dtype.kind == "f"}
+    return readable.style.format(formats, na_rep="–")
+
+
+def unfinished_warning() -> None:
+    status = state.source_status()
+    if status and status[0] in UNFINISHED:
+        name, done, total = status
+        st.warning(f"This comparison {UNFINISHED[name]}: {done} of {total} {ui.plural(total, 'run')} finished. "
+                   "The charts and the tables show the finished runs only.", icon=":material/warning:")
+
+
 ui.page_setup("Compare")
 st.title("Compare")
 with ui.friendly_errors():
     if ui.need_results():
         comparison = state.comparison()
-        truncation = f", truncated at {comparison.max_len} tokens" if comparison.max_len else ""
+        max_len = comparison.max_len
+        truncation = f", truncated at {max_len} {ui.plural(max_len, 'token')}" if max_len else ""
         folds = f"{len(comparison.folds)}-fold cross-validation, " if comparison.folds else ""
         st.caption(f"Showing {state.source_description()}: dataset **{ui.plain(comparison.dataset_name)}**, "
                    f"{len(comparison.runs)} runs, {folds}test set of {comparison.split_sizes['test']} texts"
                    f"{' in fold 1' if folds else ''}, tokenizer {comparison.tokenizer}{truncation}. " + " ".join(
-                       f"Note: {ui.plain(note)}." for note in comparison.split_notes))
+                       f"Note: {ui.plain(ui.sentence(note))}" for note in comparison.split_notes))
+        unfinished_warning()
         if comparison.runs:
             show(comparison)
         else:

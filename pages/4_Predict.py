@@ -1,4 +1,4 @@
-"""Predict: every trained model's label and class probabilities for a text the user types, and its reasons."""
+"""Predict: every trained model's label, probabilities and reasons for a typed text, or labels for a whole CSV."""
 
 from functools import partial
 
@@ -8,6 +8,11 @@ from dashboard import state, ui
 from dashboard.explanations import explanation_section
 from textclf import charts
 from textclf.bundle import bundle_bytes, load_bundle
+from textclf.data import guess_columns, read_table
+from textclf.predict import predictions_table
+from textclf.report import run_label
+
+BATCH_PREVIEW_ROWS = 20
 
 
 @st.cache_resource(show_spinner="Loading the saved model…", max_entries=16)
@@ -25,7 +30,7 @@ def trained_models() -> dict:
         paths = [str(b["path"]) if b["path"] else None for b in state.store().experiment(source["id"])["bundles"]]
     models = {}
     for run, path in zip(comparison.runs, paths, strict=False):
-        name = f"{run.record['model']} · {run.record['batching']} · seed {run.record['seed']}"
+        name = run_label(run.record)
         if run.estimator is not None:
             models[name] = run.estimator
         elif path:
@@ -41,6 +46,50 @@ def show_predictions(models: dict, text: str) -> None:
     st.dataframe(rows, width="stretch", hide_index=True,
                  column_config={"probability": st.column_config.NumberColumn(format="percent")})
     st.plotly_chart(charts.probability_bars(probabilities, classes), width="stretch")
+
+
+def one_text(models: dict) -> None:
+    with st.form("one_text"):
+        text = st.text_area("Text to classify", height=120, placeholder="Type or paste a text…")
+        submitted = st.form_submit_button("Predict", type="primary", icon=":material/play_arrow:")
+    if submitted:
+        st.session_state["predict_text"] = text
+    if submitted and not text.strip():
+        st.warning("Type a text first.")
+    elif st.session_state.get("predict_text", "").strip():
+        show_predictions(models, st.session_state["predict_text"])
+        explanation_section(models, st.session_state["predict_text"])
+
+
+def many_texts(models: dict) -> None:
+    """Batch mode: a CSV of texts in, every model's label and probability per row out, as a download."""
+    upload = st.file_uploader("A CSV of texts (one per row; other columns are kept out)", type=["csv", "tsv", "txt"],
+                              key="batch_upload")
+    if upload is None:
+        return
+    table = read_batch(upload.getvalue(), upload.name)
+    columns = list(table.frame.columns)
+    text_column = st.selectbox("Text column", columns, index=columns.index(guess_columns(table.frame)[0])
+                               if len(columns) > 1 else 0)
+    texts = table.frame[text_column].fillna("").astype(str).tolist()
+    if st.button(f"Predict {len(texts)} {ui.plural(len(texts), 'text')} with {len(models)} "
+                 f"{ui.plural(len(models), 'model')}", type="primary"):
+        with st.spinner("Predicting…"):
+            st.session_state["batch_predictions"] = (upload.name, predictions_table(models, texts))
+    done = st.session_state.get("batch_predictions")
+    if done and done[0] == upload.name:
+        frame = done[1]
+        st.caption(f"The first {min(BATCH_PREVIEW_ROWS, len(frame))} of {len(frame)} rows:")
+        st.dataframe(frame.head(BATCH_PREVIEW_ROWS).style.format(
+            {c: "{:.1%}" for c in frame.columns if c.endswith(": probability")}, na_rep="–"),
+            width="stretch", hide_index=True)
+        st.download_button("Download every model's predictions (CSV)", frame.to_csv(index=False),
+                           f"{upload.name.rsplit('.', 1)[0]}-predictions.csv", "text/csv", type="primary")
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=2)
+def read_batch(raw: bytes, name: str):
+    return read_table(raw, name=name.rsplit(".", 1)[0])
 
 
 def offer_download(models: dict) -> None:
@@ -59,10 +108,11 @@ with ui.friendly_errors():
         if not models:
             st.info("These results have no saved models. Train again with 'Save a model bundle per run' ticked.")
         else:
-            text = st.text_area("Text to classify", height=120, placeholder="Type or paste a text…")
-            if text.strip():
-                show_predictions(models, text)
-                explanation_section(models, text)
+            single, batch = st.tabs(["One text", "A CSV of texts"])
+            with single:
+                one_text(models)
+            with batch:
+                many_texts(models)
             offer_download(models)
 
 ui.sidebar_summary()

@@ -47,6 +47,10 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, f"the page shows an error box: {[e.value for e in at.error]}"
 
 
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
 def figure(at: AppTest, index: int) -> dict:
     return json.loads(at.get("plotly_chart")[index].proto.spec)
 
@@ -168,7 +172,8 @@ def test_predict_shows_every_models_label_for_a_typed_text(finished_job):
     at = page("pages/4_Predict.py")
     at.session_state["job"] = finished_job
     at.run()
-    at.text_area[0].input("really bad food, would not order again").run()
+    at.text_area[0].input("really bad food, would not order again")
+    button(at, "Predict").click().run()
     assert_clean(at)
     assert len(figure(at, 0)["data"]) == len(finished_job.comparison().runs)
     assert len(at.get("download_button")) == 1
@@ -204,7 +209,8 @@ def test_predict_on_an_experiment_opened_from_history_uses_its_saved_bundles():
     at = page("pages/4_Predict.py")
     at.session_state["compare_source"] = {"kind": "experiment", "id": job.experiment_id}
     at.run()
-    at.text_area[0].input("not good at all, cold and soggy").run()
+    at.text_area[0].input("not good at all, cold and soggy")
+    button(at, "Predict").click().run()
     assert_clean(at)
     labels = at.dataframe[0].value["label"].tolist()
     expected = [run.estimator.predict(["not good at all, cold and soggy"])[0] for run in job.comparison().runs]

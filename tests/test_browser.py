@@ -39,24 +39,36 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in TEXTCLF_TEST_PORTS={low}-{high}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium); skipping the browser test")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
-    port = free_port()
-    env = {**os.environ, "TEXTCLF_HOME": str(tmp_path_factory.mktemp("home"))}
-    process = subprocess.Popen(
+def start_server(port: int, home: Path) -> subprocess.Popen:
+    env = {**os.environ, "TEXTCLF_HOME": str(home)}
+    return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def need_browser() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); skipping the browser test")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    need_browser()
+    port = free_port()
+    process = start_server(port, tmp_path_factory.mktemp("home"))
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, process)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_server(process)
 
 
 def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -74,18 +86,26 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) ->
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1500, "height": 2600})
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A tab 1280 px wide (the README's screenshots), tall enough to hold a whole page."""
+    page = browser.new_page(viewport={"width": 1280, "height": 2600})
+    page.set_default_timeout(30_000)
+    yield page
+    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +125,7 @@ def settle(page, *, errors_expected: bool = False) -> None:
 
 
 def go_to(page, name: str) -> None:
-    page.locator("[data-testid=stSidebarNav] a", has_text=name).first.click()
+    page.locator("[data-testid=stSidebar] a", has_text=name).first.click()
     page.wait_for_timeout(300)
     settle(page)
 
@@ -121,30 +141,96 @@ def remove_choice(page, label: str) -> None:
     page.get_by_role("button", name=f"Remove {label}").first.click()
 
 
-def test_upload_train_compare_predict(page, server, shots, tmp_path):
+def sidebar_training(page) -> str:
+    return page.locator("[data-testid=stSidebar]").get_by_text("Training:").inner_text()
+
+
+# Every chart's text boxes, from the SVG Plotly drew: tick labels, axis titles, legend and title must neither
+# overlap one another nor stick out of the chart. Charts whose title starts with one of `skip` are left out.
+OVERLAPS = """(skip) => {
+  const problems = [];
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  document.querySelectorAll("[data-testid=stPlotlyChart] .main-svg:first-of-type").forEach((svg, n) => {
+    const chart = svg.closest("[data-testid=stPlotlyChart]").getBoundingClientRect();
+    const root = svg.parentElement;
+    const title = (root.querySelector(".g-gtitle text") || {}).textContent || "";
+    if (skip.some(prefix => title.startsWith(prefix))) return;
+    const boxes = [];
+    const add = (group, selector) => root.querySelectorAll(selector).forEach(el => {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) boxes.push({group, text: el.textContent.slice(0, 30), r});
+    });
+    add("xtick", ".xtick text"); add("ytick", ".ytick text"); add("xtitle", ".g-xtitle text");
+    add("ytitle", ".g-ytitle text"); add("legend", ".legend .bg"); add("title", ".g-gtitle text");
+    for (const b of boxes) {
+      const r = b.r;
+      if (r.left < chart.left - 1 || r.right > chart.right + 1 || r.top < chart.top - 1 || r.bottom > chart.bottom + 1)
+        problems.push(`chart ${n}: ${b.group} '${b.text}' is cut at the edge`);
+    }
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      if ((a.group !== b.group || a.group === "xtick") && hit(a.r, b.r))
+        problems.push(`chart ${n}: ${a.group} '${a.text}' overlaps ${b.group} '${b.text}'`);
+    }
+  });
+  return problems;
+}"""
+
+
+def legible(page) -> list[str]:
+    """Overlapping or cut labels in the page's charts. The accuracy chart is issue 7's, being redrawn as a dot
+    plot; it is left out until then (its slanted model names overlap at 1280 px)."""
+    return page.evaluate(OVERLAPS, ["Test accuracy"])
+
+
+def small_csv(tmp_path: Path) -> Path:
+    """800 rows of the SMS spam set (the synthetic demo when the shared data are absent): quick to train."""
+    path = tmp_path / "sms_sample.csv"
     sms = DATASETS / "sms_spam.csv"
-    if not sms.is_file():
-        sms = tmp_path / "demo.csv"
+    if sms.is_file():
+        import pandas as pd
+
+        pd.read_csv(sms).sample(800, random_state=0).to_csv(path, index=False)
+    else:
         from textclf.demo import demo_csv
 
-        sms.write_bytes(demo_csv(600))
+        path.write_bytes(demo_csv(800))
+    return path
+
+
+def test_upload_train_compare_predict(page, server, shots, tmp_path):
+    """4 models × 2 strategies × 3 seeds (the README's screenshots), switching pages while it trains."""
     page.goto(server)
     settle(page)
+    page.locator("[data-testid=stSidebar] a").nth(5).wait_for()
+    menu = [text.split("\n")[-1] for text in page.locator("[data-testid=stSidebar] a").all_inner_texts()]
+    assert menu[:6] == ["Home", "Data", "Train", "Compare", "Predict", "History"]
     go_to(page, "Data")
-    page.set_input_files("[data-testid=stFileUploaderDropzoneInput]", str(sms))
+    page.set_input_files("[data-testid=stFileUploaderDropzoneInput]", str(small_csv(tmp_path)))
     page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
     settle(page)
     assert page.get_by_text("is the dataset for training").count() == 1
     snap(page, shots / "data.png")
 
     go_to(page, "Train")
-    remove_choice(page, "BiRNN")
-    remove_choice(page, "kNN")
     page.get_by_role("spinbutton", name="Epochs (max)").fill("1")
-    page.get_by_role("spinbutton", name="Seeds").fill("2")
+    page.get_by_role("spinbutton", name="Seeds").fill("3")
+    page.get_by_role("combobox", name="Embedding size").click()
+    page.get_by_role("option", name="64").click()
     page.get_by_role("button", name="Start training").click()
-    page.get_by_text("Training finished").wait_for(timeout=240_000)
+    page.get_by_text("Training running").wait_for(timeout=60_000)
+
+    go_to(page, "History")
+    first = sidebar_training(page)
+    page.wait_for_function(
+        "text => ![...document.querySelectorAll('[data-testid=stSidebar] p')].some(p => p.innerText === text)",
+        arg=first, timeout=120_000)
+    assert sidebar_training(page) != first, "the sidebar's progress did not move while on another page"
+
+    go_to(page, "Train")
+    page.get_by_text("Training finished: 14 of 14 runs").wait_for(timeout=400_000)
     settle(page)
+    assert "done, 14 of 14 runs finished" in sidebar_training(page)
 
     go_to(page, "Compare")
     page.wait_for_function("document.querySelectorAll('[data-testid=stPlotlyChart]').length >= 5", timeout=60_000)
@@ -155,12 +241,19 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     assert page.get_by_text("Accuracy by text length").count() >= 1
     assert page.get_by_text("Pairwise comparison").count() == 1
     assert page.locator("[data-testid=stDataFrame]").count() >= 3
+    page.wait_for_timeout(500)
     snap(page, shots / "compare.png")
+    assert legible(page) == []
+    page.set_viewport_size({"width": 1024, "height": 2600})
+    page.wait_for_timeout(1000)
+    snap(page, tmp_path / "compare-1024.png")
+    assert legible(page) == []
+    page.set_viewport_size({"width": 1280, "height": 2600})
 
     go_to(page, "Predict")
-    box = page.get_by_label("Text to classify")
-    box.fill("WINNER!! You have won a free prize <script>alert(1)</script>, call now to claim")
-    box.press("Control+Enter")
+    page.get_by_label("Text to classify").fill(
+        "WINNER!! You have won a free prize <script>alert(1)</script>, call now to claim")
+    page.get_by_role("button", name="Predict").click()
     page.wait_for_selector("[data-testid=stPlotlyChart]", timeout=60_000)
     settle(page)
     highlights = page.locator(".textclf-highlight")
@@ -182,3 +275,34 @@ def test_an_error_box_fails_the_browser_check(page, server, tmp_path):
     page.wait_for_selector(ERROR_BOX, timeout=60_000)
     with pytest.raises(AssertionError, match="error box"):
         settle(page)
+
+
+def test_a_server_restart_with_the_tab_open_is_announced_and_recovered(browser, tmp_path):
+    """Killed mid-training, the tab says the connection is lost, reloads when the server is back, and History
+    shows the experiment as interrupted."""
+    port, home = free_port(), tmp_path / "home"
+    url = f"http://127.0.0.1:{port}"
+    process = start_server(port, home)
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.set_default_timeout(30_000)
+    try:
+        wait_for_health(url, process)
+        page.goto(url)
+        settle(page)
+        page.get_by_role("button", name="Try the demo dataset").click()
+        page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
+        settle(page)
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text("Training running").wait_for(timeout=60_000)
+        stop_server(process)
+        page.get_by_role("alert").filter(has_text="Connection to the textclf server lost").wait_for(timeout=30_000)
+        process = start_server(port, home)
+        wait_for_health(url, process)
+        page.wait_for_function("!document.getElementById('textclf-connection')", timeout=60_000)
+        settle(page)
+        assert page.get_by_text("Training running").count() == 0
+        go_to(page, "History")
+        assert page.get_by_text("interrupted").count() >= 1
+    finally:
+        page.close()
+        stop_server(process)

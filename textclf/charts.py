@@ -16,18 +16,36 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from textclf.experiment import Comparison, RunResult
 from textclf.profile import Profile
-from textclf.report import aggregate
+from textclf.report import BATCHING_NAMES, aggregate
 
 BATCHING_COLOURS = {"max_length": "#d62728", "per_batch": "#ff7f0e", "bucket": "#1f77b4", "none": "#7f7f7f"}
-BATCHING_NAMES = {"max_length": "max-length", "per_batch": "per-batch", "bucket": "bucketed",
-                  "none": "classical (no batching)"}
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "height": 360,
-          "legend": {"orientation": "h", "y": -0.2}, "uniformtext": {"minsize": 9, "mode": "hide"}}
+          "uniformtext": {"minsize": 9, "mode": "hide"}, "title_font": {"size": 15}}
+LABEL_CHARS = 18
+MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
 
 
 def _safe(labels: Sequence) -> list[str]:
     """User-provided labels (class names) escaped: plotly renders a subset of HTML, links included."""
     return [html.escape(str(label)) for label in labels]
+
+
+def _short(label: str, limit: int = LABEL_CHARS) -> str:
+    """A label cut to `limit` characters (the full text stays in the hover), so axes keep room for the plot."""
+    label = str(label)
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _wrapped(model: str) -> str:
+    """Model names break before their options ('BiLSTM<br>(mean)'): they stay horizontal and readable."""
+    return html.escape(model).replace(" (", "<br>(")
+
+
+def _readable_models(fig: go.Figure, models: Sequence[str]) -> None:
+    """Horizontal, wrapped model names on the x axis, with room made for them instead of slanting."""
+    models = list(dict.fromkeys(models))
+    fig.update_xaxes(tickangle=0, automargin=True, tickvals=models, ticktext=[_wrapped(m) for m in models])
+    fig.update_yaxes(automargin=True)
 
 
 def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
@@ -44,8 +62,8 @@ def class_counts(profile: Profile) -> go.Figure:
 
 
 def length_histogram(lengths: Sequence[int], boundaries: Sequence[int], max_len: int) -> go.Figure:
-    """Token lengths, with the upper bounds of the buckets that bucketed batching would use drawn on top."""
-    fig = _figure("Text length", f"length in tokens (truncated at {max_len})", "texts")
+    """Training texts' token lengths, with the upper bounds of the buckets bucketed batching would use on top."""
+    fig = _figure("Length of the training texts", f"length in tokens (truncated at {max_len})", "texts")
     fig.add_histogram(x=np.minimum(np.asarray(lengths), max_len), marker_color="#9ecae1", name="texts")
     for bound in boundaries:
         fig.add_vline(x=bound, line_dash="dot", line_color=BATCHING_COLOURS["bucket"])
@@ -117,10 +135,15 @@ def _zoomed(values: pd.Series, summary: pd.DataFrame) -> list[float]:
     return [max(0.0, low - margin), min(1.0, high + margin)]
 
 
-def time_bars(table: pd.DataFrame) -> go.Figure:
-    """Training-only seconds per epoch (validation and test inference are timed apart, the same for all)."""
-    return _by_batching(table, "seconds_per_epoch", "Training time per epoch (validation excluded)", "seconds",
-                        include_classical=False)
+def time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
+    """Training-only seconds per epoch (validation and test inference are timed apart, the same for all).
+
+    `legend=False` where a shared colour key is shown beside the charts (more room for the bars).
+    """
+    fig = _by_batching(table, "seconds_per_epoch", "Training time per epoch", "seconds", include_classical=False)
+    _readable_models(fig, table.loc[table["batching"] != "none", "model"])
+    fig.update_layout(showlegend=legend)
+    return fig
 
 
 def _dash(dashes: dict[str, str], model: str) -> str:
@@ -150,57 +173,87 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def waste_bars(table: pd.DataFrame) -> go.Figure:
-    fig = _by_batching(table, "padding_waste", "Padding waste (pad slots / all slots)", "share of slots",
+def waste_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
+    fig = _by_batching(table, "padding_waste", "Padding waste (pad / all slots)", "share of slots",
                        percent=True, include_classical=False)
     fig.update_yaxes(range=[0, 1.08])
+    _readable_models(fig, table.loc[table["batching"] != "none", "model"])
+    fig.update_layout(showlegend=legend)
     return fig
 
 
-def accuracy_vs_time(table: pd.DataFrame) -> go.Figure:
-    """One point per run: is the extra training time (to the best epoch; classical: the whole fit) buying accuracy?"""
-    fig = _figure("Accuracy against training time to the best epoch (one point per run)",
-                  "training seconds to the best epoch (validation excluded)", "test accuracy")
-    for batching, rows in table.groupby("batching", sort=False):
-        fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows["accuracy"], mode="markers+text", text=rows["model"],
-                        textposition="top center", name=BATCHING_NAMES.get(batching, batching),
-                        marker={"size": 11, "color": BATCHING_COLOURS.get(batching)},
-                        hovertemplate="%{text}<br>%{x:.1f} s<br>accuracy %{y:.1%}<extra>seed %{customdata}</extra>",
-                        customdata=rows["seed"])
-    fig.update_yaxes(tickformat=".1%")
+def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True) -> go.Figure:
+    """One point per run (training seconds to the best epoch, validation excluded; classical: the whole fit).
+
+    Shapes and a legend rather than text beside each point: with several seeds the labels would pile up and
+    be cut at the plot's edges. `colour_legend=False` leaves the colours to a shared key beside the charts.
+    """
+    fig = _figure("Accuracy vs time to best epoch", "", "test accuracy")
+    symbols = {model: MODEL_SYMBOLS[i % len(MODEL_SYMBOLS)] for i, model in enumerate(table["model"].unique())}
+    for (model, batching), rows in table.groupby(["model", "batching"], sort=False):
+        fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows["accuracy"], mode="markers", showlegend=False,
+                        marker={"size": 11, "color": BATCHING_COLOURS.get(batching), "symbol": symbols[model],
+                                "line": {"width": 1, "color": "white"}},
+                        customdata=rows["seed"], name=html.escape(f"{model} · {BATCHING_NAMES.get(batching)}"),
+                        hovertemplate="%{x:.1f} s, accuracy %{y:.1%}<extra>%{fullData.name} · seed "
+                                      "%{customdata}</extra>")
+    for batching in table["batching"].unique() if colour_legend else []:
+        _legend_entry(fig, BATCHING_NAMES.get(batching, batching), {"color": BATCHING_COLOURS.get(batching)})
+    for model, symbol in symbols.items():
+        _legend_entry(fig, html.escape(model), {"color": "#555", "symbol": symbol})
+    fig.update_xaxes(ticksuffix=" s", automargin=True)
+    fig.update_yaxes(tickformat=".1%", automargin=True)
+    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"})
     return fig
+
+
+def _legend_entry(fig: go.Figure, name: str, marker: dict) -> None:
+    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, marker={"size": 10, **marker},
+                    hoverinfo="skip")
 
 
 def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go.Figure:
-    """Per-epoch validation accuracy (or training loss) of every neural run."""
+    """Per-epoch validation accuracy (or training loss) of every neural run; seeds share a legend entry."""
     title, y_title = {"val_accuracy": ("Validation accuracy per epoch", "accuracy"),
                       "train_loss": ("Training loss per epoch", "cross-entropy loss")}[measure]
     fig = _figure(title, "epoch", y_title)
-    dashes = {}
+    dashes, shown, last_epoch = {}, set(), 1
     for run in runs:
         if not run.history:
             continue
         record = run.record
-        fig.add_scatter(x=[h["epoch"] for h in run.history], y=[h[measure] for h in run.history], mode="lines+markers",
-                        name=f"{record['model']} · {BATCHING_NAMES.get(record['batching'])} · seed {record['seed']}",
-                        line={"color": BATCHING_COLOURS.get(record["batching"]),
-                              "dash": _dash(dashes, record["model"])})
+        dash = _dash(dashes, record["model"])
+        group = f"{record['model']} · {BATCHING_NAMES.get(record['batching'])}"
+        epochs = [h["epoch"] for h in run.history]
+        last_epoch = max(last_epoch, *epochs)
+        fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers",
+                        name=html.escape(group), legendgroup=group, showlegend=group not in shown,
+                        line={"color": BATCHING_COLOURS.get(record["batching"]), "dash": dash},
+                        customdata=[record["seed"]] * len(epochs),
+                        hovertemplate="epoch %{x}: %{y:.3g}<extra>%{fullData.name} · seed %{customdata}</extra>")
+        shown.add(group)
+    fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), tickformat="d", range=[0.8, last_epoch + 0.2])
     if measure == "val_accuracy":
         fig.update_yaxes(tickformat=".1%")
+    fig.update_layout(legend={"title": {"text": "one line per seed"}} if len(runs) > len(shown) else {})
     return fig
 
 
 def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
-    """Counts of (true class, predicted class) on the test set for one run."""
+    """Counts of (true class, predicted class) on the test set for one run; long class names are shortened."""
     truth, _ = comparison.test_of(run.record)
     counts = sk_confusion_matrix(truth, run.predictions, labels=comparison.classes)
     classes = _safe(comparison.classes)
+    short = _safe(_short(c) for c in comparison.classes)
     record = run.record
-    fig = _figure(f"Confusion matrix: {record['model']} · {BATCHING_NAMES.get(record['batching'])}",
+    fig = _figure(f"Confusion matrix: {html.escape(record['model'])} · {BATCHING_NAMES.get(record['batching'])}",
                   "predicted class", "true class")
     fig.add_heatmap(z=counts, x=classes, y=classes, colorscale="Blues", text=counts, texttemplate="%{text}",
                     hovertemplate="true %{y}<br>predicted %{x}<br>%{z} texts<extra></extra>", showscale=False)
-    fig.update_yaxes(autorange="reversed")
+    side = min(900, 200 + 45 * len(classes))
+    fig.update_layout(height=side, width=side + 150)
+    fig.update_xaxes(tickvals=classes, ticktext=short, automargin=True, tickangle=-30 if len(classes) > 3 else 0)
+    fig.update_yaxes(tickvals=classes, ticktext=short, automargin=True, autorange="reversed")
     return fig
 
 
@@ -212,11 +265,12 @@ def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
 
 
 def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequence[str]) -> go.Figure:
-    """Class probabilities of one text, one group per model."""
+    """Class probabilities of one text, one group per model (values on the bars while they have room)."""
     fig = _figure("Class probabilities", "class", "probability")
+    labelled = len(probabilities) <= 4
     for model, values in probabilities.items():
-        fig.add_bar(x=_safe(classes), y=list(values), name=model, text=[f"{v:.0%}" for v in values],
-                    textposition="outside")
+        fig.add_bar(x=_safe(classes), y=list(values), name=model, textposition="outside",
+                    text=[f"{v:.0%}" for v in values] if labelled else None)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
     return fig

@@ -290,6 +290,8 @@ def print_table(comparison: Comparison) -> None:
         print(f"note: {note}")
     columns = TABLE_COLUMNS if comparison.folds else [c for c in TABLE_COLUMNS if c != "fold"]
     table = comparison.table[columns]
+    whole = [c for c in table.columns if isinstance(table[c].dtype, pd.Int64Dtype)]
+    table = table.astype({c: object for c in whole}).fillna({c: "–" for c in whole})
     with pd.option_context("display.width", 160, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"))
         print_summary(comparison)

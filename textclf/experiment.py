@@ -42,6 +42,8 @@ RESULT_COLUMNS = [
 ]
 TIMING_COLUMNS = [c for c in RESULT_COLUMNS if "seconds" in c] + ["load_per_core", "timing_note"]
 RESULTS_FORMAT = 1
+INTEGER_COLUMNS = ("seed", "fold", "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots",
+                   "batch_shapes", "parameters")
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,8 @@ def _truncate(split: Split, tokens: list[list[str]], setting: int | str) -> tupl
     max_len = truncation_length(train_lengths, setting)
     notes = list(split.notes)
     if (longer := int((train_lengths > max_len).sum())) and setting == AUTO:
-        notes.append(f"texts truncated at {max_len} tokens (the {AUTO_PERCENTILE}th percentile of training "
+        unit = "token" if max_len == 1 else "tokens"
+        notes.append(f"texts truncated at {max_len} {unit} (the {AUTO_PERCENTILE}th percentile of training "
                      f"lengths, at most {MAX_TRUNCATION}): {longer} training texts were longer")
     return replace(split, notes=notes), max_len
 
@@ -401,9 +404,10 @@ class Comparison:
 
 
 def results_table(records: Sequence[dict]) -> pd.DataFrame:
-    """One row per run, the columns in a stable order."""
+    """One row per run, the columns in a stable order; counts stay whole numbers (blank where they do not apply)."""
     frame = pd.DataFrame(list(records))
-    return frame.reindex(columns=RESULT_COLUMNS + [c for c in frame.columns if c not in RESULT_COLUMNS])
+    frame = frame.reindex(columns=RESULT_COLUMNS + [c for c in frame.columns if c not in RESULT_COLUMNS])
+    return frame.astype({column: "Int64" for column in INTEGER_COLUMNS})
 
 
 def load_results(path: str | Path) -> Comparison:

@@ -25,6 +25,7 @@ import torch
 from textclf.bundle import run_bundle_path, save_bundle
 from textclf.data import Dataset
 from textclf.errors import TextclfError
+from textclf.eta import WorkEstimate, planned_slots
 from textclf.experiment import CompareConfig, Comparison, Prepared, RunResult, RunSpec, compare, plan_runs
 from textclf.profile import profile_dataset
 from textclf.store import BUNDLES, Store, resolve_home
@@ -58,7 +59,7 @@ class _Progress:
     started: float | None = None
     ended: float | None = None
     run_started: float = 0.0
-    run_seconds: list[float] = field(default_factory=list)
+    estimate: WorkEstimate | None = None
 
     def start_run(self, run: RunSpec, now: float) -> None:
         self.run, self.model, self.batching, self.run_started = run.name, run.model.label, run.batching, now
@@ -73,10 +74,13 @@ class _Progress:
             self.losses.append(((self.epoch - 1) * self.batches + self.batch, self.loss))
         elif event["event"] == "epoch":
             self.val_accuracy = event["val_accuracy"]
+            if self.estimate:
+                self.estimate.epoch_finished(self.model, event["padded_slots"], event["seconds"])
 
     def finish_run(self, now: float) -> None:
+        if self.estimate:
+            self.estimate.run_finished(self.runs_done, now - self.run_started)
         self.runs_done += 1
-        self.run_seconds.append(now - self.run_started)
         self.run = self.model = self.batching = None
 
     def snapshot(self, now: float) -> dict:
@@ -89,21 +93,10 @@ class _Progress:
         }
 
     def eta(self, now: float) -> float | None:
-        """Seconds left: the current run extrapolated from its share of batches done, later runs at the mean."""
-        if self.started is None or self.ended is not None:
+        """Seconds left, from the slots still to process at the rates measured on finished epochs (see eta.py)."""
+        if self.started is None or self.ended is not None or self.estimate is None:
             return None
-        in_run = self.run is not None
-        elapsed = now - self.run_started if in_run else 0.0
-        fraction = self._run_fraction() if in_run else 0.0
-        estimates = self.run_seconds + ([elapsed / fraction] if fraction > 0 else [])
-        if not estimates:
-            return None
-        typical = sum(estimates) / len(estimates)
-        if in_run and fraction == 0 and elapsed > typical:
-            return None
-        this_run = elapsed / fraction if fraction > 0 else typical
-        later = self.runs_total - self.runs_done - (1 if in_run else 0)
-        return (this_run - elapsed if in_run else 0.0) + later * typical
+        return self.estimate.seconds_left(self.runs_done, self._run_fraction() if self.run else 0.0)
 
     def _run_fraction(self) -> float:
         if not (self.epochs and self.batches):
@@ -203,8 +196,11 @@ class Job:
         if self._store:
             profile = profile_dataset(self.dataset, prepared.tokenizer, tokens=prepared.tokens)
             self._store.record_prepared(self.experiment_id, comparison, profile.as_dict())
+        runs = plan_runs(self.config)
+        estimate = WorkEstimate([run.model.label for run in runs], planned_slots(prepared, self.config, runs))
         with self._lock:
             self._comparison = replace(comparison, runs=[])
+            self._progress.estimate = estimate
 
     def _on_run_start(self, run: RunSpec, number: int, total: int) -> None:
         with self._lock:

@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 MEASURES = ("accuracy", "macro_f1", "seconds_per_epoch", "seconds_to_best_epoch", "train_seconds",
             "train_cpu_seconds", "validation_seconds", "inference_seconds", "fit_wall_seconds", "padding_waste")
 WITH_CI = ("accuracy", "macro_f1")
+BATCHING_NAMES = {"max_length": "max-length", "per_batch": "per-batch", "bucket": "bucketed",
+                  "none": "classical (no batching)"}
+COLUMN_NAMES = {
+    "model": "Model", "batching": "Batching", "seed": "Seed", "fold": "Fold", "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "train_seconds": "Training time (s)", "seconds_per_epoch": "Time per epoch (s)",
+    "inference_seconds": "Prediction time (s)", "epochs_run": "Epochs run", "best_epoch": "Best epoch",
+    "steps": "Steps", "examples_seen": "Examples seen", "real_tokens": "Real tokens", "padded_slots": "Padded slots",
+    "padding_waste": "Padding waste", "batch_shapes": "Batch shapes", "parameters": "Parameters", "note": "Note",
+}
 BASELINE, BUCKETED = "max_length", "bucket"
 
 
@@ -50,6 +60,24 @@ def _summary_row(keys: tuple[str, str], group: pd.DataFrame) -> dict:
         if measure in WITH_CI:
             row[f"{measure}_ci_low"], row[f"{measure}_ci_high"] = _ci(interval, group, measure)
     return row
+
+
+def run_label(record: dict) -> str:
+    """'TextCNN · bucketed · seed 1' for a neural run, just 'SVM' for a classical one (it runs once per fold)."""
+    fold = record.get("fold")
+    fold = f" · fold {fold}" if fold is not None and not pd.isna(fold) else ""
+    if record["batching"] == "none":
+        return record["model"] + fold
+    batching = BATCHING_NAMES.get(record["batching"], record["batching"])
+    return f"{record['model']} · {batching} · seed {record['seed']}{fold}"
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The results table for people: named columns and strategies, internal keys left out."""
+    unused = ["model_key"] + (["fold"] if "fold" in table and table["fold"].isna().all() else [])
+    readable = table.drop(columns=unused, errors="ignore")
+    readable["batching"] = readable["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
+    return readable.rename(columns=COLUMN_NAMES)
 
 
 def _ci(interval, group: pd.DataFrame, measure: str) -> tuple[float, float]:

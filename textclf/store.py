@@ -301,11 +301,7 @@ class Store:
     def delete_experiment(self, experiment_id: int) -> None:
         """Remove the experiment, its runs and its bundle files; a running one must be cancelled first."""
         with self._transaction(write=True) as connection:
-            row = self._experiment_row(connection, experiment_id)
-            if row["status"] in ACTIVE and owner_alive(row["owner"]):
-                raise TextclfError(f"Experiment {experiment_id} is still {row['status']}; cancel it first.")
-            bundles = [self._absolute(r["bundle"]) for r in connection.execute(
-                "SELECT bundle FROM runs WHERE experiment_id = ? AND bundle IS NOT NULL", (experiment_id,))]
+            bundles = self._idle_bundles(connection, experiment_id)
             connection.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
         for path in bundles:
             if self._inside_home(path):
@@ -316,6 +312,54 @@ class Store:
     def _inside_home(self, path: Path) -> bool:
         """Only files inside the home folder are ever deleted, whatever path the database holds."""
         return path.parent.resolve().is_relative_to(self.home.resolve()) and path.name not in ("", ".", "..")
+
+    def _idle_bundles(self, connection: sqlite3.Connection, experiment_id: int) -> list[Path]:
+        """The bundle files of an experiment that may be deleted (a running one must be cancelled first)."""
+        row = self._experiment_row(connection, experiment_id)
+        if row["status"] in ACTIVE and owner_alive(row["owner"]):
+            raise TextclfError(f"Experiment {experiment_id} is still {row['status']}; cancel it first.")
+        return [self._absolute(r["bundle"]) for r in connection.execute(
+            "SELECT bundle FROM runs WHERE experiment_id = ? AND bundle IS NOT NULL", (experiment_id,))]
+
+    def best_runs(self) -> dict[int, dict]:
+        """Per experiment, its most accurate (model, batching): mean test accuracy over seeds, and seed count."""
+        with self._transaction() as connection:
+            rows = connection.execute(
+                """SELECT experiment_id, json_extract(record, '$.model') AS model,
+                          json_extract(record, '$.batching') AS batching,
+                          AVG(json_extract(record, '$.accuracy')) AS accuracy, COUNT(*) AS seeds
+                   FROM runs GROUP BY experiment_id, model, batching""").fetchall()
+        best: dict[int, dict] = {}
+        for row in rows:
+            if row["experiment_id"] not in best or row["accuracy"] > best[row["experiment_id"]]["accuracy"]:
+                best[row["experiment_id"]] = {key: row[key] for key in ("model", "batching", "accuracy", "seeds")}
+        return best
+
+    def bundle_sizes(self) -> dict[int, int]:
+        """Bytes on disk of each experiment's saved model bundles (experiments without any are left out)."""
+        with self._transaction() as connection:
+            rows = connection.execute("SELECT experiment_id, bundle FROM runs WHERE bundle IS NOT NULL").fetchall()
+        sizes: dict[int, int] = {}
+        for row in rows:
+            with suppress(OSError):
+                size = self._absolute(row["bundle"]).stat().st_size
+                sizes[row["experiment_id"]] = sizes.get(row["experiment_id"], 0) + size
+        return sizes
+
+    def delete_bundles(self, experiment_id: int) -> int:
+        """Remove an experiment's model bundles but keep its results; returns the bytes freed."""
+        with self._transaction(write=True) as connection:
+            paths = self._idle_bundles(connection, experiment_id)
+            connection.execute("UPDATE runs SET bundle = NULL WHERE experiment_id = ?", (experiment_id,))
+        freed = 0
+        for path in filter(self._inside_home, paths):
+            with suppress(OSError):
+                size = path.stat().st_size
+                path.unlink()
+                freed += size
+        with suppress(OSError):
+            self.bundle_folder(experiment_id).rmdir()
+        return freed
 
     def export_experiment(self, experiment_id: int, fmt: str) -> str:
         """The results table as CSV, or the whole comparison as the same JSON as `compare --out`."""

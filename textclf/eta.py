@@ -1,0 +1,74 @@
+"""Time left in a comparison, estimated from the work done rather than from the first seconds.
+
+A neural run's time is close to proportional to the padded token slots it processes (epochs × slots per
+epoch), at a rate that depends on the model: so the whole plan is counted in slots before anything trains
+(each strategy's batches are planned on the training lengths), the rate is measured on finished epochs only
+(the first batches carry one-off costs and mislead), and no estimate is given until one epoch has finished.
+Classical runs take seconds; they count at the time the finished ones took. Early stopping can only make the
+real time shorter, so the estimate is an upper bound on the planned work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from textclf.batching import make_strategy, padding_stats
+from textclf.experiment import CompareConfig, Prepared, RunSpec
+from textclf.models import get_model_class
+
+
+def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunSpec]) -> list[int]:
+    """Padded slots each run would process over all its epochs (0 for a classical run)."""
+    per_epoch = {}
+    for run in runs:
+        key = (run.batching, run.fold)
+        if key in per_epoch or not get_model_class(run.model.key).uses_batching:
+            continue
+        split, max_len = prepared.fold_split(run.fold), prepared.fold_max_len(run.fold)
+        lengths = torch.as_tensor(np.clip([len(prepared.tokens[i]) for i in split.train], 1, max_len))
+        strategy = make_strategy(run.batching, config.batch_size, n_buckets=config.n_buckets, pad_to=config.pad_to)
+        if hasattr(strategy, "fit"):
+            strategy.fit(lengths)
+        plan = strategy.plan(lengths, torch.Generator().manual_seed(0))
+        per_epoch[key] = padding_stats(plan, lengths).padded_slots
+    return [config.epochs * per_epoch.get((run.batching, run.fold), 0) for run in runs]
+
+
+@dataclass
+class WorkEstimate:
+    """The planned slots of every run and the seconds per slot measured so far, per model."""
+
+    models: list[str]
+    slots: list[int]
+    measured: dict[str, list[float]] = field(default_factory=dict)
+    classical_seconds: list[float] = field(default_factory=list)
+
+    def epoch_finished(self, model: str, slots: int, seconds: float) -> None:
+        seconds_and_slots = self.measured.setdefault(model, [0.0, 0])
+        seconds_and_slots[0] += seconds
+        seconds_and_slots[1] += slots
+
+    def run_finished(self, index: int, seconds: float) -> None:
+        if self.slots[index] == 0:
+            self.classical_seconds.append(seconds)
+
+    def seconds_left(self, current: int, done_in_current: float) -> float | None:
+        """Seconds for runs `current`… given the share (0–1) of run `current`'s planned work already done."""
+        if not self.measured:
+            return None
+        overall = sum(s for s, _ in self.measured.values()) / max(1, sum(n for _, n in self.measured.values()))
+        classical = float(np.mean(self.classical_seconds)) if self.classical_seconds else 0.0
+        total = 0.0
+        for index in range(current, len(self.slots)):
+            share_left = 1.0 - done_in_current if index == current else 1.0
+            if self.slots[index] == 0:
+                total += share_left * classical
+                continue
+            seconds, slots = self.measured.get(self.models[index], (0.0, 0))
+            rate = seconds / slots if slots else overall
+            total += share_left * self.slots[index] * rate
+        return total
