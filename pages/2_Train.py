@@ -5,10 +5,24 @@ import streamlit as st
 from dashboard import state, ui
 from textclf import charts
 from textclf.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
+from textclf.embeddings import CORPUS, EMBEDDINGS, store_vectors, uses_vectors, vectors_dimension
+from textclf.errors import TextclfError
 from textclf.experiment import AUTO, CompareConfig, ModelSpec
+from textclf.models import get_model_class
 from textclf.models.birnn import POOLINGS
+from textclf.store import resolve_home
 
-MODELS = {"TextCNN": "cnn", "BiRNN": "rnn", "SVM": "svm", "kNN": "knn"}
+MODELS = {"TextCNN": "cnn", "BiRNN": "rnn", "HAN": "han", "RCNN": "rcnn", "C-LSTM": "clstm", "SVM": "svm",
+          "kNN": "knn"}
+MODELS_HELP = ("TextCNN: filters over word windows, max over time (Kim 2014). BiRNN: bidirectional LSTM/GRU "
+               "with the pooling chosen below. HAN: words → sentences → document, a BiGRU with attention at each "
+               "level (Yang et al. 2016). RCNN: a BiLSTM's context around each word, then max over time (Lai et "
+               "al. 2015). C-LSTM: convolution features read by an LSTM (Zhou et al. 2015). SVM, kNN: TF-IDF "
+               "classics.")
+EMBEDDINGS_HELP = ("rand learns word embeddings from scratch; static and non-static start from word vectors, "
+                   "frozen or fine-tuned; multichannel keeps both copies (Kim 2014). Every neural model trains "
+                   "once per choice.")
+VECTOR_SOURCES = {"word2vec on the training split": CORPUS, "a vectors file (word2vec or GloVe)": "file"}
 LEARNING_RATES = {"each model's default (CNN 0.002, RNN 0.001)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
 TRUNCATION = {"auto: 99th percentile of training lengths (≤ 256)": AUTO, **{f"{n} tokens": n for n in
@@ -20,10 +34,12 @@ FOLDS_HELP = ("Cross-validation trains every model on each fold and tests it on 
               "tested once and the spread over folds is reported; it takes as many times longer as there are folds.")
 EMBEDDING_HELP = ("128 keeps a first comparison quick on a laptop CPU. 300 is Kim (2014)'s size and the command "
                   "line's default: about 0.02 more accuracy on movie reviews for about twice the CPU time.")
-DEFAULTS = {"models": list(MODELS), "cell": "LSTM", "pooling": "mean", "batchings": ["max_length", "bucket"],
+DEFAULTS = {"models": ["TextCNN", "BiRNN", "SVM", "kNN"], "cell": "LSTM", "pooling": "mean",
+            "batchings": ["max_length", "bucket"],
             "pad_to": "batch", "epochs": 3, "batch_size": 64, "lr": next(iter(LEARNING_RATES)),
             "max_len": next(iter(TRUNCATION)), "embed_dim": 128,
-            "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "cv": next(iter(FOLDS)), "save_models": True}
+            "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "cv": next(iter(FOLDS)), "save_models": True,
+            "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES))}
 
 
 def settings_form(saved: dict, busy: bool = False) -> dict | None:
@@ -34,7 +50,7 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
     value = {**DEFAULTS, **saved}
     with st.form("settings"):
         left, right = st.columns(2)
-        models = left.multiselect("Models", list(MODELS), default=value["models"])
+        models = left.multiselect("Models", list(MODELS), default=value["models"], help=MODELS_HELP)
         batchings = right.multiselect("Batching strategies (neural models)", STRATEGIES, default=value["batchings"],
                                       help="max_length pads every batch to the longest text; per_batch pads "
                                            "random batches to their own longest; bucket groups similar lengths.")
@@ -47,6 +63,7 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
         n_buckets = cols[3].number_input("Buckets", 1, 64, value["n_buckets"])
         embed_dim = cols[4].selectbox("Embedding size", EMBEDDING_SIZES,
                                       index=EMBEDDING_SIZES.index(value["embed_dim"]), help=EMBEDDING_HELP)
+        embeddings, vector_source, upload = embedding_inputs(value)
         cols = st.columns(5)
         epochs = cols[0].number_input("Epochs (max)", 1, 100, value["epochs"], help="early stopping on validation")
         batch_size = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256], index=[16, 32, 64, 128, 256].index(
@@ -65,23 +82,62 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
     submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
                  "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": max_len,
                  "n_buckets": int(n_buckets), "seeds": int(seeds), "cv": cv, "save_models": save_models,
-                 "embed_dim": embed_dim}
+                 "embed_dim": embed_dim, "embeddings": embeddings, "vector_source": vector_source,
+                 "vectors": vectors_path(upload) if VECTOR_SOURCES[vector_source] != CORPUS else CORPUS}
     saved.update(submitted, truncation=TRUNCATION[max_len])
     return submitted
 
 
+def embedding_inputs(value: dict) -> tuple:
+    cols = st.columns([2, 2, 3])
+    embeddings = cols[0].multiselect("Embeddings (neural models)", EMBEDDINGS, default=value["embeddings"],
+                                     help=EMBEDDINGS_HELP)
+    source = cols[1].radio("Word vectors from", list(VECTOR_SOURCES),
+                           index=list(VECTOR_SOURCES).index(value["vector_source"]),
+                           help="word2vec learns from the training texts only (nothing is downloaded); a file "
+                                "sets the embedding size to its dimension")
+    upload = cols[2].file_uploader("Vectors file", type=["txt", "vec", "bin"],
+                                   help="word2vec text or binary, or GloVe text; words one per line with their "
+                                        "numbers")
+    return embeddings, source, upload
+
+
+def vectors_path(upload) -> str | None:
+    """The uploaded vectors file, kept in the textclf folder; None when none was chosen."""
+    if upload is None:
+        return None
+    return str(store_vectors(upload.getvalue(), upload.name, resolve_home() / "vectors"))
+
+
 def config_from(values: dict) -> CompareConfig:
+    if not values["embeddings"]:
+        raise TextclfError("Choose at least one kind of embeddings for the neural models (rand learns them).")
     specs = []
     for name in values["models"]:
         key = MODELS[name]
-        params = {"embed_dim": values["embed_dim"]} if key in ("cnn", "rnn") else {}
+        if not get_model_class(key).uses_batching:
+            specs.append(ModelSpec(key, {}))
+            continue
+        params = {"embed_dim": values["embed_dim"]}
         if key == "rnn":
             params.update(cell=values["cell"].lower(), pooling=values["pooling"])
-        specs.append(ModelSpec(key, params))
+        specs += [ModelSpec(key, {**params, **embedding_params(mode, values)}) for mode in values["embeddings"]]
     return CompareConfig(models=tuple(specs), batchings=tuple(values["batchings"]), seeds=tuple(range(values["seeds"])),
                          epochs=values["epochs"], batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
                          max_len=TRUNCATION[values["max_len"]], n_buckets=values["n_buckets"], pad_to=values["pad_to"],
                          cv=FOLDS[values["cv"]])
+
+
+def embedding_params(mode: str, values: dict) -> dict:
+    """Parameters for one embedding mode: none for rand; the vectors source (and its size) otherwise."""
+    if not uses_vectors(mode):
+        return {}
+    if values["vectors"] is None:
+        raise TextclfError(f"The {mode} embeddings need word vectors: choose a vectors file, or word2vec on the "
+                           "training split.")
+    if values["vectors"] == CORPUS:
+        return {"embedding": mode}
+    return {"embedding": mode, "vectors": values["vectors"], "embed_dim": vectors_dimension(values["vectors"])}
 
 
 def show_job(job) -> None:

@@ -136,7 +136,7 @@ def test_svm_coefficients_are_found_through_calibration_and_pipelines():
 def test_knn_shows_its_neighbours_nearest_first_also_after_a_bundle_round_trip(demo_models, sample_text, tmp_path):
     model = demo_models["knn"]
     neighbours = explain(model, sample_text).details["neighbours"]
-    assert len(neighbours) == model.k
+    assert len(neighbours) == model.classifier_.n_neighbors
     assert [n["similarity"] for n in neighbours] == sorted((n["similarity"] for n in neighbours), reverse=True)
     assert all(isinstance(n["text"], str) and n["text"] for n in neighbours)
     restored = load_bundle(save_bundle(model, tmp_path / "knn.textclf"))
@@ -192,7 +192,8 @@ def test_chinese_texts_are_explained_word_by_word():
     texts, labels = data["text"].tolist(), data["label"].astype(str).tolist()
     text = "味道很好，送餐也很快"
     for key in ("cnn", "svm"):
-        model = create(key, **({**SMALL, "filters": 16} if key == "cnn" else {})).fit(texts, labels)
+        params = {**SMALL, "filters": 16} if key == "cnn" else {}
+        model = create(key, tokenizer="jieba", **params).fit(texts, labels)
         explanation = explain(model, text)
         assert model.tokenizer_ == "jieba" and "味道" in explanation.tokens
         assert "味道" in highlight_html(explanation, text)

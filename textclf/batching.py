@@ -21,7 +21,7 @@ DEFAULT_NOISE = 0.05
 @dataclass(frozen=True)
 class Batch:
     index: torch.Tensor
-    padded_length: int
+    padded_length: int | tuple[int, int | None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,9 @@ class PaddingStats:
                 "padding_waste": self.waste, "batches": self.batches, "batch_shapes": self.shapes}
 
 
-def padding_stats(plan: list[Batch], lengths: torch.Tensor) -> PaddingStats:
+def padding_stats(plan: list[Batch], lengths) -> PaddingStats:
+    if not isinstance(lengths, torch.Tensor):
+        return document_padding_stats(plan, lengths)
     rows = [len(b.index) for b in plan]
     return PaddingStats(
         real_tokens=int(sum(int(lengths[b.index].sum()) for b in plan)),
@@ -155,6 +157,11 @@ class LengthSorted(Strategy):
 
     name = "length_sorted"
 
+    def plan(self, lengths, generator: torch.Generator | None = None) -> list[Batch]:
+        if not isinstance(lengths, torch.Tensor):  # documents: in (sentences, longest sentence) order
+            return DocumentBucketed(self.batch_size, noise=0.0).plan(lengths, generator)
+        return super().plan(lengths, generator)
+
     def _groups(self, lengths, generator):
         return list(torch.split(torch.argsort(lengths, stable=True), self.batch_size))
 
@@ -224,3 +231,107 @@ def make_strategy(name: str, batch_size: int = 64, *, n_buckets: int = DEFAULT_B
     if name == "bucket":
         return Bucketed(batch_size, n_buckets=n_buckets, pad_to=pad_to)
     raise ValueError(f"Unknown batching {name!r}; choose one of {', '.join(STRATEGIES)}.")
+
+
+# Documents (hierarchical models) are padded on two levels: sentences per document and words per sentence.
+# Their lengths are a `textclf.documents.DocumentLengths`; a batch's `padded_length` is (sentences, words), where
+# words is None when the batch's real sentences go to the word level in blocks of similar length.
+
+
+def sentence_chunks(lengths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Positions of `lengths` sorted longest first (ties in order) and cut into blocks of `size` sentences.
+
+    The word level reads one block at a time, each padded to its own longest sentence: the sentences of one
+    document differ in length far more than the documents of a bucket do, so this is where bucketing pays.
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i:i + size] for i in range(0, len(order), max(1, size))]
+
+
+def document_padding_stats(plan: list[Batch], lengths) -> PaddingStats:
+    """Two-level waste: pad word slots plus pad sentence slots over all word and sentence slots."""
+    words, sentences = document_level_stats(plan, lengths)
+    return PaddingStats(real_tokens=words.real_tokens + sentences.real_tokens,
+                        padded_slots=words.padded_slots + sentences.padded_slots, batches=len(plan),
+                        shapes=words.shapes)
+
+
+def document_level_stats(plan: list[Batch], lengths) -> tuple[PaddingStats, PaddingStats]:
+    """(word level, sentence level): tokens in word slots, and sentences in (documents × sentences) slots."""
+    real_words = word_slots = real_sentences = sentence_slots = 0
+    shapes = set()
+    for batch in plan:
+        docs = batch.index.numpy()
+        n_sentences, words = batch.padded_length
+        sentence_lengths = lengths.sentence_lengths[lengths.sentences_of(docs)]
+        if words is None:
+            chunks = sentence_chunks(sentence_lengths, len(docs))
+            word_slots += sum(len(c) * int(sentence_lengths[c].max()) for c in chunks)
+        else:
+            word_slots += len(docs) * n_sentences * words
+        real_words += int(sentence_lengths.sum())
+        real_sentences += len(sentence_lengths)
+        sentence_slots += len(docs) * n_sentences
+        shapes.add((len(docs), n_sentences, words))
+    return (PaddingStats(real_words, word_slots, len(plan), len(shapes)),
+            PaddingStats(real_sentences, sentence_slots, len(plan), len(shapes)))
+
+
+class DocumentStrategy(Strategy):
+    """Base of the two-level strategies: groups of documents, each padded to (sentences, words)."""
+
+    name = "documents"
+
+    def _groups(self, lengths, generator) -> list[torch.Tensor]:
+        return list(torch.split(_permutation(len(lengths), generator), self.batch_size))
+
+    def _pad(self, lengths, index: torch.Tensor) -> tuple[int, int | None]:
+        index = index.numpy()
+        return int(lengths.n_sentences[index].max()), int(lengths.longest[index].max())
+
+
+class DocumentMaxLength(DocumentStrategy):
+    """Every document padded to the most sentences of the set, every sentence to the longest of the set."""
+
+    name = "max_length"
+
+    def _pad(self, lengths, index):
+        return int(lengths.n_sentences.max()), int(lengths.longest.max())
+
+
+class DocumentPerBatch(DocumentStrategy):
+    """Random batches, padded on both levels to the batch's own most sentences and longest sentence."""
+
+    name = "per_batch"
+
+
+class DocumentBucketed(DocumentStrategy):
+    """Group documents by (sentences, longest sentence); the word level reads blocks of similar sentences.
+
+    Documents are sorted by sentence count, then longest sentence with multiplicative noise, after a random
+    tie-break, and cut into batches whose order is shuffled, so membership changes every epoch. Each batch pads
+    to its own most sentences; its real sentences go to the word level in length-sorted blocks.
+    """
+
+    name = "bucket"
+
+    def __init__(self, batch_size: int = 64, noise: float = DEFAULT_NOISE):
+        super().__init__(batch_size)
+        self.noise = noise
+
+    def _groups(self, lengths, generator):
+        order = _permutation(len(lengths), generator).numpy()
+        noise = 1 + self.noise * (2 * _uniform(len(lengths), generator).numpy() - 1)
+        longest = lengths.longest[order] * noise
+        order = order[np.lexsort((longest, lengths.n_sentences[order]))]
+        return list(torch.split(torch.from_numpy(order), self.batch_size))
+
+    def _pad(self, lengths, index):
+        return int(lengths.n_sentences[index.numpy()].max()), None
+
+
+def make_document_strategy(name: str, batch_size: int = 64) -> DocumentStrategy:
+    strategies = {"max_length": DocumentMaxLength, "per_batch": DocumentPerBatch, "bucket": DocumentBucketed}
+    if name not in strategies:
+        raise ValueError(f"Unknown batching {name!r}; choose one of {', '.join(STRATEGIES)}.")
+    return strategies[name](batch_size)

@@ -130,7 +130,8 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = CompareConfig()
     parser.add_argument("--models", default="cnn,rnn,svm,knn",
-                        help="comma-separated models, options after colons, e.g. cnn,rnn:cell=gru:pooling=attention")
+                        help="comma-separated models (cnn, rnn, han, rcnn, clstm, svm, knn), options after colons, "
+                             "e.g. cnn:embedding=multichannel,rnn:cell=gru:pooling=attention,han")
     parser.add_argument("--batching", default=",".join(defaults.batchings),
                         help=f"comma-separated strategies from {', '.join(STRATEGIES)}")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")

@@ -168,6 +168,7 @@ class Prepared:
     tokenizer: str
     classes: list[str]
     max_lens: list[int]
+    texts: Sequence[str] = ()
 
     @property
     def split(self) -> Split:
@@ -185,9 +186,11 @@ class Prepared:
     def fold_max_len(self, fold: int | None) -> int:
         return self.max_lens[fold_index(fold)]
 
-    def part(self, name: str, fold: int | None = None) -> tuple[list[list[str]], np.ndarray]:
+    def part(self, name: str, fold: int | None = None, *, raw: bool = False) -> tuple[list, np.ndarray]:
+        """Tokens (or, with `raw`, the original texts) and labels of one part of the split."""
         index = getattr(self.fold_split(fold), name)
-        return [self.tokens[i] for i in index], self.labels[index]
+        docs = self.texts if raw else self.tokens
+        return [docs[i] for i in index], self.labels[index]
 
     def test_lengths(self, fold: int | None = None) -> list[int]:
         """Token lengths of the test texts as the models see them (truncated, at least one token)."""
@@ -216,7 +219,7 @@ def prepare(dataset: Dataset, config: CompareConfig) -> Prepared:
     truncated = [_truncate(split, tokens, config.max_len) for split in splits]
     return Prepared(tokens=tokens, labels=np.asarray(dataset.labels, dtype=object),
                     splits=[split for split, _ in truncated], tokenizer=tokenizer, classes=dataset.classes,
-                    max_lens=[max_len for _, max_len in truncated])
+                    max_lens=[max_len for _, max_len in truncated], texts=dataset.texts)
 
 
 def make_splits(dataset: Dataset, config: CompareConfig) -> list[Split]:
@@ -281,8 +284,9 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
     Neural models stop early on the validation part; a classical model has no use for it and trains on it
     too, so that every model learns from all the texts outside the test part."""
     estimator = build_estimator(run, config, prepared)
-    train_docs, train_labels = prepared.part("train", run.fold)
-    validation = prepared.part("validation", run.fold)
+    raw = estimator.reads_raw_text
+    train_docs, train_labels = prepared.part("train", run.fold, raw=raw)
+    validation = prepared.part("validation", run.fold, raw=raw)
     fit_options = {}
     if estimator.uses_batching:
         fit_options = {"validation": validation, "progress": progress, "should_stop": should_stop}
@@ -291,7 +295,7 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
     load = machine_load()
     with Stopwatch() as fitting:
         estimator.fit(train_docs, list(train_labels), **fit_options)
-    test_docs, test_labels = prepared.part("test", run.fold)
+    test_docs, test_labels = prepared.part("test", run.fold, raw=raw)
     with Stopwatch() as inference:
         predicted = estimator.predict(test_docs)
     history = [h.as_dict() for h in estimator.history_] if estimator.uses_batching else []
@@ -312,7 +316,7 @@ def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.
         "model": run.model.label, "model_key": run.model.key, "batching": run.batching, "seed": run.seed,
         "fold": run.fold, "accuracy": float(accuracy_score(truth, predicted)),
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
-        "parameters": estimator.n_parameters, "test_texts": len(truth),
+        "parameters": estimator.n_parameters, "test_texts": len(truth), **estimator.fit_details(),
     }
     if history:
         totals = _epoch_totals(history)

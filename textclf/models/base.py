@@ -30,6 +30,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     uses_batching = False
     fitted_attribute = "history_"  # every fit sets its per-epoch history last (empty for classical models)
     unknown_effect = "it reads each as one unknown word"
+    reads_raw_text = False  # True: fit/predict want the raw strings (e.g. to split sentences at line breaks)
 
     def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
         self.tokenizer = tokenizer
@@ -94,6 +95,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def n_parameters(self) -> int | None:
         """Learned numbers in the model, or None where the idea does not apply (kNN stores its data)."""
         return None
+
+    def fit_details(self) -> dict:
+        """Facts about the fit worth a column in the results (e.g. how much of the vocabulary had vectors)."""
+        return {}
 
     def fit(self, docs, labels, **fit_params):
         raise NotImplementedError

@@ -11,10 +11,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from textclf.embeddings import WordEmbedding
 from textclf.explain import Explanation
 from textclf.models import register
-from textclf.models.neural import NeuralTextClassifier, init_embedding
-from textclf.vocab import PAD
+from textclf.models.neural import NeuralTextClassifier
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("mean", "max", "last", "attention")
@@ -22,15 +22,16 @@ POOLINGS = ("mean", "max", "last", "attention")
 
 class BiRNN(nn.Module):
     def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300, hidden: int = 128,
-                 cell: str = "lstm", bidirectional: bool = True, pooling: str = "mean", dropout: float = 0.5):
+                 cell: str = "lstm", bidirectional: bool = True, pooling: str = "mean", dropout: float = 0.5,
+                 embedding: WordEmbedding | None = None):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {', '.join(CELLS)}, not {cell!r}.")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}.")
         self.pooling = pooling
-        self.embedding = init_embedding(nn.Embedding(vocab_size, embed_dim, padding_idx=PAD))
-        self.rnn = CELLS[cell](embed_dim, hidden, batch_first=True, bidirectional=bidirectional)
+        self.embedding = embedding if embedding is not None else WordEmbedding(vocab_size, embed_dim)
+        self.rnn = CELLS[cell](self.embedding.output_dim, hidden, batch_first=True, bidirectional=bidirectional)
         width = hidden * (2 if bidirectional else 1)
         self.attention = (nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
                           if pooling == "attention" else None)
@@ -90,7 +91,8 @@ class BiRNNClassifier(NeuralTextClassifier):
     @classmethod
     def label(cls, params: dict) -> str:
         prefix = "Bi" if params.get("bidirectional", True) else ""
-        return f"{prefix}{params.get('cell', 'lstm').upper()} ({params.get('pooling', 'mean')})"
+        details = ", ".join(filter(None, [params.get("pooling", "mean"), cls.embedding_label(params)]))
+        return f"{prefix}{params.get('cell', 'lstm').upper()} ({details})"
 
     def explainers(self) -> dict:
         own = {"attention": self._explain_attention} if self.pooling == "attention" else {}
@@ -109,4 +111,4 @@ class BiRNNClassifier(NeuralTextClassifier):
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         return BiRNN(vocab_size, n_classes, self.embed_dim, self.hidden, self.cell, self.bidirectional,
-                     self.pooling, self.dropout)
+                     self.pooling, self.dropout, self.make_embedding(vocab_size))

@@ -5,7 +5,8 @@ one-time encoding, the batching strategy, the training loop and batched predicti
 how to build its `nn.Module`.
 
 Defaults follow Kim (2014) where he published a choice: 300-dimensional embeddings initialised uniformly in
-[-0.25, 0.25] (his CNN-rand), dropout 0.5, mini-batches of 50, early stopping on a validation part. The epoch
+[-0.25, 0.25] (his CNN-rand; the `embedding` setting picks the other modes, see textclf.embeddings),
+dropout 0.5, mini-batches of 50, early stopping on a validation part. The epoch
 cap is high (30) because early stopping, not the cap, should end training; `patience` counts epochs in a row
 in which neither validation accuracy rose nor validation loss fell. Gradients are clipped to a global L2
 norm of 5 (a guard against the occasional exploding RNN step; it rarely binds for the CNN).
@@ -14,6 +15,7 @@ norm of 5 (a guard against the occasional exploding RNN step; it rarely binds fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +24,14 @@ from torch import nn
 
 from textclf.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients
 from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
+from textclf.embeddings import (  # noqa: F401  (init_embedding, EMBEDDING_INIT_RANGE: re-exported)
+    CORPUS,
+    EMBEDDING_INIT_RANGE,
+    WordEmbedding,
+    check_embedding,
+    init_embedding,
+    pretrained_matrix,
+)
 from textclf.explain import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
 from textclf.train import (
@@ -36,19 +46,6 @@ from textclf.train import (
 from textclf.vocab import UNK, EncodedTexts, Vocabulary, encode
 
 DEFAULT_MAX_LEN = 256
-EMBEDDING_INIT_RANGE = 0.25
-
-
-def init_embedding(embedding: nn.Embedding) -> nn.Embedding:
-    """Kim (2014)'s initialisation for random word vectors, U(-0.25, 0.25), the pad row kept at zero.
-
-    torch's default N(0, 1) gives vectors about 7 times larger, which the first layers then have to shrink
-    while the model overfits the training set."""
-    nn.init.uniform_(embedding.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
-    if embedding.padding_idx is not None:
-        with torch.no_grad():
-            embedding.weight[embedding.padding_idx].zero_()
-    return embedding
 
 
 class NeuralTextClassifier(TextClassifier):
@@ -62,9 +59,10 @@ class NeuralTextClassifier(TextClassifier):
                  min_freq: int = 2, max_vocab: int = 50_000, batching: str = "bucket", batch_size: int = 50,
                  n_buckets: int = DEFAULT_BUCKETS, pad_to: str = "batch", epochs: int = 30, lr: float | None = None,
                  optimizer: str | None = None, clip_norm: float | None = 5.0, patience: int = 5,
-                 device: str = "auto", **params):
+                 device: str = "auto", embedding: str = "rand", vectors: str = CORPUS, **params):
         super().__init__(**params)
         self.embed_dim, self.dropout = embed_dim, dropout
+        self.embedding, self.vectors = embedding, vectors
         self.max_len, self.min_freq, self.max_vocab = max_len, min_freq, max_vocab
         self.batching, self.batch_size, self.n_buckets, self.pad_to = batching, batch_size, n_buckets, pad_to
         self.epochs, self.lr, self.optimizer, self.clip_norm = epochs, lr, optimizer, clip_norm
@@ -72,6 +70,18 @@ class NeuralTextClassifier(TextClassifier):
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         raise NotImplementedError
+
+    @staticmethod
+    def embedding_label(params: dict) -> str:
+        """'' for random embeddings, else the mode and, for a file, its name (labels must tell runs apart)."""
+        mode, source = params.get("embedding", "rand"), params.get("vectors", CORPUS)
+        if mode == "rand":
+            return ""
+        return mode if source == CORPUS else f"{mode} {Path(str(source)).stem}"
+
+    def make_embedding(self, vocab_size: int) -> WordEmbedding:
+        """The embedding layer in this model's mode, started from the vectors prepared by `fit` (if any)."""
+        return WordEmbedding(vocab_size, self.embed_dim, self.embedding, getattr(self, "initial_vectors_", None))
 
     def build_strategy(self) -> Strategy:
         """The batching strategy these settings describe (unfitted), for training and for restoring a bundle."""
@@ -84,7 +94,10 @@ class NeuralTextClassifier(TextClassifier):
         self._start_fit(docs)
         tokens = self._tokens(docs)
         y = torch.from_numpy(self._encode_labels(labels))
-        self.vocab_ = Vocabulary.fit(tokens, min_freq=self.min_freq, max_size=self.max_vocab)
+        words = self._word_lists(tokens)
+        self.vocab_ = Vocabulary.fit(words, min_freq=self.min_freq, max_size=self.max_vocab)
+        self.initial_vectors_, self.embedding_coverage_ = pretrained_matrix(
+            self.embedding, self.vectors, self.vocab_, words, self.embed_dim, seed=self.seed, min_count=self.min_freq)
         train = self._encode(tokens)
         val_docs, val_labels = validation if validation is not None else (tokens, labels)
         val, y_val = self._encode(self._tokens(val_docs)), torch.from_numpy(self._label_ids(val_labels))
@@ -94,6 +107,7 @@ class NeuralTextClassifier(TextClassifier):
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
+        del self.initial_vectors_
         optimizer = self.optimizer or self.default_optimizer
         settings = TrainSettings(epochs=self.epochs, lr=self.lr or self.default_lrs[optimizer],
                                  patience=self.patience, seed=self.seed, optimizer=optimizer,
@@ -103,12 +117,23 @@ class NeuralTextClassifier(TextClassifier):
         self.module_.eval()
         return self
 
+    def fit_details(self) -> dict:
+        coverage = getattr(self, "embedding_coverage_", None)
+        if coverage is None:
+            return {}
+        return {"vector_vocabulary_coverage": coverage.vocabulary_share, "vector_token_coverage": coverage.token_share}
+
     def _check_settings(self) -> None:
+        check_embedding(self.embedding)
         for name in ("epochs", "batch_size", "max_len", "min_freq", "n_buckets", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}.")
         if (self.optimizer or self.default_optimizer) not in self.default_lrs:
             raise ValueError(f"optimizer must be one of {', '.join(self.default_lrs)}, not {self.optimizer!r}.")
+
+    def _word_lists(self, tokens: list) -> list[list[str]]:
+        """The token lists that vocabulary and word vectors learn from (a hierarchical model's are nested)."""
+        return tokens
 
     def _encode(self, tokens: list[list[str]]) -> EncodedTexts:
         return encode(tokens, self.vocab_, self.max_len)

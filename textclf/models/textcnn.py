@@ -6,6 +6,8 @@ of pads never changes the output; texts shorter than a filter get exactly one wi
 
 Kim's published settings are the defaults: filter heights 3, 4, 5 with 100 maps each, dropout 0.5, and an
 L2 max-norm of 3 on each class's output weight vector (rescaled after every update).
+With two embedding channels (`multichannel`) the two tables sit side by side as input channels, so each filter
+has weights for both and adds their responses, as in Kim (2014).
 """
 
 from __future__ import annotations
@@ -19,21 +21,22 @@ from torch.nn import functional as F
 
 from textclf.attribution import margin
 from textclf.batching import evaluation_strategy
+from textclf.embeddings import WordEmbedding
 from textclf.explain import Explanation, joiner_for, spread
 from textclf.models import register
-from textclf.models.neural import NeuralTextClassifier, init_embedding
+from textclf.models.neural import NeuralTextClassifier
 from textclf.vocab import PAD
 
 
 class TextCNN(nn.Module):
     def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300,
                  kernel_sizes: tuple[int, ...] = (3, 4, 5), filters: int = 100, dropout: float = 0.5,
-                 max_norm: float | None = 3.0):
+                 max_norm: float | None = 3.0, embedding: WordEmbedding | None = None):
         super().__init__()
         self.kernel_sizes = tuple(kernel_sizes)
         self.max_norm = max_norm
-        self.embedding = init_embedding(nn.Embedding(vocab_size, embed_dim, padding_idx=PAD))
-        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, filters, h) for h in self.kernel_sizes)
+        self.embedding = embedding if embedding is not None else WordEmbedding(vocab_size, embed_dim)
+        self.convs = nn.ModuleList(nn.Conv1d(self.embedding.output_dim, filters, h) for h in self.kernel_sizes)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(filters * len(self.kernel_sizes), n_classes)
 
@@ -85,7 +88,8 @@ class TextCNNClassifier(NeuralTextClassifier):
 
     @classmethod
     def label(cls, params: dict) -> str:
-        return "TextCNN"
+        embedding = cls.embedding_label(params)
+        return f"TextCNN ({embedding})" if embedding else "TextCNN"
 
     def explainers(self) -> dict:
         return {"ngrams": self._explain_ngrams, **super().explainers()}
@@ -154,4 +158,4 @@ class TextCNNClassifier(NeuralTextClassifier):
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         return TextCNN(vocab_size, n_classes, self.embed_dim, tuple(self.kernel_sizes), self.filters, self.dropout,
-                       self.max_norm)
+                       self.max_norm, self.make_embedding(vocab_size))

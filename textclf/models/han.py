@@ -1,0 +1,165 @@
+"""Hierarchical attention network (Yang et al. 2016): words → sentence vectors → document vector.
+
+A word-level BiGRU with attention turns each sentence into a vector; a sentence-level BiGRU with attention turns
+the sentence vectors into the document's. Both GRUs run on packed sequences and both attentions give pads a
+weight of exactly zero, so neither the pad words of a sentence nor the pad sentences of a document change the
+output. Documents are split into sentences (see `textclf.documents`) and batched on two levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from textclf.batching import make_document_strategy
+from textclf.documents import (
+    DocumentTensors,
+    EncodedDocuments,
+    encode_documents,
+    sentence_tokens,
+    truncate_document,
+)
+from textclf.embeddings import WordEmbedding
+from textclf.models import register
+from textclf.models.neural import NeuralTextClassifier
+from textclf.tokenize import Tokenizer, is_tokenized, resolve
+from textclf.vocab import SPECIALS
+
+UNK_TOKEN = SPECIALS[1]
+
+
+class MaskedAttention(nn.Module):
+    """Yang et al.'s attention: a one-layer MLP scores each position against a learned context vector."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.score = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
+
+    def forward(self, states: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weighted sum, weights) over the first `lengths` positions of each row; pads weigh exactly 0."""
+        mask = torch.arange(states.shape[1], device=states.device)[None, :] < lengths.to(states.device)[:, None]
+        weights = torch.softmax(self.score(states).squeeze(-1).masked_fill(~mask, float("-inf")), dim=1)
+        return (weights[..., None] * states).sum(dim=1), weights
+
+
+def packed_gru(gru: nn.GRU, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """GRU outputs at every position (zeros past each row's length); rows of length 0 read one step."""
+    packed = pack_padded_sequence(inputs, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+    outputs, _ = gru(packed)
+    return pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])[0]
+
+
+class HAN(nn.Module):
+    def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300, hidden: int = 50,
+                 dropout: float = 0.5, embedding: WordEmbedding | None = None):
+        super().__init__()
+        self.embedding = embedding if embedding is not None else WordEmbedding(vocab_size, embed_dim)
+        width = 2 * hidden
+        self.word_rnn = nn.GRU(self.embedding.output_dim, hidden, batch_first=True, bidirectional=True)
+        self.word_attention = MaskedAttention(width)
+        self.sentence_rnn = nn.GRU(width, hidden, batch_first=True, bidirectional=True)
+        self.sentence_attention = MaskedAttention(width)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(width, n_classes)
+
+    def forward(self, batch: DocumentTensors, n_sentences: torch.Tensor) -> torch.Tensor:
+        return self.output(self.dropout(self.encode(batch, n_sentences)[0]))
+
+    def encode(self, batch: DocumentTensors, n_sentences: torch.Tensor):
+        """(document vectors, word weights per block, sentence weights [documents × sentences])."""
+        vectors, word_weights = [], []
+        for ids, lengths in batch.chunks:
+            states = packed_gru(self.word_rnn, self.embedding(ids), lengths)
+            sentence_vectors, weights = self.word_attention(states, lengths)
+            vectors.append(sentence_vectors)
+            word_weights.append(weights)
+        documents, sentences = batch.shape
+        grid = vectors[0].new_zeros(documents * sentences, vectors[0].shape[1])
+        grid[batch.slots] = torch.cat(vectors)
+        grid = grid.view(documents, sentences, -1)
+        states = packed_gru(self.sentence_rnn, grid, n_sentences)
+        document_vectors, sentence_weights = self.sentence_attention(states, n_sentences)
+        return document_vectors, word_weights, sentence_weights
+
+
+@register
+class HANClassifier(NeuralTextClassifier):
+    """Hierarchical attention network with the scikit-learn estimator contract.
+
+    `max_len` bounds the tokens kept per document (its first ones, across sentences), as for the flat models.
+    Texts are split into sentences before tokenizing (line breaks count), so give it raw texts; token lists are
+    split at end-mark tokens. Batching is two-level (`textclf.batching`); `pad_to` does not apply.
+    """
+
+    key = "han"
+    order = 5
+    reads_raw_text = True
+
+    def __init__(self, *, hidden: int = 50, **params):
+        super().__init__(**params)
+        self.hidden = hidden
+
+    @classmethod
+    def label(cls, params: dict) -> str:
+        embedding = cls.embedding_label(params)
+        return f"HAN ({embedding})" if embedding else "HAN"
+
+    def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
+        return HAN(vocab_size, n_classes, self.embed_dim, self.hidden, self.dropout, self.make_embedding(vocab_size))
+
+    def build_strategy(self):
+        return make_document_strategy(self.batching, self.batch_size)
+
+    def _tokens(self, docs: Sequence) -> list[list[list[str]]]:
+        if not hasattr(self, "tokenizer_"):
+            sample = [" ".join(map(str, np.ravel(d))) for d in docs[:500]] if is_tokenized(docs) else list(docs)
+            self.tokenizer_ = resolve(self.tokenizer, sample)
+        tokenizer = Tokenizer(self.tokenizer_)
+        return [sentence_tokens(doc, tokenizer) for doc in docs]
+
+    def explainers(self) -> dict:
+        """None yet through `explain` (the flat models' integrated gradients read one token row); `attention`
+        gives HAN's own word and sentence weights."""
+        return {}
+
+    def _word_lists(self, tokens: list[list[list[str]]]) -> list[list[str]]:
+        return [sentence for doc in tokens for sentence in doc]
+
+    def _encode(self, tokens) -> EncodedDocuments:
+        return encode_documents(tokens, self.vocab_, self.max_len)
+
+    def attention(self, docs: Sequence) -> list[dict]:
+        """Per document: its sentences (tokens kept after truncation), each sentence's weight and its words'.
+
+        Plain data for explanations: weights of a document's sentences sum to 1, as do a sentence's words'.
+        """
+        tokens = self._tokens(docs)
+        data = self._encode(tokens)
+        kept = [truncate_document(doc, self.max_len) or [[UNK_TOKEN]] for doc in tokens]
+        results = [dict() for _ in docs]
+        self.module_.eval()
+        with torch.no_grad():
+            for batch in self.strategy_.plan(data.lengths):
+                self._batch_attention(data, batch, kept, results)
+        return results
+
+    def _batch_attention(self, data: EncodedDocuments, batch, kept, results) -> None:
+        inputs, n_sentences = data.batch(batch.index, batch.padded_length)
+        _, word_weights, sentence_weights = self.module_.encode(inputs.to(self.device_), n_sentences)
+        rows = [w for block in word_weights for w in block.cpu()]
+        order = inputs.slots.tolist()
+        by_slot = dict(zip(order, rows, strict=True))
+        sentences = inputs.shape[1]
+        for position, doc in enumerate(batch.index.tolist()):
+            count = int(n_sentences[position])
+            words = [by_slot[position * sentences + s] for s in range(count)]
+            results[doc] = {
+                "sentences": kept[doc],
+                "sentence_weights": sentence_weights[position, :count].cpu().tolist(),
+                "word_weights": [w[:len(kept[doc][s])].tolist() for s, w in enumerate(words)],
+            }
+
