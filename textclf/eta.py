@@ -17,25 +17,35 @@ import numpy as np
 import torch
 
 from textclf.batching import make_strategy, padding_stats
-from textclf.experiment import CompareConfig, Prepared, RunSpec
-from textclf.models import get_model_class
+from textclf.experiment import CompareConfig, Prepared, RunSpec, build_estimator
 
 
 def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunSpec]) -> list[int]:
-    """Padded slots each run would process over all its epochs (0 for a classical run)."""
-    per_epoch = {}
+    """Padded slots each run would process over all its epochs (0 for a classical run).
+
+    Epochs and batch size are the ones the run's estimator will use (the model's own defaults where the
+    comparison leaves them unset), so the plan matches what training does."""
+    per_epoch, planned = {}, []
     for run in runs:
-        key = (run.batching, run.fold)
-        if key in per_epoch or not get_model_class(run.model.key).uses_batching:
+        estimator = build_estimator(run, config, prepared)
+        if not estimator.uses_batching:
+            planned.append(0)
             continue
-        split, max_len = prepared.fold_split(run.fold), prepared.fold_max_len(run.fold)
-        lengths = torch.as_tensor(np.clip([len(prepared.tokens[i]) for i in split.train], 1, max_len))
-        strategy = make_strategy(run.batching, config.batch_size, n_buckets=config.n_buckets, pad_to=config.pad_to)
-        if hasattr(strategy, "fit"):
-            strategy.fit(lengths)
-        plan = strategy.plan(lengths, torch.Generator().manual_seed(0))
-        per_epoch[key] = padding_stats(plan, lengths).padded_slots
-    return [config.epochs * per_epoch.get((run.batching, run.fold), 0) for run in runs]
+        key = (run.batching, run.fold, estimator.batch_size)
+        if key not in per_epoch:
+            per_epoch[key] = _slots_per_epoch(prepared, run, estimator.batch_size, config)
+        planned.append(estimator.epochs * per_epoch[key])
+    return planned
+
+
+def _slots_per_epoch(prepared: Prepared, run: RunSpec, batch_size: int, config: CompareConfig) -> int:
+    split, max_len = prepared.fold_split(run.fold), prepared.fold_max_len(run.fold)
+    lengths = torch.as_tensor(np.clip([len(prepared.tokens[i]) for i in split.train], 1, max_len))
+    strategy = make_strategy(run.batching, batch_size, n_buckets=config.n_buckets, pad_to=config.pad_to)
+    if hasattr(strategy, "fit"):
+        strategy.fit(lengths)
+    plan = strategy.plan(lengths, torch.Generator().manual_seed(0))
+    return padding_stats(plan, lengths).padded_slots
 
 
 @dataclass
