@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.test_app import finished_job, fresh_caches, page  # noqa: F401  (fixtures used by name)
+from tests.test_app import button, finished_job, fresh_caches, page  # noqa: F401  (fixtures used by name)
 from textclf.demo import demo_dataset
 
 HOSTILE = "really bad food <script>alert('x')</script>, would not order again"
@@ -14,7 +14,8 @@ def predict_page(job, text: str, dataset=None):
     if dataset is not None:
         at.session_state["dataset"] = dataset
     at.run()
-    at.text_area[0].input(text).run()
+    at.text_area[0].input(text)
+    button(at, "Predict").click().run()
     return at
 
 
