@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from textclf.batching import make_strategy, padding_stats
+from textclf.errors import TextclfError
 from textclf.experiment import CompareConfig, Prepared, RunSpec, build_estimator
 
 
@@ -24,10 +25,15 @@ def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunS
     """Padded slots each run would process over all its epochs (0 for a classical run).
 
     Epochs and batch size are the ones the run's estimator will use (the model's own defaults where the
-    comparison leaves them unset), so the plan matches what training does."""
+    comparison leaves them unset), so the plan matches what training does. A run whose settings the model
+    refuses counts as no work: it fails with that message when its turn comes, after the runs before it."""
     per_epoch, planned = {}, []
     for run in runs:
-        estimator = build_estimator(run, config, prepared)
+        try:
+            estimator = build_estimator(run, config, prepared)
+        except TextclfError:
+            planned.append(0)
+            continue
         if not estimator.uses_batching:
             planned.append(0)
             continue
