@@ -202,7 +202,7 @@ def test_chinese_texts_are_explained_word_by_word():
 
 
 def test_deletion_of_top_tokens_hurts_more_than_random_deletion_on_mr():
-    """The acceptance's deletion test on a small slice of MR (the full figures are in BENCHMARKS.md).
+    """The acceptance's deletion test on a small slice of MR (the full run is `bench/explain_deletion.py`).
 
     Small models learn enough from 2000 texts only with a higher learning rate."""
     path = shared_dataset("mr.csv")

@@ -233,8 +233,8 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
                         hovertemplate="epoch %{x}: %{y:.3g}<extra>%{fullData.name} · seed %{customdata}</extra>")
         shown.add(group)
     fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), tickformat="d", range=[0.8, last_epoch + 0.2])
-    if measure == "val_accuracy":
-        fig.update_yaxes(tickformat=".1%")
+    if measure == "val_accuracy":  # an accuracy axis never runs past 0–100 %, even around a single point
+        fig.update_yaxes(tickformat=".1%", autorangeoptions={"minallowed": 0, "maxallowed": 1})
     fig.update_layout(legend={"title": {"text": "one line per seed"}} if len(runs) > len(shown) else {})
     return fig
 
