@@ -121,6 +121,46 @@ def test_svm_features_are_tfidf_value_times_coefficient(demo_models, sample_text
     assert sum(explanation.weights) == pytest.approx(sum(row["weight"] for row in features), rel=1e-5)
 
 
+@pytest.mark.parametrize("nb", [False, True], ids=["svm", "nb-svm"])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_svm_feature_weights_and_intercept_add_up_to_the_margin_it_labels_by(nb, classes):
+    """The explanation must use what the labelling SVM multiplies: TF-IDF values for the SVM, binarized n-grams
+    × log-count ratio for NB-SVM (reading NB-SVM's TF-IDF values credits the wrong features)."""
+    words = ["good fine", "bad awful", "plain flat"][:classes]
+    texts = [f"{words[i % classes]} film {i}" for i in range(60)]
+    labels = [str(i % classes) for i in range(60)]
+    model = create("svm", nb=nb).fit(texts, labels)
+    text = "a good but awful flat film"
+    explanation = explain(model, text)
+    svm = model.svm_
+    index = list(model.classes_).index(explanation.predicted)
+    margins = np.atleast_1d(svm.decision_function(model._features([text]))[0])
+    margin = margins[0] * (1 if index == 1 else -1) if classes == 2 else margins[index]
+    intercept = np.atleast_1d(svm.intercept_)
+    bias = intercept[0] * (1 if index == 1 else -1) if classes == 2 else intercept[index]
+    total = sum(row["weight"] for row in explanation.details["features"])
+    assert total + bias == pytest.approx(margin, abs=1e-6)
+    assert explanation.predicted == model.predict([text])[0]
+
+
+def test_han_attention_weighs_words_within_sentences_and_sentences_within_the_text():
+    texts = ["a great film. loved it", "bad plot. boring and long", "great acting. fine", "awful. hated it"] * 5
+    labels = ["pos", "neg", "pos", "neg"] * 5
+    model = create("han", embed_dim=8, hidden=4, epochs=1, min_freq=1, max_len=6).fit(texts, labels)
+    assert methods(model) == ["attention"]
+    explanation = explain(model, "a great film. loved it! truly wonderful")
+    attention = model.attention(["a great film. loved it! truly wonderful"])[0]
+    sentence_weights = [row["weight"] for row in explanation.details["sentences"]]
+    assert sentence_weights == pytest.approx(attention["sentence_weights"])
+    expected = [w * s for s, row in zip(sentence_weights, attention["word_weights"], strict=True) for w in row]
+    assert explanation.weights[:6] == pytest.approx(expected)
+    assert explanation.weights[6:] == [None] * 3 and "cut" in explanation.notes[0]
+    assert sum(explanation.weights[:6]) == pytest.approx(1)
+    assert explain(model, ["a", "great", "film", ".", "loved", "it"]).weights == pytest.approx(expected)
+    with pytest.raises(TextclfError, match="knows none of the words"):
+        explain(model, "zzz qqq")
+
+
 def test_svm_coefficients_are_found_through_calibration_and_pipelines():
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1], [0.1, 1.0], [0.9, 0.0], [0.0, 0.8]])
     y = np.array([0, 1, 0, 1, 0, 1])

@@ -1,7 +1,7 @@
 """Why a model decided: one plain-data `Explanation` for every model family, and `explain(model, text)`.
 
 Each model family brings its own explanations (`TextClassifier.explainers`): TextCNN its winning n-grams, a
-BiRNN with attention its attention weights, the SVM its features' TF-IDF value × coefficient, kNN its nearest
+BiRNN with attention its attention weights, the SVM its features' value × coefficient, kNN its nearest
 training texts, and every neural model integrated gradients (`textclf.attribution`). They all answer in the
 same shape: one weight per token the model read, positive where the token pushed towards the predicted class,
 plus method-specific details (n-grams, features, neighbours) as lists of dicts, so the CLI prints them, the
@@ -21,7 +21,7 @@ METHOD_TITLES = {
     "ngrams": "winning n-grams (max-pool × output weight)",
     "attention": "attention weights",
     "integrated_gradients": "integrated gradients",
-    "features": "TF-IDF value × SVM coefficient",
+    "features": "feature value × SVM coefficient",
     "neighbours": "nearest training texts",
 }
 NOTHING_TO_EXPLAIN = "The text has no words to explain: type or paste a sentence."

@@ -24,10 +24,11 @@ from textclf.documents import (
     truncate_document,
 )
 from textclf.embeddings import WordEmbedding
+from textclf.explain import Explanation, joiner_for, refuse_all_unknown
 from textclf.models import register
 from textclf.models.neural import NeuralTextClassifier
 from textclf.tokenize import Tokenizer, is_tokenized, resolve
-from textclf.vocab import SPECIALS
+from textclf.vocab import SPECIALS, UNK
 
 UNK_TOKEN = SPECIALS[1]
 
@@ -122,9 +123,29 @@ class HANClassifier(NeuralTextClassifier):
         return [sentence_tokens(doc, tokenizer) for doc in docs]
 
     def explainers(self) -> dict:
-        """None yet through `explain` (the flat models' integrated gradients read one token row); `attention`
-        gives HAN's own word and sentence weights."""
-        return {}
+        """HAN's own attention (word within sentence × sentence within document); integrated gradients, which
+        read one flat token row, do not apply to its two-level input."""
+        return {"attention": self._explain_attention}
+
+    def _explain_attention(self, doc: list) -> Explanation:
+        """Each word's weight × its sentence's weight, so the words read sum to 1; the sentences' own weights in
+        the details, for a heat map per sentence. `doc` is a list of sentences or a flat token list."""
+        sentences = sentence_tokens(doc, Tokenizer(self.tokenizer_))
+        tokens = [token for sentence in sentences for token in sentence]
+        unknown = [i for i, token_id in enumerate(self.vocab_.ids(tokens)) if token_id == UNK]
+        read = min(len(tokens), self.max_len)
+        refuse_all_unknown(self.display_name, tokens, read - sum(i < read for i in unknown))
+        weights = self._attention([sentences])[0]
+        words = [w * s for s, row in zip(weights["sentence_weights"], weights["word_weights"], strict=True)
+                 for w in row]
+        joiner = joiner_for(self.tokenizer_)
+        details = {"sentences": [{"text": joiner.join(kept), "weight": weight} for kept, weight
+                                 in zip(weights["sentences"], weights["sentence_weights"], strict=True)]}
+        return self._explanation("attention", tokens, self._decision(sentences), words, read=read,
+                                 unknown=[i for i in unknown if i < read], details=details,
+                                 notes=["Attention weights say where the model looked, not which way a word pushed: "
+                                        "a word's weight is its weight within its sentence times the sentence's "
+                                        "weight within the text, so all are positive and sum to 1."])
 
     def _word_lists(self, tokens: list[list[list[str]]]) -> list[list[str]]:
         return [sentence for doc in tokens for sentence in doc]
@@ -137,10 +158,12 @@ class HANClassifier(NeuralTextClassifier):
 
         Plain data for explanations: weights of a document's sentences sum to 1, as do a sentence's words'.
         """
-        tokens = self._tokens(docs)
+        return self._attention(self._tokens(docs))
+
+    def _attention(self, tokens: list[list[list[str]]]) -> list[dict]:
         data = self._encode(tokens)
         kept = [truncate_document(doc, self.max_len) or [[UNK_TOKEN]] for doc in tokens]
-        results = [dict() for _ in docs]
+        results = [dict() for _ in tokens]
         self.module_.eval()
         with torch.no_grad():
             for batch in self.strategy_.plan(data.lengths):

@@ -53,6 +53,15 @@ class NBSVM(ClassifierMixin, BaseEstimator):
         scores = scores + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
+    def explained_input(self, X):
+        """What the weights of `explained_coef_` multiply: the binarized n-grams (a TF-IDF value plays no part)."""
+        return _binarize(X)
+
+    @property
+    def explained_coef_(self) -> np.ndarray:
+        """Per class row, each feature's effective weight: its log-count ratio × its interpolated SVM weight."""
+        return self.ratios_ * self.coef_
+
     def predict(self, X) -> np.ndarray:
         scores = self.decision_function(X)
         if scores.ndim == 1:

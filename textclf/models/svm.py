@@ -59,13 +59,32 @@ class SVMClassifier(TfidfTextClassifier):
     def explainers(self) -> dict:
         return {"features": self._explain_features}
 
+    def _decision(self, tokens: list[str]) -> tuple[int, float | None]:
+        """The class `predict` gives (the SVM's margins) and the calibrated probability of that class."""
+        features = self._features([tokens])
+        index = int(self.svm_.predict(features)[0])
+        has_probabilities = hasattr(self.classifier_, "predict_proba")
+        return index, float(self.classifier_.predict_proba(features)[0, index]) if has_probabilities else None
+
+    def _linear_terms(self, features) -> tuple[object, np.ndarray]:
+        """What the labelling SVM multiplies (the features as it reads them) and by which coefficients.
+
+        The plain SVM reads the TF-IDF values; NB-SVM reads binarized n-grams, each weighted by its
+        log-count ratio × its SVM weight, so its explanation must use those or it credits the wrong features.
+        """
+        svm = self.svm_
+        if hasattr(svm, "explained_input"):
+            return (None if features is None else svm.explained_input(features)), svm.explained_coef_
+        return features, linear_coefficients(svm)
+
     def _explain_features(self, tokens: list[str]) -> Explanation:
-        """Each active feature's value (as the linear model sees it) × its coefficient for the predicted class."""
-        values, final = linear_input(self.classifier_, self._features([tokens]))
+        """Each active feature's value (as the SVM that labels the text reads it) × its coefficient for the
+        predicted class; with the intercept they add up to that class's margin."""
+        values, coefficients = self._linear_terms(self._features([tokens]))
         row = values.tocsr()
         refuse_all_unknown(self.display_name, tokens, row.nnz)
         decision = self._decision(tokens)
-        direction = class_direction(linear_coefficients(final), decision[0])
+        direction = class_direction(coefficients, decision[0])
         names = self._feature_names()[row.indices]
         contributions = row.data * direction[row.indices]
         order = np.argsort(-np.abs(contributions))
@@ -78,7 +97,7 @@ class SVMClassifier(TfidfTextClassifier):
 
     def class_table(self, docs=None, labels=None, top: int = 10) -> list[dict]:
         """Per class, the features with the largest coefficients towards it (learnt on the training set)."""
-        coefficients = linear_coefficients(linear_input(self.classifier_, None)[1])
+        coefficients = self._linear_terms(None)[1]
         names = self._feature_names()
         rows = []
         for index, label in enumerate(self.classes_):
@@ -87,14 +106,6 @@ class SVMClassifier(TfidfTextClassifier):
                 rows.append({"class": str(label), "feature": str(names[i]), "score": float(direction[i]),
                              "measure": "coefficient"})
         return rows
-
-
-def linear_input(classifier, features):
-    """What the final linear step of `classifier` reads (after any pipeline steps) and that final step."""
-    if hasattr(classifier, "steps"):
-        head, final = classifier[:-1], classifier[-1]
-        return (None if features is None else head.transform(features)), final
-    return features, classifier
 
 
 def linear_coefficients(estimator) -> np.ndarray:
