@@ -7,19 +7,19 @@ from textclf import charts
 from textclf.breakdown import accuracy_by_length, per_class
 from textclf.experiment import Comparison
 from textclf.pairwise import matrix, pairwise_table
-from textclf.report import COLUMN_NAMES, aggregate, headline, readable_table, run_label
+from textclf.report import BATCHING_NAMES, COLUMN_NAMES, aggregate, headline, readable_table, run_label
 
 PERCENT_COLUMNS = ("accuracy", "macro_f1", "padding_waste")
 SECONDS_COLUMNS = ("train_seconds", "seconds_per_epoch", "inference_seconds")
 UNFINISHED = {"interrupted": "was interrupted (the server stopped)", "cancelled": "was cancelled",
               "failed": "failed"}
-SUMMARY_COLUMNS = {"model": "model", "batching": "batching", "runs": "runs", "accuracy_mean": "accuracy",
-                   "accuracy_sd": "accuracy sd", "accuracy_ci_low": "accuracy CI low",
-                   "accuracy_ci_high": "accuracy CI high", "macro_f1_mean": "macro-F1", "macro_f1_sd": "macro-F1 sd",
-                   "macro_f1_ci_low": "macro-F1 CI low", "macro_f1_ci_high": "macro-F1 CI high",
-                   "seconds_per_epoch_mean": "training s/epoch", "seconds_to_best_epoch_mean": "training s to best",
-                   "validation_seconds_mean": "validation s", "inference_seconds_mean": "test inference s",
-                   "fit_wall_seconds_mean": "total wall s (fit)", "padding_waste_mean": "padding waste"}
+SUMMARY_COLUMNS = {"model": "Model", "batching": "Batching", "runs": "Runs", "accuracy_mean": "Accuracy",
+                   "accuracy_sd": "Accuracy sd", "accuracy_ci_low": "Accuracy CI low",
+                   "accuracy_ci_high": "Accuracy CI high", "macro_f1_mean": "Macro F1", "macro_f1_sd": "Macro F1 sd",
+                   "macro_f1_ci_low": "Macro F1 CI low", "macro_f1_ci_high": "Macro F1 CI high",
+                   "seconds_per_epoch_mean": "Training s per epoch", "seconds_to_best_epoch_mean": "Training s to best",
+                   "validation_seconds_mean": "Validation s", "inference_seconds_mean": "Test prediction s",
+                   "fit_wall_seconds_mean": "Total wall s of fit", "padding_waste_mean": "Padding waste"}
 
 
 def _key(comparison: Comparison) -> tuple:
@@ -75,15 +75,15 @@ def show_breakdowns(comparison: Comparison, found: dict) -> None:
     right.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen]), width="content",
                        key="confusion")
     st.caption("Per-class precision, recall and F1 of every run")
-    st.dataframe(found["classes"], width="stretch", hide_index=True, key="per_class")
+    st.dataframe(readable_table(found["classes"]), width="stretch", hide_index=True, key="per_class")
 
 
 def show_tables(comparison: Comparison, found: dict) -> None:
     table = comparison.table
     st.subheader("Summary (mean, sd and 95 % CI per model and batching)")
-    summary = aggregate(table)
-    st.dataframe(summary.reindex(columns=list(SUMMARY_COLUMNS)).rename(columns=SUMMARY_COLUMNS), width="stretch",
-                 hide_index=True, key="summary")
+    summary = aggregate(table).reindex(columns=list(SUMMARY_COLUMNS))
+    summary["batching"] = summary["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
+    st.dataframe(summary.rename(columns=SUMMARY_COLUMNS), width="stretch", hide_index=True, key="summary")
     st.subheader("All runs")
     st.dataframe(styled(table), width="stretch", hide_index=True, key="runs")
     downloads = st.columns(5)

@@ -139,6 +139,10 @@ def test_the_results_table_reads_as_people_write_it(small_comparison):
     text = table.to_string()
     assert "None" not in text and "nan" not in text.lower() and "<NA>" not in text
     assert table.loc[table["Model"] == "TextCNN", "Epochs run"].iloc[0] == "2"
+    for frame in at.dataframe:
+        columns = [str(c) for c in frame.value.columns]
+        assert not [c for c in columns if "_" in c], f"a table shows machine column names: {columns}"
+        assert "max_length" not in frame.value.to_string(), "a table shows a strategy's internal key"
 
 
 class _FinishedJob:

@@ -59,7 +59,7 @@ def test_cancel_mid_epoch_stops_within_one_batch_and_keeps_finished_runs(runner,
     assert job.status == "cancelled" and job.error is None
     assert batches_seen[-1] == (2, 3) and threads_seen == {1}
     assert progress["status"] == "running" and progress["runs_done"] == 1 and progress["runs_total"] == 2
-    assert progress["run"] == "TextCNN · bucket · seed 0" and progress["model"] == "TextCNN"
+    assert progress["run"] == "TextCNN · bucketed · seed 0" and progress["model"] == "TextCNN"
     assert (progress["epoch"], progress["epochs"], progress["batch"]) == (2, 50, 3)
     assert progress["losses"][-1] == (progress["batches"] + 3, progress["loss"])
     assert progress["eta_seconds"] > 0 and progress["elapsed_seconds"] > 0
@@ -128,7 +128,7 @@ def test_without_a_store_jobs_still_run_and_save_bundles_as_runs_finish(tmp_path
     assert job.wait(timeout=60) and job.status == "done" and job.experiment_id is None
     runner.shutdown()
     saved = sorted((tmp_path / "bundles" / f"job-{job.id}").iterdir())
-    assert [p.name for p in saved] == ["01-TextCNN_bucket_seed_0.textclf", "02-SVM_none_seed_0.textclf"]
+    assert [p.name for p in saved] == ["01-TextCNN_bucketed_seed_0.textclf", "02-SVM_seed_0.textclf"]
     for path, result in zip(saved, job.comparison().runs, strict=True):
         texts = small_demo.texts[:30]
         np.testing.assert_allclose(load_bundle(path).predict_proba(texts), result.estimator.predict_proba(texts),

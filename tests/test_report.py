@@ -82,8 +82,8 @@ def test_pairwise_matrix_is_antisymmetric_and_holm_corrected():
     assert len(pairs) == 3 and (pairs["p_holm"] >= pairs["p_value"]).all()
     grid = matrix(pairs)
     gain = difference_points(case)
-    assert grid.loc["TextCNN · bucket", "TextCNN · max_length"].startswith(gain)
-    assert grid.loc["TextCNN · max_length", "TextCNN · bucket"].startswith(gain.replace("+", "-"))
+    assert grid.loc["TextCNN · bucketed", "TextCNN · max-length"].startswith(gain)
+    assert grid.loc["TextCNN · max-length", "TextCNN · bucketed"].startswith(gain.replace("+", "-"))
     assert grid.loc["SVM", "SVM"] == "—"
 
 

@@ -205,7 +205,7 @@ def test_the_command_line_records_lists_shows_exports_and_deletes(tmp_path, caps
     assert main(["runs", "show", "1", "--home", str(home)]) == 0
     shown = capsys.readouterr().out
     bundles = sorted((home / "bundles" / "experiment-1").iterdir())
-    assert [p.name for p in bundles] == ["01-SVM_none_seed_0.textclf", "02-kNN_k_3_none_seed_0.textclf"]
+    assert [p.name for p in bundles] == ["01-SVM_seed_0.textclf", "02-kNN_k_3_seed_0.textclf"]
     assert "experiment 1: done" in shown and str(bundles[0]) in shown
     out_file = tmp_path / "export.json"
     assert main(["runs", "export", "1", "--format", "json", "--out", str(out_file), "--home", str(home)]) == 0

@@ -14,6 +14,8 @@ import torch
 
 STRATEGIES = ("max_length", "per_batch", "bucket")
 PAD_TO = ("batch", "bound")
+BATCHING_NAMES = {"max_length": "max-length", "per_batch": "per-batch", "bucket": "bucketed",
+                  "none": "classical (no batching)"}
 DEFAULT_BUCKETS = 8
 DEFAULT_NOISE = 0.05
 

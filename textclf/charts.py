@@ -14,14 +14,17 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
+from textclf.batching import BATCHING_NAMES
 from textclf.experiment import Comparison, RunResult
+from textclf.pairwise import cell_name
 from textclf.profile import Profile
-from textclf.report import BATCHING_NAMES, aggregate
+from textclf.report import aggregate
 
 BATCHING_COLOURS = {"max_length": "#d62728", "per_batch": "#ff7f0e", "bucket": "#1f77b4", "none": "#7f7f7f"}
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "height": 360,
           "uniformtext": {"minsize": 9, "mode": "hide"}, "title_font": {"size": 15}}
 LABEL_CHARS = 18
+LEGEND_ROW_PX = 20
 MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
 
 
@@ -46,6 +49,18 @@ def _readable_models(fig: go.Figure, models: Sequence[str]) -> None:
     models = list(dict.fromkeys(models))
     fig.update_xaxes(tickangle=0, automargin=True, tickvals=models, ticktext=[_wrapped(m) for m in models])
     fig.update_yaxes(automargin=True)
+
+
+def _legend_below(fig: go.Figure, rows: int, axis_px: int) -> None:
+    """A legend under the x axis, pinned to the figure's bottom edge in pixels, the figure grown by its rows.
+
+    A legend placed in plot fractions moves with the plot's height and lands on the axis title; pinned to the
+    container, with the margin sized for the tick labels and title (`axis_px`), it cannot overlap them.
+    """
+    legend_px = rows * LEGEND_ROW_PX + 10
+    fig.update_layout(legend={"orientation": "v" if rows > 1 else "h", "yref": "container", "y": 0,
+                              "yanchor": "bottom", "x": 0, "xanchor": "left"},
+                      margin_b=axis_px + legend_px, height=(fig.layout.height or LAYOUT["height"]) + legend_px)
 
 
 def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
@@ -74,7 +89,9 @@ def length_histogram(lengths: Sequence[int], boundaries: Sequence[int], max_len:
 
 def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, percent: bool = False,
                  include_classical: bool = True) -> go.Figure:
-    """Grouped bars: one group per model, one bar per batching (mean over seeds, sd as error bar)."""
+    """Grouped bars: one group per model, one bar per batching (mean over seeds, sd as error bar).
+
+    Values sit at the foot of each bar, where the error bar at its top cannot cover them."""
     summary = aggregate(table)
     if not include_classical:
         summary = summary[summary["batching"] != "none"]
@@ -83,7 +100,7 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
         means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
         labels = [f"{m:.1%}" if percent else f"{m:.3g}" for m in means]
         fig.add_bar(x=rows["model"], y=means, name=BATCHING_NAMES.get(batching, batching), text=labels,
-                    textposition="inside", insidetextanchor="end", textangle=0, textfont={"size": 11},
+                    textposition="inside", insidetextanchor="start", textangle=0, textfont={"size": 11},
                     marker_color=BATCHING_COLOURS.get(batching),
                     error_y={"type": "data", "array": sds, "visible": bool((rows["runs"] > 1).any())})
     fig.update_layout(barmode="group")
@@ -118,13 +135,13 @@ def accuracy_dots(table: pd.DataFrame) -> go.Figure:
                           "<br>%{customdata[2]} runs<extra></extra>")
     fig.update_xaxes(tickformat=".0%", range=_zoomed(table["accuracy"], summary))
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(list(names.values()))))
-    fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170},
-                      legend={"orientation": "h", "y": -0.28})
+    fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170})
+    _legend_below(fig, rows=1, axis_px=60)
     return fig
 
 
 def _cell_label(model: str, batching: str) -> str:
-    return html.escape(model) if batching == "none" else f"{html.escape(model)} · {BATCHING_NAMES.get(batching)}"
+    return html.escape(cell_name((model, batching)))
 
 
 def _zoomed(values: pd.Series, summary: pd.DataFrame) -> list[float]:
@@ -153,7 +170,7 @@ def _dash(dashes: dict[str, str], model: str) -> str:
 
 def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
     """Accuracy per test-length bin (quantiles), one line per (model, batching), Wilson 95 % CI as error bars."""
-    fig = _figure("Accuracy by text length (test texts in quantile bins)", "length in tokens (texts per bin)",
+    fig = _figure("Accuracy by text length", "tokens per text (quantile bins)",
                   "test accuracy")
     if rows.empty:
         return fig
@@ -169,7 +186,8 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
                      "arrayminus": cell["accuracy"] - cell["ci_low"], "thickness": 1},
             hovertemplate="%{x}<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>")
     fig.update_yaxes(tickformat=".0%")
-    fig.update_layout(height=400, legend={"orientation": "h", "y": -0.38}, margin={**LAYOUT["margin"], "b": 110})
+    fig.update_layout(height=380)
+    _legend_below(fig, rows=len(fig.data), axis_px=85)
     return fig
 
 
@@ -265,12 +283,13 @@ def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
 
 
 def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequence[str]) -> go.Figure:
-    """Class probabilities of one text, one group per model (values on the bars while they have room)."""
+    """Class probabilities of one text, one group per model (values on the bars while they have room); the
+    figure grows with the number of models so its legend never needs a scroll bar."""
     fig = _figure("Class probabilities", "class", "probability")
     labelled = len(probabilities) <= 4
     for model, values in probabilities.items():
         fig.add_bar(x=_safe(classes), y=list(values), name=model, textposition="outside",
                     text=[f"{v:.0%}" for v in values] if labelled else None)
-    fig.update_layout(barmode="group")
+    fig.update_layout(barmode="group", height=max(LAYOUT["height"], 120 + LEGEND_ROW_PX * len(probabilities)))
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
     return fig

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from textclf.analysis import analyse
-from textclf.batching import DEFAULT_BUCKETS, EVALUATION_BATCHING, STRATEGIES
+from textclf.batching import BATCHING_NAMES, DEFAULT_BUCKETS, EVALUATION_BATCHING, STRATEGIES
 from textclf.data import Dataset
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
@@ -151,8 +151,10 @@ class RunSpec:
 
     @property
     def name(self) -> str:
+        """'TextCNN · bucketed · seed 0', as progress lines and the Train page show it."""
         fold = "" if self.fold is None else f" · fold {self.fold}"
-        return f"{self.model.label} · {self.batching} · seed {self.seed}{fold}"
+        strategy = "" if self.batching == "none" else f" · {BATCHING_NAMES.get(self.batching, self.batching)}"
+        return f"{self.model.label}{strategy} · seed {self.seed}{fold}"
 
 
 @dataclass

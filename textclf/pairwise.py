@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from textclf.batching import BATCHING_NAMES
 from textclf.split import fold_index
 from textclf.stats import ALPHA, PairedResult, corrected_resampled_t, format_p, paired_bootstrap, wilcoxon_p
 
@@ -32,8 +33,9 @@ def cell_of(record: dict) -> Cell:
 
 
 def cell_name(cell: Cell) -> str:
+    """'TextCNN · bucketed', or just 'SVM' for a classical model: the name people read in tables and charts."""
     model, batching = cell
-    return model if batching == "none" else f"{model} · {batching}"
+    return model if batching == "none" else f"{model} · {BATCHING_NAMES.get(batching, batching)}"
 
 
 def correctness(comparison: Comparison) -> dict[Cell, dict[int, dict[int, np.ndarray]]]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from textclf.batching import BATCHING_NAMES
 from textclf.pairwise import pair_result
 from textclf.stats import PairedResult, accuracy_interval, format_p, mean_interval
 
@@ -21,15 +22,19 @@ if TYPE_CHECKING:
 MEASURES = ("accuracy", "macro_f1", "seconds_per_epoch", "seconds_to_best_epoch", "train_seconds",
             "train_cpu_seconds", "validation_seconds", "inference_seconds", "fit_wall_seconds", "padding_waste")
 WITH_CI = ("accuracy", "macro_f1")
-BATCHING_NAMES = {"max_length": "max-length", "per_batch": "per-batch", "bucket": "bucketed",
-                  "none": "classical (no batching)"}
 COLUMN_NAMES = {
     "model": "Model", "batching": "Batching", "seed": "Seed", "fold": "Fold", "accuracy": "Accuracy",
     "macro_f1": "Macro F1",
     "train_seconds": "Training time (s)", "seconds_per_epoch": "Time per epoch (s)",
-    "inference_seconds": "Prediction time (s)", "epochs_run": "Epochs run", "best_epoch": "Best epoch",
-    "steps": "Steps", "examples_seen": "Examples seen", "real_tokens": "Real tokens", "padded_slots": "Padded slots",
-    "padding_waste": "Padding waste", "batch_shapes": "Batch shapes", "parameters": "Parameters", "note": "Note",
+    "seconds_to_best_epoch": "Time to best epoch (s)", "train_cpu_seconds": "Training CPU (s)",
+    "cpu_seconds_per_epoch": "CPU per epoch (s)", "validation_seconds": "Validation time (s)",
+    "inference_seconds": "Prediction time (s)", "inference_cpu_seconds": "Prediction CPU (s)",
+    "inference_padded_slots": "Prediction slots", "fit_wall_seconds": "Total wall time of fit (s)",
+    "load_per_core": "Machine load per core", "timing_note": "Timing note", "epochs_run": "Epochs run",
+    "best_epoch": "Best epoch", "steps": "Steps", "examples_seen": "Examples seen", "real_tokens": "Real tokens",
+    "padded_slots": "Padded slots", "padding_waste": "Padding waste", "batch_shapes": "Batch shapes",
+    "parameters": "Parameters", "test_texts": "Test texts", "note": "Note",
+    "class": "Class", "precision": "Precision", "recall": "Recall", "f1": "F1", "support": "Test texts of class",
 }
 BASELINE, BUCKETED = "max_length", "bucket"
 
@@ -73,7 +78,8 @@ def run_label(record: dict) -> str:
 
 
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The results table for people: named columns and strategies, internal keys left out."""
+    """A results table (runs, or per class) for people: named columns and strategies, internal keys and an
+    empty fold column left out."""
     unused = ["model_key"] + (["fold"] if "fold" in table and table["fold"].isna().all() else [])
     readable = table.drop(columns=unused, errors="ignore")
     readable["batching"] = readable["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
