@@ -26,7 +26,9 @@ SMALL_NEURAL = {"embed_dim": 64, "epochs": 3, "patience": 3}
 MODELS = {
     "cnn": {**SMALL_NEURAL, "filters": 64},
     "rnn": {**SMALL_NEURAL, "hidden": 64, "pooling": "attention"},
+    "han": {**SMALL_NEURAL, "hidden": 32},
     "svm": {},
+    "svm:nb": {"nb": True},
     "knn": {},
 }
 
@@ -44,8 +46,9 @@ def main() -> None:
     results = []
     for key in args.models.split(","):
         started = time.perf_counter()
-        neural = {"max_len": data.max_len} if key in ("cnn", "rnn") else {}
-        model = create(key, **MODELS[key], **neural, tokenizer=data.tokenizer)
+        family = key.partition(":")[0]
+        neural = {"max_len": data.max_len} if family in ("cnn", "rnn", "han") else {}
+        model = create(family, **MODELS[key], **neural, tokenizer=data.tokenizer)
         model.fit(train_docs, list(train_labels))
         trained = time.perf_counter() - started
         for method in model.explainers():

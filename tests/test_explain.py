@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
@@ -147,7 +148,7 @@ def test_han_attention_weighs_words_within_sentences_and_sentences_within_the_te
     texts = ["a great film. loved it", "bad plot. boring and long", "great acting. fine", "awful. hated it"] * 5
     labels = ["pos", "neg", "pos", "neg"] * 5
     model = create("han", embed_dim=8, hidden=4, epochs=1, min_freq=1, max_len=6).fit(texts, labels)
-    assert methods(model) == ["attention"]
+    assert methods(model)[0] == "attention"
     explanation = explain(model, "a great film. loved it! truly wonderful")
     attention = model.attention(["a great film. loved it! truly wonderful"])[0]
     sentence_weights = [row["weight"] for row in explanation.details["sentences"]]
@@ -159,6 +160,22 @@ def test_han_attention_weighs_words_within_sentences_and_sentences_within_the_te
     assert explain(model, ["a", "great", "film", ".", "loved", "it"]).weights == pytest.approx(expected)
     with pytest.raises(TextclfError, match="knows none of the words"):
         explain(model, "zzz qqq")
+
+
+def test_han_integrated_gradients_read_the_document_as_the_network_does_and_add_up():
+    texts = ["a great film. loved it", "bad plot. boring and long", "great acting. fine", "awful. hated it"] * 5
+    labels = ["pos", "neg", "pos", "neg"] * 5
+    model = create("han", embed_dim=8, hidden=4, epochs=2, min_freq=1, max_len=7).fit(texts, labels)
+    text = "great plot! loved it. boring end"
+    source = model._attribution_input(model._tokens([text])[0])
+    logits = source.module(source.ids, source.lengths)
+    probabilities = torch.softmax(logits, dim=1).detach().numpy()
+    np.testing.assert_allclose(probabilities, model.predict_proba([text]), atol=1e-5)
+    explanation = explain(model, text, "integrated_gradients")
+    assert methods(model) == ["attention", "integrated_gradients"]
+    assert explanation.tokens == ["great", "plot", "!", "loved", "it", ".", "boring", "end"]
+    assert explanation.weights[-1] is None and explanation.read == 7
+    assert explanation.details["completeness_gap"] < 0.05
 
 
 def test_svm_coefficients_are_found_through_calibration_and_pipelines():

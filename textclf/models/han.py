@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textclf.batching import make_document_strategy
@@ -26,7 +27,7 @@ from textclf.documents import (
 from textclf.embeddings import WordEmbedding
 from textclf.explain import Explanation, joiner_for, refuse_all_unknown
 from textclf.models import register
-from textclf.models.neural import NeuralTextClassifier
+from textclf.models.neural import AttributionInput, NeuralTextClassifier
 from textclf.tokenize import Tokenizer, is_tokenized, resolve
 from textclf.vocab import SPECIALS, UNK
 
@@ -72,19 +73,44 @@ class HAN(nn.Module):
 
     def encode(self, batch: DocumentTensors, n_sentences: torch.Tensor):
         """(document vectors, word weights per block, sentence weights [documents × sentences])."""
+        embedded = [(self.embedding(ids), lengths) for ids, lengths in batch.chunks]
+        return self.encode_vectors(embedded, batch.slots, batch.shape, n_sentences)
+
+    def encode_vectors(self, chunks: list[tuple[torch.Tensor, torch.Tensor]], slots: torch.Tensor,
+                       shape: tuple[int, int], n_sentences: torch.Tensor):
+        """`encode` from word vectors already looked up (integrated gradients interpolates the vectors)."""
         vectors, word_weights = [], []
-        for ids, lengths in batch.chunks:
-            states = packed_gru(self.word_rnn, self.embedding(ids), lengths)
+        for embedded, lengths in chunks:
+            states = packed_gru(self.word_rnn, embedded, lengths)
             sentence_vectors, weights = self.word_attention(states, lengths)
             vectors.append(sentence_vectors)
             word_weights.append(weights)
-        documents, sentences = batch.shape
+        documents, sentences = shape
         grid = vectors[0].new_zeros(documents * sentences, vectors[0].shape[1])
-        grid[batch.slots] = torch.cat(vectors)
+        grid[slots] = torch.cat(vectors)
         grid = grid.view(documents, sentences, -1)
         states = packed_gru(self.sentence_rnn, grid, n_sentences)
         document_vectors, sentence_weights = self.sentence_attention(states, n_sentences)
         return document_vectors, word_weights, sentence_weights
+
+
+class OneDocument(nn.Module):
+    """A HAN reading one document as a flat row of token ids ([n, tokens]) cut into sentences of known lengths,
+    so integrated gradients interpolates its word vectors exactly as it does a flat model's."""
+
+    def __init__(self, han: HAN, sentence_lengths: list[int]):
+        super().__init__()
+        self.han, self.embedding, self.sentence_lengths = han, han.embedding, sentence_lengths
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        rows, count, widest = ids.shape[0], len(self.sentence_lengths), max(self.sentence_lengths)
+        sentences = [F.pad(part, (0, 0, 0, widest - part.shape[1]))
+                     for part in self.embedding(ids).split(self.sentence_lengths, dim=1)]
+        block = torch.stack(sentences, dim=1).reshape(rows * count, widest, -1)
+        chunk = (block, torch.tensor(self.sentence_lengths).repeat(rows))
+        slots = torch.arange(rows * count, device=ids.device)
+        document = self.han.encode_vectors([chunk], slots, (rows, count), torch.full((rows,), count))[0]
+        return self.han.output(self.han.dropout(document))
 
 
 @register
@@ -123,29 +149,44 @@ class HANClassifier(NeuralTextClassifier):
         return [sentence_tokens(doc, tokenizer) for doc in docs]
 
     def explainers(self) -> dict:
-        """HAN's own attention (word within sentence × sentence within document); integrated gradients, which
-        read one flat token row, do not apply to its two-level input."""
-        return {"attention": self._explain_attention}
+        """HAN's own attention (word within sentence × sentence within document), then integrated gradients."""
+        return {"attention": self._explain_attention, **super().explainers()}
 
     def _explain_attention(self, doc: list) -> Explanation:
         """Each word's weight × its sentence's weight, so the words read sum to 1; the sentences' own weights in
         the details, for a heat map per sentence. `doc` is a list of sentences or a flat token list."""
-        sentences = sentence_tokens(doc, Tokenizer(self.tokenizer_))
-        tokens = [token for sentence in sentences for token in sentence]
-        unknown = [i for i, token_id in enumerate(self.vocab_.ids(tokens)) if token_id == UNK]
-        read = min(len(tokens), self.max_len)
-        refuse_all_unknown(self.display_name, tokens, read - sum(i < read for i in unknown))
+        sentences, tokens, _, unknown = self._read_document(doc)
         weights = self._attention([sentences])[0]
         words = [w * s for s, row in zip(weights["sentence_weights"], weights["word_weights"], strict=True)
                  for w in row]
         joiner = joiner_for(self.tokenizer_)
         details = {"sentences": [{"text": joiner.join(kept), "weight": weight} for kept, weight
                                  in zip(weights["sentences"], weights["sentence_weights"], strict=True)]}
-        return self._explanation("attention", tokens, self._decision(sentences), words, read=read,
-                                 unknown=[i for i in unknown if i < read], details=details,
+        return self._explanation("attention", tokens, self._decision(sentences), words, read=len(words),
+                                 unknown=unknown, details=details,
                                  notes=["Attention weights say where the model looked, not which way a word pushed: "
                                         "a word's weight is its weight within its sentence times the sentence's "
                                         "weight within the text, so all are positive and sum to 1."])
+
+    def _read_document(self, doc: list) -> tuple[list[list[str]], list[str], list[list[str]], list[int]]:
+        """A document (sentences or flat tokens) as its sentences, its flat tokens, the sentences kept within
+        `max_len` and the positions of unknown words among them; refuses a text with no known word."""
+        sentences = sentence_tokens(doc, Tokenizer(self.tokenizer_))
+        tokens = [token for sentence in sentences for token in sentence]
+        kept = truncate_document(sentences, self.max_len)
+        read = sum(map(len, kept))
+        unknown = [i for i, token_id in enumerate(self.vocab_.ids(tokens[:read])) if token_id == UNK]
+        refuse_all_unknown(self.display_name, tokens, read - len(unknown))
+        return sentences, tokens, kept, unknown
+
+    def _attribution_input(self, doc: list) -> AttributionInput:
+        """The kept tokens as one flat row, read by a `OneDocument` view of the network."""
+        sentences, tokens, kept, unknown = self._read_document(doc)
+        flat = [token for sentence in kept for token in sentence]
+        ids = torch.tensor([self.vocab_.ids(flat)], device=self.device_)
+        module = OneDocument(self.module_, [len(sentence) for sentence in kept])
+        return AttributionInput(tokens, self._decision(sentences), module, ids, torch.tensor([len(flat)]),
+                                len(flat), unknown)
 
     def _word_lists(self, tokens: list[list[list[str]]]) -> list[list[str]]:
         return [sentence for doc in tokens for sentence in doc]

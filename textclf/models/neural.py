@@ -15,6 +15,7 @@ norm of 5 (a guard against the occasional exploding RNN step; it rarely binds fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,19 @@ from textclf.train import (
 from textclf.vocab import UNK, EncodedTexts, Vocabulary, encode
 
 DEFAULT_MAX_LEN = 256
+
+
+@dataclass(frozen=True)
+class AttributionInput:
+    """What integrated gradients needs: the flat tokens, the decision, a module reading one row of `ids`."""
+
+    tokens: list[str]
+    decision: tuple[int, float | None]
+    module: nn.Module
+    ids: torch.Tensor
+    lengths: torch.Tensor
+    read: int
+    unknown: list[int]
 
 
 class NeuralTextClassifier(TextClassifier):
@@ -168,10 +182,14 @@ class NeuralTextClassifier(TextClassifier):
         refuse_all_unknown(self.display_name, tokens, read - len(unknown))
         return data.ids.to(self.device_), data.lengths, read, unknown
 
-    def _explain_integrated_gradients(self, tokens: list[str]) -> Explanation:
+    def _attribution_input(self, tokens: list) -> AttributionInput:
+        """The text as one row of token ids for a module that reads such rows (HAN adapts its own)."""
         ids, lengths, read, unknown = self._read(tokens)
-        decision = self._decision(tokens)
-        result = integrated_gradients(self.module_, ids, lengths, decision[0])
+        return AttributionInput(list(tokens), self._decision(tokens), self.module_, ids, lengths, read, unknown)
+
+    def _explain_integrated_gradients(self, tokens: list) -> Explanation:
+        source = self._attribution_input(tokens)
+        result = integrated_gradients(source.module, source.ids, source.lengths, source.decision[0])
         total = float(result.tokens.sum())
         note = (f"Completeness: the attributions sum to {total:.3f}; the predicted class's margin moved "
                 f"{result.margin - result.baseline_margin:.3f} from the all-pad baseline (gap "
@@ -181,5 +199,5 @@ class NeuralTextClassifier(TextClassifier):
                      "and this text, so read these attributions as approximate.")
         details = {"margin": result.margin, "baseline_margin": result.baseline_margin,
                    "attribution_sum": total, "completeness_gap": result.relative_gap, "steps": result.steps}
-        return self._explanation("integrated_gradients", tokens, decision, result.tokens, read=read,
-                                 unknown=unknown, details=details, notes=[note])
+        return self._explanation("integrated_gradients", source.tokens, source.decision, result.tokens,
+                                 read=source.read, unknown=source.unknown, details=details, notes=[note])
