@@ -8,19 +8,16 @@ embeddings, one torch thread) on ../shared/datasets/DATASET.csv, or on a stratif
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
 import torch
+from common import DATASETS as DATA
+from summary import summary
 
 from textclf.data import Dataset, load_dataset
 from textclf.experiment import CompareConfig, compare
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from summary import summary  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = ("han:embed_dim=64", "rcnn:embed_dim=64", "clstm:embed_dim=64")
 

@@ -229,8 +229,8 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     go_to(page, "History")
     first = sidebar_training(page)
     page.wait_for_function(
-        "text => ![...document.querySelectorAll('[data-testid=stSidebar] p')].some(p => p.innerText === text)",
-        arg=first, timeout=120_000)
+        "text => [...document.querySelectorAll('[data-testid=stSidebar] p')].some("
+        "p => p.innerText.startsWith('Training:') && p.innerText !== text)", arg=first, timeout=120_000)
     assert sidebar_training(page) != first, "the sidebar's progress did not move while on another page"
 
     go_to(page, "Train")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from textclf.batching import BATCHING_NAMES
-from textclf.pairwise import pair_result
+from textclf.pairwise import cell_name, pair_result
 from textclf.stats import PairedResult, accuracy_interval, format_p, mean_interval
 
 if TYPE_CHECKING:
@@ -144,13 +144,13 @@ def best_sentence(comparison: Comparison, summary: pd.DataFrame) -> str:
     """The most accurate cell, and whether it is significantly ahead of the runner-up."""
     ranked = summary.sort_values("accuracy_mean", ascending=False)
     best = ranked.iloc[0]
-    where = "" if best["batching"] == "none" else f" with {best['batching'].replace('_', '-')} batching"
+    where = "" if best["batching"] == "none" else f" with {BATCHING_NAMES.get(best['batching'])} batching"
     sentence = f"Most accurate: {best['model']}{where}, test accuracy {_accuracy_text(best)}"
     if len(ranked) < 2:
         return sentence + "."
     second = ranked.iloc[1]
     test = pair_result(comparison, (second["model"], second["batching"]), (best["model"], best["batching"]))
-    name = second["model"] + ("" if second["batching"] == "none" else f" ({second['batching'].replace('_', '-')})")
+    name = cell_name((second["model"], second["batching"]))
     if test is None:
         return sentence + "."
     ahead = "significantly" if test.significant else "not significantly"
