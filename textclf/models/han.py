@@ -42,8 +42,13 @@ class MaskedAttention(nn.Module):
         self.score = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1, bias=False))
 
     def forward(self, states: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(weighted sum, weights) over the first `lengths` positions of each row; pads weigh exactly 0."""
-        mask = torch.arange(states.shape[1], device=states.device)[None, :] < lengths.to(states.device)[:, None]
+        """(weighted sum, weights) over the first `lengths` positions of each row; pads weigh exactly 0.
+
+        A pad sentence (length 0, read as one step like `packed_gru` does) attends to its first position: with
+        every position masked its softmax would be NaN, and NaN × 0 in the backward pass poisons every gradient
+        of a max-length batch, though the sentence level never reads that row."""
+        read = lengths.to(states.device).clamp(min=1)
+        mask = torch.arange(states.shape[1], device=states.device)[None, :] < read[:, None]
         weights = torch.softmax(self.score(states).squeeze(-1).masked_fill(~mask, float("-inf")), dim=1)
         return (weights[..., None] * states).sum(dim=1), weights
 
