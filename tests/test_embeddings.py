@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_models import CLASSES, VOCAB, assert_padding_invariant
+from tests.test_models import CLASSES, VOCAB, assert_padding_invariant, random_texts
+from textclf.batching import MaxLength
 from textclf.embeddings import (
     EMBEDDING_INIT_RANGE,
     EMBEDDINGS,
@@ -48,6 +49,29 @@ MODULES = {
 def test_every_model_and_embedding_mode_is_padding_invariant(model, mode):
     torch.manual_seed(0)
     assert_padding_invariant(MODULES[model](embedding(mode)))
+
+
+@pytest.mark.parametrize("model", sorted(MODULES))
+def test_training_gradients_do_not_depend_on_padding(model):
+    """Outputs alone are not enough: a pad position that reaches the backward pass (a NaN times 0) would spoil
+    every max-length run's training while the padding-invariance test of outputs still passed."""
+    torch.manual_seed(0)
+    module = MODULES[model](embedding("non-static")).train()
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.0
+    data = random_texts()
+
+    def gradients(batches) -> dict[str, torch.Tensor]:
+        module.zero_grad()
+        for index, width in batches:
+            module(*data.batch(index, width)).logsumexp(dim=1).sum().backward()
+        return {name: p.grad.clone() for name, p in module.named_parameters() if p.grad is not None}
+
+    alone = gradients((torch.tensor([i]), int(data.lengths[i])) for i in range(len(data)))
+    padded = gradients((b.index, b.padded_length + 20) for b in MaxLength(5).plan(data.lengths))
+    for name, gradient in alone.items():
+        torch.testing.assert_close(padded[name], gradient, atol=1e-5, rtol=1e-4, msg=name)
 
 
 def test_modes_freeze_and_tune_the_right_tables():
