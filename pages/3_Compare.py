@@ -30,8 +30,9 @@ def _key(comparison: Comparison) -> tuple:
 
 @st.cache_data(max_entries=8, show_spinner="Testing the differences between runs…")
 def _analysis(key: tuple, _comparison: Comparison) -> dict:
-    return {"pairs": pairwise_table(_comparison), "lengths": accuracy_by_length(_comparison),
-            "classes": per_class(_comparison), "headline": headline(_comparison)}
+    pairs = pairwise_table(_comparison)
+    return {"pairs": pairs, "lengths": accuracy_by_length(_comparison), "classes": per_class(_comparison),
+            "headline": headline(_comparison, pairs)}
 
 
 def show(comparison: Comparison) -> None:
@@ -62,7 +63,8 @@ def show_significance(pairs, comparison: Comparison) -> None:
     tests = ", ".join(pairs["test"].unique())
     st.caption("Each cell: accuracy of the row minus the column, in points, ± the 95 % CI half-width, and the "
                f"p-value ({tests}) after Holm's correction for the {len(pairs)} comparisons; * marks a significant "
-               "difference (p < 0.05).")
+               "difference (p < 0.05). The headline's bucketing sentences each test one planned question, so they "
+               "are not corrected; its best-model sentence is, as here.")
     st.dataframe(matrix(pairs), width="stretch", key="matrix")
 
 

@@ -8,7 +8,7 @@ from textclf.breakdown import accuracy_by_length, length_edges, per_class
 from textclf.experiment import CompareConfig, Comparison, RunResult
 from textclf.pairwise import matrix, pair_result, pairwise_table
 from textclf.report import accuracy_change_text, aggregate, headline
-from textclf.stats import PairedResult
+from textclf.stats import PairedResult, format_p
 
 TEXTS = 400
 TRUTH = ["pos" if i % 2 else "neg" for i in range(TEXTS)]
@@ -66,6 +66,19 @@ def test_headline_calls_a_seed_averaged_difference_significant_only_when_it_is()
     case = bucketing_case(0.10)
     better = headline(case)[0]
     assert "(significant, p < 0.001" in better and f"by {difference_points(case)} ± " in better
+
+
+@pytest.mark.parametrize(("bucket_error", "verdict"), [(0.10, "significantly"), (0.14, "not significantly")])
+def test_the_best_model_sentence_uses_the_matrix_holm_adjusted_p(bucket_error, verdict):
+    """Which model is best is only known after looking at all pairs: the sentence must agree with the matrix."""
+    case = bucketing_case(bucket_error)
+    pairs = pairwise_table(case)
+    sentence = next(s for s in headline(case, pairs) if s.startswith("Most accurate"))
+    row = pairs[pairs[["a", "b"]].isin(["SVM", "TextCNN · bucketed"]).all(axis=1)].iloc[0]
+    assert sentence.startswith("Most accurate: TextCNN with bucketed batching")
+    assert f"; {verdict} ahead of the runner-up, SVM" in sentence
+    assert f"{format_p(row['p_holm'])} after Holm's correction for 3 pairs" in sentence
+    assert row["significant"] == (verdict == "significantly")
 
 
 def test_aggregate_gives_mean_sd_and_a_ci_per_cell():

@@ -312,7 +312,7 @@ def print_summary(comparison: Comparison) -> None:
               "Holm-adjusted p; * significant):")
         print(matrix(pairs).to_string())
     print()
-    for sentence in headline(comparison):
+    for sentence in headline(comparison, pairs):
         print(f"- {sentence}")
     print(f"evaluation batching (validation and test, every strategy): {comparison.evaluation_batching}")
 

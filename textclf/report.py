@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from textclf.batching import BATCHING_NAMES
-from textclf.pairwise import cell_name, pair_result
+from textclf.pairwise import cell_name, pair_result, pairwise_table
 from textclf.stats import PairedResult, accuracy_interval, format_p, mean_interval
 
 if TYPE_CHECKING:
@@ -94,8 +94,13 @@ def _ci(interval, group: pd.DataFrame, measure: str) -> tuple[float, float]:
     return float(np.clip(interval.low, 0, 1)), float(np.clip(interval.high, 0, 1))
 
 
-def headline(comparison: Comparison) -> list[str]:
-    """A sentence per neural model on bucketed against max-length batching, the best model, timing cautions."""
+def headline(comparison: Comparison, pairs: pd.DataFrame | None = None) -> list[str]:
+    """A sentence per neural model on bucketed against max-length batching, the best model, timing cautions.
+
+    Bucketing against max-length is the planned question of each model, tested alone; which model came out best
+    is only known after looking at all of them, so that sentence uses the pairwise table's Holm-adjusted p
+    (`pairs`, computed when not given), the same as the matrix shows.
+    """
     summary = aggregate(comparison.table)
     sentences = []
     for model in summary["model"].unique() if not summary.empty else []:
@@ -104,7 +109,7 @@ def headline(comparison: Comparison) -> list[str]:
             test = pair_result(comparison, (model, BASELINE), (model, BUCKETED))
             sentences.append(bucketing_sentence(model, rows.loc[BASELINE], rows.loc[BUCKETED], test))
     if not summary.empty:
-        sentences.append(best_sentence(comparison, summary))
+        sentences.append(best_sentence(summary, pairwise_table(comparison) if pairs is None else pairs))
     if caution := timing_caution(comparison.table):
         sentences.append(caution)
     return sentences
@@ -140,8 +145,8 @@ def accuracy_change_text(what: str, model: str, test: PairedResult | None, diffe
             f"{100 * test.half_width:.1f} points ({verdict}, {format_p(test.p_value)}, {test.test})")
 
 
-def best_sentence(comparison: Comparison, summary: pd.DataFrame) -> str:
-    """The most accurate cell, and whether it is significantly ahead of the runner-up."""
+def best_sentence(summary: pd.DataFrame, pairs: pd.DataFrame) -> str:
+    """The most accurate cell, and whether it is significantly ahead of the runner-up (Holm-adjusted)."""
     ranked = summary.sort_values("accuracy_mean", ascending=False)
     best = ranked.iloc[0]
     where = "" if best["batching"] == "none" else f" with {BATCHING_NAMES.get(best['batching'])} batching"
@@ -149,13 +154,24 @@ def best_sentence(comparison: Comparison, summary: pd.DataFrame) -> str:
     if len(ranked) < 2:
         return sentence + "."
     second = ranked.iloc[1]
-    test = pair_result(comparison, (second["model"], second["batching"]), (best["model"], best["batching"]))
     name = cell_name((second["model"], second["batching"]))
-    if test is None:
+    found = _pair_row(pairs, cell_name((best["model"], best["batching"])), name)
+    if found is None:
         return sentence + "."
-    ahead = "significantly" if test.significant else "not significantly"
-    return (f"{sentence}; {ahead} ahead of the runner-up, {name} "
-            f"({_signed(100 * test.difference)} points, {format_p(test.p_value)}, {test.test}).")
+    row, sign = found
+    ahead = "significantly" if row["significant"] else "not significantly"
+    return (f"{sentence}; {ahead} ahead of the runner-up, {name} ({_signed(100 * sign * row['difference'])} "
+            f"points, {format_p(row['p_holm'])} after Holm's correction for {len(pairs)} "
+            f"{'pair' if len(pairs) == 1 else 'pairs'}, {row['test']}).")
+
+
+def _pair_row(pairs: pd.DataFrame, first: str, second: str) -> tuple[pd.Series, int] | None:
+    """The pairwise row of two cells and the sign that turns its difference (b − a) into first − second."""
+    for a, b, sign in ((second, first, 1), (first, second, -1)):
+        rows = pairs[(pairs["a"] == a) & (pairs["b"] == b)] if len(pairs) else pairs
+        if len(rows):
+            return rows.iloc[0], sign
+    return None
 
 
 def timing_caution(table: pd.DataFrame) -> str | None:
