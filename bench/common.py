@@ -47,3 +47,15 @@ def encoded_parts(data: Prepared, model_key: str = "cnn") -> tuple[Vocabulary, P
         tokens, labels = data.part(part)
         parts[part] = encode(tokens, vocab, data.max_len), [str(v) for v in labels]
     return vocab, parts
+
+
+def sample_rows(dataset, rows: int | None, seed: int = 0):
+    """A random sample of `rows` rows (every row when None or more than there are), keeping the order."""
+    import random
+    from dataclasses import replace
+
+    if not rows or rows >= len(dataset):
+        return dataset
+    keep = sorted(random.Random(seed).sample(range(len(dataset)), rows))
+    return replace(dataset, texts=[dataset.texts[i] for i in keep], labels=[dataset.labels[i] for i in keep],
+                   split=[dataset.split[i] for i in keep] if dataset.split else None)

@@ -1,7 +1,8 @@
 """Where the dashboard keeps things: per-session state and the process-wide job runner and store.
 
 Two browser tabs are two sessions, each with its own dataset and jobs; the runner and the store are shared by
-the process, so one comparison trains at a time and history is common to all tabs.
+the process, so history is common to all tabs. The runner trains in worker processes (or on the Dask cluster
+named by $TEXTCLF_CLUSTER) that several sessions' comparisons share fairly; the server only relays progress.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import streamlit as st
 
 from textclf.data import Dataset
 from textclf.demo import demo_dataset
+from textclf.dispatch import backend_from_environment
 from textclf.experiment import Comparison
 from textclf.jobs import Job, JobRunner
 from textclf.store import Store
@@ -23,10 +25,14 @@ UPLOAD_TABLE, UPLOAD_DATASET = "upload_table", "upload_dataset"
 T = TypeVar("T")
 
 
-@st.cache_resource(show_spinner=False)
+WORKER_NICENESS = 5
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda runner: runner.shutdown())
 def runner() -> JobRunner:
-    """One runner per server process; its worker uses one torch thread so pages stay responsive."""
-    return JobRunner(Store(), threads=1)
+    """One runner per server process. Its workers (one torch thread each) run at a lower CPU priority than the
+    server, so a click is answered at once even while every core trains."""
+    return JobRunner(Store(), backend=backend_from_environment(nice=WORKER_NICENESS))
 
 
 def store() -> Store:

@@ -150,6 +150,8 @@ def show_job(job) -> None:
             st.rerun()
         if job.status == "queued":
             st.info(_queue_line(state.runner().ahead(job)))
+        elif progress["runs_ahead"] is not None and not progress["runs_running"] and not progress["runs_done"]:
+            st.info(_waiting_line(progress["runs_ahead"]))
         else:
             st.progress(ui.progress_fraction(progress), text=f"Training {ui.progress_text(job.status, progress)}")
             st.write(_status_line(progress))
@@ -173,12 +175,21 @@ def _queue_line(ahead: list) -> str:
     running = ahead[0].progress()
     where = (f"the comparison training now is at run {min(running['runs_done'] + 1, running['runs_total'])} of "
              f"{running['runs_total']}" if running["status"] == "running" else "it is about to start")
-    return (f"Queued, {len(ahead)} ahead: one comparison trains at a time on this server, and {where}. "
+    return (f"Queued, {len(ahead)} ahead: {where}. "
             "Yours starts when the ones ahead finish; you can cancel it meanwhile.")
+
+
+def _waiting_line(runs_ahead: int) -> str:
+    """A comparison whose runs wait for a worker (the workers are shared fairly between sessions)."""
+    place = "next to start" if not runs_ahead else f"{runs_ahead} run{'s' if runs_ahead != 1 else ''} ahead"
+    return (f"Queued, {place}: every worker is training other sessions' runs. Sessions take turns, so yours "
+            "starts as soon as a worker is free; you can cancel it meanwhile.")
 
 
 def _status_line(progress: dict) -> str:
     parts = [f"**{progress['run']}**" if progress.get("run") else "preparing the split and tokens…"]
+    if progress.get("runs_running", 0) > 1:
+        parts.append(f"{progress['runs_running']} runs training at once")
     if progress.get("epoch"):
         parts.append(f"epoch {progress['epoch']} of {progress['epochs']}, "
                      f"batch {progress['batch']} of {progress['batches']}")

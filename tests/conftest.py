@@ -29,5 +29,8 @@ def small_demo():
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
-    """Never touch the user's real ~/.textclf from a test."""
+    """Never touch the user's real ~/.textclf from a test. The dashboard's runner trains in its own thread here:
+    page tests are about pages, and spawning worker processes for each would cost seconds per test (the worker
+    pool is tested in test_dispatch, test_cluster, test_single_start and the browser test)."""
     monkeypatch.setenv("TEXTCLF_HOME", str(tmp_path / "textclf-home"))
+    monkeypatch.setenv("TEXTCLF_BACKEND", "sequential")

@@ -197,7 +197,7 @@ def test_two_sessions_keep_their_own_data_but_share_history():
     assert first.session_state["dataset"].name == "mine"
     assert "dataset" not in second.session_state
     job = state_runner().submit(demo_dataset(rows=120, seed=5), CompareConfig(models=("svm",)))
-    assert job.wait(timeout=60)
+    assert job.wait(timeout=180)
     histories = [page("pages/5_History.py").run() for _ in range(2)]
     assert [len(h.dataframe[0].value) for h in histories] == [1, 1]
 
@@ -205,7 +205,7 @@ def test_two_sessions_keep_their_own_data_but_share_history():
 def test_predict_on_an_experiment_opened_from_history_uses_its_saved_bundles():
     job = state_runner().submit(demo_dataset(rows=160, seed=6), CompareConfig(models=("svm", "knn:k=3")),
                                 save_models=True)
-    assert job.wait(timeout=60) and job.status == "done", job.error
+    assert job.wait(timeout=180) and job.status == "done", job.error
     at = page("pages/4_Predict.py")
     at.session_state["compare_source"] = {"kind": "experiment", "id": job.experiment_id}
     at.run()

@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, home: Path) -> subprocess.Popen:
-    env = {**os.environ, "TEXTCLF_HOME": str(home)}
+    env = {**os.environ, "TEXTCLF_HOME": str(home), "TEXTCLF_BACKEND": "processes"}  # the default dashboard
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
          str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,19 +145,26 @@ KILLED_RUN = [
 
 
 def test_a_killed_process_leaves_its_finished_runs_and_an_interrupted_experiment(tmp_path):
+    """The command line trains in worker processes by default: they leave too once the coordinator is gone."""
     home = tmp_path / "home"
     process = subprocess.Popen([sys.executable, "-m", "textclf", "compare", *KILLED_RUN],
                                env={**os.environ, "TEXTCLF_HOME": str(home)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while not _has_a_finished_run(home):
             assert process.poll() is None and time.monotonic() < deadline, "the run never got recorded"
             time.sleep(0.1)
+        workers = _children(process.pid)
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.kill()
         process.wait()
+    assert workers
+    deadline = time.monotonic() + 120
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "worker processes outlived their coordinator"
+        time.sleep(0.1)
 
     store = Store(home)
     (row,) = store.list_experiments()
@@ -168,6 +176,20 @@ def test_a_killed_process_leaves_its_finished_runs_and_an_interrupted_experiment
     assert len(run.predictions) == len(comparison.test_labels) == comparison.split_sizes["test"]
     agreement = np.mean(np.array(run.predictions) == np.array(comparison.test_labels))
     assert run.record["accuracy"] == pytest.approx(agreement)
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes started by any of the process's threads."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
 
 
 def _has_a_finished_run(home) -> bool:

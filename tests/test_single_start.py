@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,10 @@ def start_button(at: AppTest):
     return next(b for b in at.button if b.label == "Start training")
 
 
-def test_double_clicking_start_queues_one_job_and_a_second_session_waits_one_ahead(fresh_runner):
+def test_double_clicking_start_queues_one_job_and_a_second_session_waits_one_ahead(fresh_runner, monkeypatch):
+    """One worker process, busy with the first session's run: the second session's run waits, and says so."""
+    monkeypatch.setenv("TEXTCLF_BACKEND", "processes")
+    monkeypatch.setenv("TEXTCLF_WORKERS", "1")
     data = demo_dataset(rows=400, seed=7)
     first, second = train_page(data), train_page(data)
     stale = start_button(first)  # the button as the browser still shows it when the second click lands
@@ -100,8 +104,12 @@ def test_double_clicking_start_queues_one_job_and_a_second_session_waits_one_ahe
     start_button(second).click().run()
     assert not second.exception
     jobs = dashboard_runner().jobs()
-    assert len(jobs) == 2 and jobs[1].status == "queued"
-    assert any(info.value.startswith("Queued, 1 ahead") for info in second.info), [i.value for i in second.info]
+    assert len(jobs) == 2 and jobs[1].status in ("queued", "running") and not jobs[1].progress()["runs_done"]
+    deadline = time.monotonic() + 120
+    while not any(info.value.startswith("Queued, next to start") for info in second.info):
+        assert time.monotonic() < deadline, [i.value for i in second.info]
+        time.sleep(0.2)
+        second.run()
     assert next(b for b in second.button if b.label == "Cancel training")
     next(b for b in second.button if b.label == "Cancel training").click().run()
-    assert jobs[1].status == "cancelled"
+    assert jobs[1].wait(timeout=60) and jobs[1].status == "cancelled" and not jobs[1].progress()["runs_done"]

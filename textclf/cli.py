@@ -18,6 +18,7 @@ from textclf.batching import PAD_TO, STRATEGIES
 from textclf.bundle import load_bundle
 from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
+from textclf.dispatch import BACKENDS, PROCESSES, make_backend
 from textclf.errors import TextclfError
 from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
 from textclf.explain import Explanation, explain, methods
@@ -154,7 +155,14 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cv", type=int, default=defaults.cv, metavar="K",
                         help="K-fold cross-validation (every model on the same stratified folds; 0: one split)")
     parser.add_argument("--device", default=defaults.device, help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--backend", choices=BACKENDS, default=PROCESSES,
+                        help="where runs train: worker processes, one per core (default), or one after another "
+                             "in this process (sequential, for debugging)")
+    parser.add_argument("--workers", type=int, help="number of worker processes (default: one per core)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="train on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786")
+    parser.add_argument("--threads", type=int,
+                        help="torch intra-op threads per run (default: 1 per worker; torch's choice when sequential)")
     parser.add_argument("--out", help="write every run (with history and test predictions) to this JSON file")
     parser.add_argument("--no-store", action="store_true", help="do not record the comparison in the run store")
     parser.add_argument("--save-models", action="store_true",
@@ -248,7 +256,10 @@ def run_compare(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     store = None if args.no_store else Store(args.home)
     bundles_dir = resolve_home(args.home) / BUNDLES if args.save_models and not store else None
-    runner = JobRunner(store, threads=args.threads, save_models=args.save_models, bundles_dir=bundles_dir)
+    threads = args.threads or (None if args.backend == "sequential" and not args.cluster else 1)
+    backend = make_backend(args.backend, cluster=args.cluster, workers=args.workers, threads=threads)
+    print(f"training on {backend.describe()}", flush=True)
+    runner = JobRunner(store, save_models=args.save_models, bundles_dir=bundles_dir, backend=backend)
     job = runner.submit(dataset, config, on_event=_print_event)
     try:
         job.wait()
@@ -268,9 +279,12 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def _print_event(event: dict) -> None:
     if event["event"] == "run_start":
-        print(f"[{event['number']}/{event['total']}] {event['run']}", flush=True)
+        print(f"[{event['number']}/{event['total']}] {event['run']} on {event['worker']}", flush=True)
+    elif event["event"] == "run_failed":
+        then = "retrying it on another worker" if event["retrying"] else "not retried"
+        print(f"  {event['run']} failed: {event['reason']}; {then}", flush=True)
     elif event["event"] == "epoch":
-        print(f"  epoch {event['epoch']}/{event['epochs']}: loss {event['train_loss']:.3f}, "
+        print(f"  {event['run']}, epoch {event['epoch']}/{event['epochs']}: loss {event['train_loss']:.3f}, "
               f"validation accuracy {event['val_accuracy']:.3f}, {event['seconds']:.1f} s, "
               f"padding waste {event['padding_waste']:.1%}", flush=True)
     elif event["event"] == "run_done" and event["bundle"]:
@@ -289,6 +303,9 @@ def print_table(comparison: Comparison) -> None:
           f"test {sizes['test']}; tokenizer {comparison.tokenizer}")
     for note in comparison.split_notes:
         print(f"note: {note}")
+    for failure in comparison.failures:
+        print(f"note: {failure['run']} was lost with its worker ({failure['reason']})"
+              + ("; it was retried" if failure["retried"] else "; it was not retried"))
     columns = TABLE_COLUMNS if comparison.folds else [c for c in TABLE_COLUMNS if c != "fold"]
     table = comparison.table[columns]
     whole = [c for c in table.columns if isinstance(table[c].dtype, pd.Int64Dtype)]

@@ -10,7 +10,7 @@ real time shorter, so the estimate is an upper bound on the planned work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,19 +72,21 @@ class WorkEstimate:
         if self.slots[index] == 0:
             self.classical_seconds.append(seconds)
 
-    def seconds_left(self, current: int, done_in_current: float) -> float | None:
-        """Seconds for runs `current`… given the share (0–1) of run `current`'s planned work already done."""
+    def seconds_left(self, shares_done: Mapping[int, float], workers: int = 1) -> float | None:
+        """Seconds for the work left, given each run's share (0–1) of its planned work done (finished runs 1,
+        runs not started yet left out). Several workers share the work left, but it cannot end sooner than its
+        largest run left takes."""
         if not self.measured:
             return None
         overall = sum(s for s, _ in self.measured.values()) / max(1, sum(n for _, n in self.measured.values()))
         classical = float(np.mean(self.classical_seconds)) if self.classical_seconds else 0.0
-        total = 0.0
-        for index in range(current, len(self.slots)):
-            share_left = 1.0 - done_in_current if index == current else 1.0
-            if self.slots[index] == 0:
-                total += share_left * classical
+        left = []
+        for index, slots in enumerate(self.slots):
+            share_left = 1.0 - shares_done.get(index, 0.0)
+            if slots == 0:
+                left.append(share_left * classical)
                 continue
-            seconds, slots = self.measured.get(self.models[index], (0.0, 0))
-            rate = seconds / slots if slots else overall
-            total += share_left * self.slots[index] * rate
-        return total
+            seconds, measured_slots = self.measured.get(self.models[index], (0.0, 0))
+            rate = seconds / measured_slots if measured_slots else overall
+            left.append(share_left * slots * rate)
+        return max(sum(left) / max(1, workers), max(left, default=0.0))

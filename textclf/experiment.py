@@ -20,6 +20,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from textclf.analysis import analyse
 from textclf.batching import BATCHING_NAMES, DEFAULT_BUCKETS, EVALUATION_BATCHING, STRATEGIES
 from textclf.data import Dataset
+from textclf.dispatch import Backend, Batch, Listener, Sequential
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
@@ -27,7 +28,7 @@ from textclf.split import Split, fold_index, kfold_splits, split_dataset
 from textclf.timing import Stopwatch, machine_load, wall_cpu_disagree
 from textclf.tokenchoice import explain
 from textclf.tokenize import tokenize_all
-from textclf.train import Cancelled, ProgressCallback, StopCheck
+from textclf.train import ProgressCallback, StopCheck
 
 NOT_BATCHED = "none"
 AUTO = "auto"
@@ -202,12 +203,13 @@ class Prepared:
 
 @dataclass
 class RunResult:
-    """One run's results row, per-epoch history, test predictions and the fitted model."""
+    """One run's results row, per-epoch history, test predictions, the fitted model and where it ran."""
 
     record: dict
     history: list[dict]
     predictions: list[str]
     estimator: TextClassifier | None = None
+    placement: dict = field(default_factory=dict)
 
 
 def prepare(dataset: Dataset, config: CompareConfig) -> Prepared:
@@ -261,6 +263,13 @@ def plan_runs(config: CompareConfig) -> list[RunSpec]:
         else:
             runs += [RunSpec(spec, NOT_BATCHED, config.seeds[0], f) for f in folds]
     return runs
+
+
+def expected_cost(run: RunSpec) -> float:
+    """A rough relative training time: with several workers the longest runs start first, so that a long
+    run started last does not keep every other worker idle at the end."""
+    cost = get_model_class(run.model.key).relative_cost
+    return cost * (3 if run.batching == "max_length" else 1)
 
 
 def build_estimator(run: RunSpec, config: CompareConfig, prepared: Prepared) -> TextClassifier:
@@ -380,6 +389,7 @@ class Comparison:
     runs: list[RunResult] = field(default_factory=list)
     folds: list[dict] = field(default_factory=list)
     evaluation_batching: str = EVALUATION_BATCHING
+    failures: list[dict] = field(default_factory=list)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -398,6 +408,7 @@ class Comparison:
             "tokenizer": self.tokenizer, "split_sizes": self.split_sizes, "split_notes": self.split_notes,
             "config": self.config.to_dict(), "test_labels": self.test_labels, "test_lengths": self.test_lengths,
             "max_len": self.max_len, "folds": self.folds, "evaluation_batching": self.evaluation_batching,
+            "failures": self.failures,
             "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
             "analysis": analyse(self),
         }
@@ -443,22 +454,27 @@ def comparison_from_json(data: dict) -> Comparison:
         tokenizer=data["tokenizer"], split_sizes=data["split_sizes"], split_notes=data.get("split_notes", []),
         test_labels=data["test_labels"], test_lengths=data.get("test_lengths", []), max_len=data.get("max_len"),
         runs=runs, folds=data.get("folds", []), evaluation_batching=data.get("evaluation_batching", "not recorded"),
+        failures=data.get("failures", []),
     )
 
 
 RunCallback = Callable[[RunSpec, RunResult], None]
-StartCallback = Callable[[RunSpec, int, int], None]
+StartCallback = Callable[[RunSpec, int, int, str], None]
+FailureCallback = Callable[[RunSpec, str, bool], None]
 PreparedCallback = Callable[[Prepared, Comparison], None]
 
 
 def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: ProgressCallback | None = None,
             should_stop: StopCheck | None = None, on_run_start: StartCallback | None = None,
             on_run_done: RunCallback | None = None, keep_models: bool = False,
-            on_prepared: PreparedCallback | None = None) -> Comparison:
-    """Run the whole grid on one split. `on_run_done` sees each run as soon as it finishes (to store it).
+            on_prepared: PreparedCallback | None = None, on_run_failed: FailureCallback | None = None,
+            backend: Backend | None = None, key: str | None = None) -> Comparison:
+    """Run the whole grid on one split, on `backend` (this thread by default); the runs come back in plan order.
 
-    `should_stop` is checked between batches and between runs (classical models have no batches); when it
-    says stop, `Cancelled` is raised and the runs finished so far have already reached `on_run_done`.
+    `on_run_done` sees each run as soon as it finishes (to store it), in the calling process whatever the
+    back-end. `should_stop` is checked between batches and between runs (classical models have no batches);
+    when it says stop, `Cancelled` is raised and the runs finished so far have already reached `on_run_done`.
+    A run lost with its worker reaches `on_run_failed` (and is retried once); the others go on.
     """
     config = config or CompareConfig()
     prepared = prepare(dataset, config)
@@ -466,18 +482,44 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
     if on_prepared:
         on_prepared(prepared, comparison)
     runs = plan_runs(config)
-    for number, run in enumerate(runs, start=1):
-        if should_stop and should_stop():
-            raise Cancelled("the comparison was cancelled")
-        if on_run_start:
-            on_run_start(run, number, len(runs))
-        result = run_one(run, prepared, config, progress=progress, should_stop=should_stop)
-        if on_run_done:
-            on_run_done(run, result)
-        if not keep_models:
-            result = replace(result, estimator=None)
-        comparison.runs.append(result)
+    collector = _Collector(runs, progress, on_run_start, on_run_done, on_run_failed, keep_models)
+    batch = Batch(run_one, runs, prepared, config, collector, should_stop, costs=[expected_cost(r) for r in runs])
+    if key:
+        batch.key = key
+    (backend or Sequential()).run(batch)
+    comparison.runs = [collector.results[i] for i in sorted(collector.results)]
+    comparison.failures = collector.failures
     return comparison
+
+
+class _Collector(Listener):
+    """Turns a back-end's indexed reports into the comparison's callbacks (named runs, events tagged by run)."""
+
+    def __init__(self, runs: list[RunSpec], progress, on_start, on_done, on_failed, keep_models: bool):
+        self.runs, self.progress, self.on_start, self.on_done, self.on_failed = runs, progress, on_start, on_done, \
+            on_failed
+        self.keep_models = keep_models
+        self.results: dict[int, RunResult] = {}
+        self.failures: list[dict] = []
+
+    def started(self, index: int, worker: str) -> None:
+        if self.on_start:
+            self.on_start(self.runs[index], index + 1, len(self.runs), worker)
+
+    def event(self, index: int, event: dict) -> None:
+        if self.progress:
+            self.progress({**event, "run": self.runs[index].name})
+
+    def finished(self, index: int, result: RunResult, info: dict) -> None:
+        result = replace(result, placement=info)
+        if self.on_done:
+            self.on_done(self.runs[index], result)
+        self.results[index] = result if self.keep_models else replace(result, estimator=None)
+
+    def failed(self, index: int, reason: str, retrying: bool) -> None:
+        self.failures.append({"run": self.runs[index].name, "reason": reason, "retried": retrying})
+        if self.on_failed:
+            self.on_failed(self.runs[index], reason, retrying)
 
 
 def new_comparison(dataset_name: str, prepared: Prepared, config: CompareConfig) -> Comparison:

@@ -74,6 +74,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run_id, epoch))""",
         "CREATE INDEX experiments_by_status ON experiments(status)",
     ),
+    (  # 1 → 2: runs lost with their worker (killed, out of memory), recorded as it happens
+        """CREATE TABLE run_failures (
+            id INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            retried INTEGER NOT NULL,
+            at TEXT NOT NULL)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -257,6 +267,20 @@ class Store:
                 [(run_id, entry["epoch"], json.dumps(entry)) for entry in result.history])
         return run_id
 
+    def add_failure(self, experiment_id: int, position: int, name: str, reason: str, retried: bool) -> None:
+        """A run lost with its worker, and whether it was queued again elsewhere."""
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                """INSERT INTO run_failures (experiment_id, position, name, reason, retried, at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (experiment_id, position, name, reason, int(retried), now()))
+
+    def failures(self, experiment_id: int) -> list[dict]:
+        with self._transaction() as connection:
+            rows = connection.execute("SELECT name, reason, retried FROM run_failures WHERE experiment_id = ? "
+                                      "ORDER BY id", (experiment_id,)).fetchall()
+        return [{"run": row["name"], "reason": row["reason"], "retried": bool(row["retried"])} for row in rows]
+
     def finish_experiment(self, experiment_id: int, status: str, error: str | None = None) -> None:
         self._update(experiment_id, status=status, error=error, finished=now())
 
@@ -280,7 +304,8 @@ class Store:
             runs = connection.execute(
                 "SELECT name, bundle FROM runs WHERE experiment_id = ? ORDER BY position", (experiment_id,))
             bundles = [{"run": run["name"], "path": self._absolute(run["bundle"])} for run in runs]
-        return {**_summary(row), "config": json.loads(row["config"]), "bundles": bundles}
+        return {**_summary(row), "config": json.loads(row["config"]), "bundles": bundles,
+                "failures": self.failures(experiment_id)}
 
     def load_comparison(self, experiment_id: int) -> Comparison:
         """The experiment as a `Comparison` of its finished runs (models are in bundles, not here)."""
@@ -296,6 +321,7 @@ class Store:
             "format": RESULTS_FORMAT, "dataset": row["dataset"], "config": json.loads(row["config"]), **header,
             "runs": [{**json.loads(run["record"]), "history": histories[run["id"]],
                       "test_predictions": json.loads(run["test_predictions"])} for run in runs],
+            "failures": self.failures(experiment_id),
         })
 
     def delete_experiment(self, experiment_id: int) -> None:

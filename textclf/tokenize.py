@@ -96,8 +96,14 @@ _SPLITTERS = {"words": _words, "chars": _chars, "jieba": _jieba}
 
 
 def tokenize_all(texts: Iterable[str], name: str) -> list[list[str]]:
+    """Every text's tokens, each distinct token one shared string object.
+
+    A tokenizer returns a new string for every occurrence; sharing them keeps the tokens of a large data set
+    several times smaller in memory and when pickled for worker processes (pickle writes a shared object once).
+    """
     tokenizer = Tokenizer(name)
-    return [tokenizer(text) for text in texts]
+    shared: dict[str, str] = {}
+    return [[shared.setdefault(token, token) for token in tokenizer(text)] for text in texts]
 
 
 def is_tokenized(docs: Sequence) -> bool:

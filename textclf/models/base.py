@@ -31,6 +31,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     fitted_attribute = "history_"  # every fit sets its per-epoch history last (empty for classical models)
     unknown_effect = "it reads each as one unknown word"
     reads_raw_text = False  # True: fit/predict want the raw strings (e.g. to split sentences at line breaks)
+    relative_cost = 1  # a rough guess of training time, so that dispatch starts the longest runs first
 
     def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
         self.tokenizer = tokenizer

@@ -82,6 +82,7 @@ class BiRNNClassifier(NeuralTextClassifier):
 
     key = "rnn"
     order = 2
+    relative_cost = 25
 
     def __init__(self, *, cell: str = "lstm", hidden: int = 128, bidirectional: bool = True,
                  pooling: str = "mean", **params):

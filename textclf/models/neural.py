@@ -66,6 +66,7 @@ class NeuralTextClassifier(TextClassifier):
     """Vocabulary + batching + training loop around a module built by `build_module`."""
 
     uses_batching = True
+    relative_cost = 10
     default_optimizer = "adam"
     default_lrs = {"adam": 1e-3, "adadelta": 1.0}
 

@@ -1,0 +1,56 @@
+"""The scale table: rows → seconds per epoch and peak memory per worker (1 epoch, bucketed, 1 torch thread).
+
+    nice -n 10 python bench/scale.py online_shopping_10_cats --rows 15700,31400,62800
+
+For each size, a random sample of that many rows (seed 0; all rows when the size is the whole file) is
+compared with SVM + TextCNN + BiLSTM, one epoch, bucketed batching, on ONE fresh worker process with one torch
+thread (so each run has a core and the worker's peak memory is the largest any of the three runs needed).
+Prints one markdown row per size: wall time, seconds per epoch of each neural model, the worker's peak
+resident memory, and the coordinator's (this process: the data, its split and tokens) peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from common import dataset_path, sample_rows
+
+from textclf.data import load_dataset
+from textclf.dispatch import LocalWorkers, peak_memory_mb
+from textclf.experiment import CompareConfig, compare
+
+
+def measure(dataset, rows: int) -> str:
+    data = sample_rows(dataset, rows)
+    config = CompareConfig(models=("svm", "cnn", "rnn"), batchings=("bucket",), epochs=1)
+    workers = LocalWorkers(1, threads=1)
+    started = time.perf_counter()
+    try:
+        comparison = compare(data, config, backend=workers)
+    finally:
+        workers.close()
+    wall = time.perf_counter() - started
+    per_epoch = {r.record["model_key"]: r.record.get("seconds_per_epoch") for r in comparison.runs}
+    worker_peak = max(r.placement["peak_memory_mb"] for r in comparison.runs)
+    return (f"| {len(data):,} | {wall:.0f} s | {per_epoch['cnn']:.0f} s | {per_epoch['rnn']:.0f} s | "
+            f"{worker_peak / 1024:.2f} GB | {peak_memory_mb() / 1024:.2f} GB |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", help="name of a CSV in ../shared/datasets")
+    parser.add_argument("--rows", default="15700,31400,62800", help="comma-separated sample sizes")
+    args = parser.parse_args()
+    dataset = load_dataset(dataset_path(args.dataset))
+    print(f"{args.dataset}: {len(dataset)} rows; load average before: {os.getloadavg()}", flush=True)
+    print("| rows | wall (SVM + TextCNN + BiLSTM) | TextCNN s/epoch | BiLSTM s/epoch | peak per worker | "
+          "coordinator peak |\n|---|---|---|---|---|---|", flush=True)
+    for rows in (int(r) for r in args.rows.split(",")):
+        print(measure(dataset, rows), flush=True)
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Dispatch: every back-end gives the sequential results; lost workers, cancel and fair sharing across batches."""
+
+import os
+import signal
+import threading
+from collections import deque
+
+import pytest
+
+from textclf.dispatch import (
+    Batch,
+    DaskCluster,
+    Listener,
+    LocalWorkers,
+    Sequential,
+    _BatchState,
+    _Slot,
+    describe_exit,
+    make_backend,
+)
+from textclf.errors import TextclfError
+from textclf.experiment import CompareConfig, compare, plan_runs, prepare, run_one
+from textclf.jobs import JobRunner
+from textclf.store import Store
+from textclf.train import Cancelled
+
+TINY_CNN = "cnn:embed_dim=16:filters=8"
+TINY_RNN = "rnn:embed_dim=16:hidden=8"
+TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "inference_seconds"}
+
+
+def config(*models, epochs=1, **changes) -> CompareConfig:
+    return CompareConfig(models=models, batchings=("bucket", "max_length"), epochs=epochs, batch_size=16, **changes)
+
+
+def same_results(left, right) -> None:
+    """Everything a run reports except wall-clock timings is identical."""
+    assert [r.record["model"] for r in left.runs] == [r.record["model"] for r in right.runs]
+    for a, b in zip(left.runs, right.runs, strict=True):
+        assert {k: v for k, v in a.record.items() if k not in TIMING_KEYS} == \
+               {k: v for k, v in b.record.items() if k not in TIMING_KEYS}
+        assert [{k: v for k, v in h.items() if k != "seconds"} for h in a.history] == \
+               [{k: v for k, v in h.items() if k != "seconds"} for h in b.history]
+        assert a.predictions == b.predictions
+
+
+@pytest.fixture(scope="module")
+def workers():
+    pool = LocalWorkers(2, threads=1)
+    yield pool
+    pool.close()
+    assert all(not slot.process.is_alive() for slot in pool._slots)
+
+
+@pytest.fixture(scope="module")
+def sequential_results(small_demo):
+    return compare(small_demo, config("svm", TINY_CNN, TINY_RNN), backend=Sequential(threads=1))
+
+
+def test_worker_processes_give_the_sequential_results(workers, small_demo, sequential_results):
+    seen_workers = set()
+    parallel = compare(small_demo, config("svm", TINY_CNN, TINY_RNN), backend=workers,
+                       on_run_start=lambda run, number, total, worker: seen_workers.add(worker))
+    same_results(parallel, sequential_results)
+    assert len(seen_workers) == 2 and all("pid" in w for w in seen_workers)
+    assert all(r.placement["peak_memory_mb"] > 0 for r in parallel.runs)
+
+
+class _KillFirstAttempt(Listener):
+    """Kills the worker running run `target` at its first training event, once."""
+
+    def __init__(self, target: int):
+        self.target, self.worker, self.killed, self.failures, self.results = target, {}, False, [], {}
+
+    def started(self, index, worker):
+        self.worker[index] = worker
+
+    def event(self, index, event):
+        if index == self.target and not self.killed:
+            self.killed = True
+            os.kill(int(self.worker[index].split("pid ")[1].rstrip(")")), signal.SIGKILL)
+
+    def finished(self, index, result, info):
+        self.results[index] = result
+
+    def failed(self, index, reason, retrying):
+        self.failures.append((index, reason, retrying))
+
+
+def test_a_killed_worker_fails_its_run_with_the_reason_and_it_is_retried_elsewhere(workers, small_demo,
+                                                                                   sequential_results):
+    settings = config("svm", TINY_CNN, TINY_RNN)
+    runs, prepared = plan_runs(settings), prepare(small_demo, settings)
+    listener = _KillFirstAttempt(target=3)
+    workers.run(Batch(run_one, runs, prepared, settings, listener))
+    assert listener.killed
+    ((index, reason, retrying),) = listener.failures
+    assert index == 3 and retrying and "SIGKILL" in reason and "worker" in reason
+    assert sorted(listener.results) == list(range(len(runs)))
+    for index, expected in enumerate(sequential_results.runs):
+        assert listener.results[index].record["accuracy"] == expected.record["accuracy"]
+        assert listener.results[index].predictions == expected.predictions
+
+
+def test_a_run_lost_twice_is_failed_without_a_third_try_and_the_others_finish(workers, small_demo):
+    settings = config("svm", TINY_CNN)
+
+    class KillEveryAttempt(_KillFirstAttempt):
+        def event(self, index, event):
+            if index == self.target and event["event"] == "batch" and event["batch"] == 1:
+                os.kill(int(self.worker[index].split("pid ")[1].rstrip(")")), signal.SIGKILL)
+
+    listener = KillEveryAttempt(target=1)
+    workers.run(Batch(run_one, plan_runs(settings), prepare(small_demo, settings), settings, listener))
+    assert [(i, retrying) for i, _, retrying in listener.failures] == [(1, True), (1, False)]
+    assert sorted(listener.results) == [0, 2]
+
+
+def test_two_batches_share_one_worker_turn_by_turn(small_demo):
+    """With one worker, the second comparison's first run goes before the first comparison's second."""
+    pool, order, lock = LocalWorkers(1, threads=1), [], threading.Lock()
+    settings = config("svm", "knn:k=1", "knn:k=3")
+    prepared, runs = prepare(small_demo, settings), plan_runs(settings)
+
+    class Record(Listener):
+        def __init__(self, name):
+            self.name = name
+
+        def started(self, index, worker):
+            with lock:
+                order.append((self.name, index))
+
+    try:
+        hold = threading.Event()
+        gate = Batch(run_one, runs[:1], prepared, settings, Listener(), should_stop=None)
+        first = Batch(run_one, runs, prepared, settings, Record("a"))
+        second = Batch(run_one, runs, prepare(small_demo, settings), settings, Record("b"))  # its own arrays
+        threads = [threading.Thread(target=pool.run, args=(b,)) for b in (gate, first, second)]
+        threads[0].start()
+        threads[1].start()
+        while pool.ahead(first.key) is None and not order:
+            hold.wait(0.01)
+        threads[2].start()
+        while pool.ahead(second.key) is None and len(order) < 2:
+            hold.wait(0.01)
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        pool.close()
+    assert [name for name, _ in order] == ["a", "b", "a", "b", "a", "b"]
+
+
+def test_cancel_reaches_a_worker_mid_epoch_and_finished_runs_are_stored(tmp_path, small_demo):
+    store = Store(tmp_path / "home")
+    runner = JobRunner(store, backend=LocalWorkers(2, threads=1))
+    reached = threading.Event()
+
+    def listen(event):
+        if event["event"] == "batch" and event["epoch"] == 2:
+            reached.set()
+
+    try:
+        job = runner.submit(small_demo, CompareConfig(models=("svm", TINY_CNN), batchings=("bucket",), epochs=500,
+                                                      patience=500, batch_size=16), on_event=listen)
+        assert reached.wait(timeout=120)
+        assert job.progress()["runs_running"] == 1 and job.progress()["worker"].startswith("worker")
+        job.cancel()
+        assert job.wait(timeout=60)
+    finally:
+        runner.shutdown()
+    assert job.status == "cancelled"
+    assert [r.record["model"] for r in job.comparison().runs] == ["SVM"]
+    (row,) = store.list_experiments()
+    assert row["status"] == "cancelled" and row["runs"] == 1
+
+
+def test_an_error_in_a_run_stops_the_batch_and_reaches_the_caller(workers, small_demo):
+    with pytest.raises(TextclfError, match="does not take that option"):
+        compare(small_demo, config("svm", "cnn:no_such_option=1"), backend=workers)
+
+
+def test_cancelled_before_start_raises_cancelled(workers, small_demo):
+    with pytest.raises(Cancelled):
+        compare(small_demo, config("svm"), backend=workers, should_stop=lambda: True)
+
+
+def test_backends_by_name_and_exit_reasons():
+    assert isinstance(make_backend("sequential"), Sequential)
+    with pytest.raises(TextclfError, match="Unknown back-end"):
+        make_backend("threads")
+    assert "out of memory" in describe_exit(-signal.SIGKILL) and describe_exit(3) == "exited with code 3"
+
+
+def test_a_waiting_batch_knows_how_many_runs_of_other_batches_are_ahead():
+    """One busy worker; batches a, b, c waiting (a served longest ago): turns go a, b, c, a, b, c, ..."""
+    pool = LocalWorkers(1)
+    pool._slots = [_Slot("busy worker", None, None, current=("some run",))]
+    states = [_BatchState(Batch(run_one, [0, 1, 2], None, None), turn, deque([(0, 1), (1, 1), (2, 1)]), b"")
+              for turn in range(3)]
+    pool._batches = list(states)
+    assert [pool.ahead(s.batch.key) for s in states] == [0, 1, 2]
+    states[0].pending.popleft()
+    states[0].running[0], states[0].turn = pool._slots[0], 5
+    assert [pool.ahead(s.batch.key) for s in states] == [2, 0, 1]
+    assert pool.ahead("no such batch") is None
+
+
+def test_an_unreachable_cluster_is_explained():
+    pytest.importorskip("distributed")
+    with pytest.raises(TextclfError, match="Cannot reach the Dask scheduler at tcp://127.0.0.1:18779"):
+        DaskCluster("tcp://127.0.0.1:18779", timeout=1)
