@@ -19,14 +19,14 @@ from textclf.dispatch import (
     make_backend,
 )
 from textclf.errors import TextclfError
-from textclf.experiment import CompareConfig, compare, plan_runs, prepare, run_one
+from textclf.experiment import TIMING_COLUMNS, CompareConfig, compare, plan_runs, prepare, run_one
 from textclf.jobs import JobRunner
 from textclf.store import Store
 from textclf.train import Cancelled
 
 TINY_CNN = "cnn:embed_dim=16:filters=8"
 TINY_RNN = "rnn:embed_dim=16:hidden=8"
-TIMING_KEYS = {"train_seconds", "seconds_per_epoch", "inference_seconds"}
+TIMING_KEYS = set(TIMING_COLUMNS)
 
 
 def config(*models, epochs=1, **changes) -> CompareConfig:
@@ -39,8 +39,8 @@ def same_results(left, right) -> None:
     for a, b in zip(left.runs, right.runs, strict=True):
         assert {k: v for k, v in a.record.items() if k not in TIMING_KEYS} == \
                {k: v for k, v in b.record.items() if k not in TIMING_KEYS}
-        assert [{k: v for k, v in h.items() if k != "seconds"} for h in a.history] == \
-               [{k: v for k, v in h.items() if k != "seconds"} for h in b.history]
+        assert [{k: v for k, v in h.items() if "seconds" not in k} for h in a.history] == \
+               [{k: v for k, v in h.items() if "seconds" not in k} for h in b.history]
         assert a.predictions == b.predictions
 
 
