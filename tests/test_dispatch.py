@@ -174,9 +174,26 @@ def test_cancel_reaches_a_worker_mid_epoch_and_finished_runs_are_stored(tmp_path
     assert row["status"] == "cancelled" and row["runs"] == 1
 
 
-def test_an_error_in_a_run_stops_the_batch_and_reaches_the_caller(workers, small_demo):
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "workers"])
+def test_a_refused_run_is_reported_after_the_other_runs_trained_and_were_stored(parallel, workers, small_demo):
+    """The refused runs come first in the plan and first to start (the longest expected): the rest still train."""
+    stored, failed = [], []
     with pytest.raises(TextclfError, match="does not take that option"):
-        compare(small_demo, config("svm", "cnn:no_such_option=1"), backend=workers)
+        compare(small_demo, config("cnn:no_such_option=1", "svm"), backend=workers if parallel else Sequential(1),
+                on_run_done=lambda run, result: stored.append(run.model.key),
+                on_run_failed=lambda run, reason, retrying: failed.append((run.model.key, retrying)))
+    assert stored == ["svm"] and failed == [("cnn", False), ("cnn", False)]
+
+
+def test_an_error_in_a_run_stops_the_batch_and_reaches_the_caller(workers, small_demo):
+    """A bug (not a refusal in words) stops the comparison: the runs beside it are cancelled."""
+    settings = config("svm")
+    with pytest.raises(ZeroDivisionError):
+        workers.run(Batch(_divide_by_zero, plan_runs(settings), prepare(small_demo, settings), settings))
+
+
+def _divide_by_zero(spec, prepared, config, **options):
+    return 1 / 0
 
 
 def test_cancelled_before_start_raises_cancelled(workers, small_demo):

@@ -304,7 +304,7 @@ def print_table(comparison: Comparison) -> None:
     for note in comparison.split_notes:
         print(f"note: {note}")
     for failure in comparison.failures:
-        print(f"note: {failure['run']} was lost with its worker ({failure['reason']})"
+        print(f"note: {failure['run']} failed ({failure['reason']})"
               + ("; it was retried" if failure["retried"] else "; it was not retried"))
     columns = TABLE_COLUMNS if comparison.folds else [c for c in TABLE_COLUMNS if c != "fold"]
     table = comparison.table[columns]

@@ -26,7 +26,7 @@ def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunS
 
     Epochs and batch size are the ones the run's estimator will use (the model's own defaults where the
     comparison leaves them unset), so the plan matches what training does. A run whose settings the model
-    refuses counts as no work: it fails with that message when its turn comes, after the runs before it."""
+    refuses counts as no work: it is reported when the comparison ends, after the other runs have trained."""
     per_epoch, planned = {}, []
     for run in runs:
         try:

@@ -474,7 +474,9 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
     `on_run_done` sees each run as soon as it finishes (to store it), in the calling process whatever the
     back-end. `should_stop` is checked between batches and between runs (classical models have no batches);
     when it says stop, `Cancelled` is raised and the runs finished so far have already reached `on_run_done`.
-    A run lost with its worker reaches `on_run_failed` (and is retried once); the others go on.
+    A run lost with its worker reaches `on_run_failed` (and is retried once); the others go on. So does a run
+    whose model refuses its settings or data (not retried): the other runs still train and are stored, and
+    then `TextclfError` is raised with the refusal.
     """
     config = config or CompareConfig()
     prepared = prepare(dataset, config)
@@ -483,13 +485,32 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
         on_prepared(prepared, comparison)
     runs = plan_runs(config)
     collector = _Collector(runs, progress, on_run_start, on_run_done, on_run_failed, keep_models)
-    batch = Batch(run_one, runs, prepared, config, collector, should_stop, costs=[expected_cost(r) for r in runs])
+    batch = Batch(run_or_refusal, runs, prepared, config, collector, should_stop,
+                  costs=[expected_cost(r) for r in runs])
     if key:
         batch.key = key
     (backend or Sequential()).run(batch)
+    if collector.refusals:
+        raise TextclfError(" ".join(dict.fromkeys(collector.refusals)))
     comparison.runs = [collector.results[i] for i in sorted(collector.results)]
     comparison.failures = collector.failures
     return comparison
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a run returns when its model refuses the settings or the data (a `TextclfError`, in words)."""
+
+    message: str
+
+
+def run_or_refusal(run: RunSpec, prepared: Prepared, config: CompareConfig, **options) -> RunResult | Refusal:
+    """`run_one`, with a refusal returned rather than raised: on a parallel back-end an exception would stop
+    the runs training beside it, and every back-end must train and store the same runs."""
+    try:
+        return run_one(run, prepared, config, **options)
+    except TextclfError as err:
+        return Refusal(str(err))
 
 
 class _Collector(Listener):
@@ -501,6 +522,7 @@ class _Collector(Listener):
         self.keep_models = keep_models
         self.results: dict[int, RunResult] = {}
         self.failures: list[dict] = []
+        self.refusals: list[str] = []
 
     def started(self, index: int, worker: str) -> None:
         if self.on_start:
@@ -510,7 +532,11 @@ class _Collector(Listener):
         if self.progress:
             self.progress({**event, "run": self.runs[index].name})
 
-    def finished(self, index: int, result: RunResult, info: dict) -> None:
+    def finished(self, index: int, result: RunResult | Refusal, info: dict) -> None:
+        if isinstance(result, Refusal):
+            self.refusals.append(result.message)
+            self.failed(index, result.message, retrying=False)
+            return
         result = replace(result, placement=info)
         if self.on_done:
             self.on_done(self.runs[index], result)

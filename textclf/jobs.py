@@ -121,9 +121,11 @@ class _Progress:
             if self.in_flight:
                 self._show(next(iter(self.in_flight.values())))
 
-    def drop_run(self, name: str) -> None:
-        """A run lost with its worker: it is no longer in flight (it may start again elsewhere)."""
+    def drop_run(self, index: int, name: str, *, final: bool) -> None:
+        """A run that failed is no longer in flight; unless it starts again elsewhere, no work is left in it."""
         self.in_flight.pop(name, None)
+        if final:
+            self.finished.add(index)
         if name == self.run:
             self.run = self.model = self.batching = self.worker = None
 
@@ -281,11 +283,11 @@ class Job:
                     "bundle": bundle, "placement": result.placement})
 
     def _on_run_failed(self, run: RunSpec, reason: str, retrying: bool) -> None:
-        """A run lost with its worker is recorded at once, with the reason, whether or not it is retried."""
+        """A run lost with its worker, or refused by its model, is recorded at once with the reason."""
         if self._store:
             self._store.add_failure(self.experiment_id, self._plan[run.name], run.name, reason, retrying)
         with self._lock:
-            self._progress.drop_run(run.name)
+            self._progress.drop_run(self._plan[run.name] - 1, run.name, final=not retrying)
         self._emit({"event": "run_failed", "run": run.name, "reason": reason, "retrying": retrying})
 
     def _save_bundle(self, position: int, run: RunSpec, result: RunResult) -> Path:

@@ -74,7 +74,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run_id, epoch))""",
         "CREATE INDEX experiments_by_status ON experiments(status)",
     ),
-    (  # 1 → 2: runs lost with their worker (killed, out of memory), recorded as it happens
+    (  # 1 → 2: runs that failed (a worker killed or out of memory, a model refusing), recorded as it happens
         """CREATE TABLE run_failures (
             id INTEGER PRIMARY KEY,
             experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
@@ -268,7 +268,7 @@ class Store:
         return run_id
 
     def add_failure(self, experiment_id: int, position: int, name: str, reason: str, retried: bool) -> None:
-        """A run lost with its worker, and whether it was queued again elsewhere."""
+        """A run that failed (lost with its worker, or refused by its model), and whether it runs again elsewhere."""
         with self._transaction(write=True) as connection:
             connection.execute(
                 """INSERT INTO run_failures (experiment_id, position, name, reason, retried, at)
