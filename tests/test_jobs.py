@@ -148,7 +148,7 @@ def test_a_killed_process_leaves_its_finished_runs_and_an_interrupted_experiment
     """The command line trains in worker processes by default: they leave too once the coordinator is gone."""
     home = tmp_path / "home"
     process = subprocess.Popen([sys.executable, "-m", "textclf", "compare", *KILLED_RUN],
-                               env={**os.environ, "TEXTCLF_HOME": str(home)},
+                               env={**os.environ, "TEXTCLF_HOME": str(home), "TEXTCLF_BACKEND": "processes"},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300

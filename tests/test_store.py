@@ -11,11 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import textclf.store as store_module
 from textclf.cli import main
 from textclf.errors import TextclfError
 from textclf.experiment import CompareConfig
 from textclf.jobs import JobRunner
-from textclf.store import SCHEMA_VERSION, Store, process_owner, resolve_home
+from textclf.store import MIGRATIONS, SCHEMA_VERSION, Store, process_owner, resolve_home
 
 CONFIG = CompareConfig(models=("cnn:embed_dim=16:filters=8", "svm"), batchings=("bucket",), epochs=2, batch_size=16)
 
@@ -60,6 +61,25 @@ def test_a_new_store_is_in_wal_mode_at_the_current_schema_version(tmp_path):
     with sqlite3.connect(store.path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert Store(tmp_path).schema_version == SCHEMA_VERSION
+
+
+def test_each_older_schema_migrates_step_by_step_and_keeps_its_experiments(tmp_path, small_demo, monkeypatch):
+    """A database written at every earlier version opens at the current one, its rows intact and each later
+    table (e.g. run_failures, version 2) usable."""
+    for version in range(1, SCHEMA_VERSION):
+        home = tmp_path / f"v{version}"
+        with monkeypatch.context() as old:
+            old.setattr(store_module, "MIGRATIONS", MIGRATIONS[:version])
+            old.setattr(store_module, "SCHEMA_VERSION", version)
+            experiment = Store(home).create_experiment(small_demo, CONFIG)
+            assert Store(home).schema_version == version
+        store = Store(home)
+        assert store.schema_version == SCHEMA_VERSION
+        (row,) = store.list_experiments()
+        assert row["id"] == experiment and row["status"] == "queued"
+        store.add_failure(experiment, 1, "SVM · none · seed 0", "worker 1 died from SIGKILL", retried=True)
+        assert store.failures(experiment) == [{"run": "SVM · none · seed 0", "reason": "worker 1 died from SIGKILL",
+                                               "retried": True}]
 
 
 def test_a_newer_or_foreign_database_is_refused_with_a_clear_message(tmp_path):

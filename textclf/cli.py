@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from textclf.batching import PAD_TO, STRATEGIES
 from textclf.bundle import load_bundle
 from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
-from textclf.dispatch import BACKENDS, PROCESSES, make_backend
+from textclf.dispatch import BACKEND_VARIABLE, BACKENDS, PROCESSES, make_backend
 from textclf.errors import TextclfError
 from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
 from textclf.explain import Explanation, explain, methods
@@ -155,9 +156,10 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cv", type=int, default=defaults.cv, metavar="K",
                         help="K-fold cross-validation (every model on the same stratified folds; 0: one split)")
     parser.add_argument("--device", default=defaults.device, help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--backend", choices=BACKENDS, default=PROCESSES,
-                        help="where runs train: worker processes, one per core (default), or one after another "
-                             "in this process (sequential, for debugging)")
+    parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get(BACKEND_VARIABLE) or PROCESSES,
+                        help="where runs train: worker processes, one per core (the default, unless "
+                             f"${BACKEND_VARIABLE} names another), or one after another in this process "
+                             "(sequential, for debugging)")
     parser.add_argument("--workers", type=int, help="number of worker processes (default: one per core)")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="train on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786")
