@@ -7,6 +7,7 @@ from collections import deque
 
 import pytest
 
+from textclf.bundle import load_bundle, save_bundle
 from textclf.dispatch import (
     Batch,
     DaskCluster,
@@ -64,6 +65,25 @@ def test_worker_processes_give_the_sequential_results(workers, small_demo, seque
     same_results(parallel, sequential_results)
     assert len(seen_workers) == 2 and all("pid" in w for w in seen_workers)
     assert all(r.placement["peak_memory_mb"] > 0 for r in parallel.runs)
+
+
+NEWER_MODELS = ("han:embed_dim=16:hidden=8", "rcnn:embed_dim=16:hidden=8:latent=8",
+                "clstm:embed_dim=16:filters=8:hidden=8", "cnn:embed_dim=16:filters=8:embedding=non-static")
+
+
+def test_folds_raw_text_models_and_word2vec_per_run_give_the_sequential_results_and_bundles(workers, small_demo,
+                                                                                         tmp_path):
+    """2-fold CV of HAN (reads the raw texts), RCNN, C-LSTM and TextCNN on word2vec trained in its run: the same
+    records, histories and predictions; a model trained in a worker saves a bundle that predicts the same."""
+    settings = CompareConfig(models=NEWER_MODELS, batchings=("bucket",), epochs=1, batch_size=16, cv=2)
+    sequential = compare(small_demo, settings, backend=Sequential(threads=1))
+    parallel = compare(small_demo, settings, backend=workers, keep_models=True)
+    same_results(parallel, sequential)
+    assert [r.record["fold"] for r in parallel.runs] == [1, 2] * len(NEWER_MODELS)
+    han = parallel.runs[1]
+    texts, _ = prepare(small_demo, settings).part("test", 2, raw=True)
+    bundle = load_bundle(save_bundle(han.estimator, tmp_path / "han.textclf"))
+    assert list(bundle.predict(texts)) == han.predictions
 
 
 class _KillFirstAttempt(Listener):

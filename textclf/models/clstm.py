@@ -55,6 +55,7 @@ class CLSTMClassifier(NeuralTextClassifier):
 
     key = "clstm"
     order = 7
+    relative_cost = 20
 
     def __init__(self, *, kernel_size: int = 3, filters: int = 150, hidden: int = 150, cell: str = "lstm",
                  **params):

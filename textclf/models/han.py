@@ -129,6 +129,7 @@ class HANClassifier(NeuralTextClassifier):
 
     key = "han"
     order = 5
+    relative_cost = 25
     reads_raw_text = True
 
     def __init__(self, *, hidden: int = 50, **params):

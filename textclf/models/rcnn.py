@@ -51,6 +51,7 @@ class RCNNClassifier(NeuralTextClassifier):
 
     key = "rcnn"
     order = 6
+    relative_cost = 25
 
     def __init__(self, *, cell: str = "lstm", hidden: int = 100, latent: int = 100, **params):
         super().__init__(**params)
