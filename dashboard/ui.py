@@ -102,13 +102,18 @@ def training_status(job) -> None:
 
 
 def progress_text(status: str, progress: dict) -> str:
-    """'running: run 4 of 6, about 1 min 10 s left', or how many runs a finished job completed."""
+    """'running, run 4 of 6, about 1 min 10 s left' ('runs 3–4 of 6' while two train at once), or how many runs a
+    finished job completed."""
     done, total = progress["runs_done"], progress["runs_total"]
     if status == "queued":
         return f"queued, {total} {plural(total, 'run')}"
     if status != "running":
         return f"{status}, {done} of {total} {plural(total, 'run')} finished"
-    text = f"running, run {min(done + 1, total)} of {total}"
+    running = progress.get("runs_running", 0)
+    if running > 1:  # a parallel back-end trains several runs of one comparison at once
+        text = f"running, runs {done + 1}–{min(done + running, total)} of {total}"
+    else:
+        text = f"running, run {min(done + 1, total)} of {total}"
     if progress.get("eta_seconds") is not None:
         text += f", about {duration(progress['eta_seconds'])} left"
     return text

@@ -74,6 +74,12 @@ def test_the_sidebar_and_the_main_area_tell_the_same_progress(small_demo):
         job.wait(timeout=60)
 
 
+def test_progress_names_every_run_training_at_once():
+    progress = {"runs_done": 1, "runs_total": 6, "runs_running": 2, "eta_seconds": 70}
+    assert ui.progress_text("running", progress) == "running, runs 2–3 of 6, about 1 min 10 s left"
+    assert ui.progress_text("running", {**progress, "runs_running": 1}).startswith("running, run 2 of 6")
+
+
 def test_data_truncates_like_training_and_refuses_untrainable_files():
     at = page("pages/1_Data.py").run()
     at.get("file_uploader")[0].set_value(("reviews.csv", demo_csv(300, seed=8), "text/csv")).run()

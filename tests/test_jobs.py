@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from textclf.bundle import load_bundle
-from textclf.experiment import CompareConfig
-from textclf.jobs import JobRunner
+from textclf.eta import WorkEstimate
+from textclf.experiment import CompareConfig, plan_runs
+from textclf.jobs import JobRunner, _Progress
 from textclf.store import Store
 
 TINY_CNN = "cnn:embed_dim=16:filters=8"
@@ -197,3 +198,22 @@ def _has_a_finished_run(home) -> bool:
         return False
     rows = Store(home).list_experiments()
     return bool(rows) and rows[0]["runs"] >= 1
+
+
+def test_every_run_in_flight_feeds_the_time_left_and_the_newest_started_is_shown():
+    """On a parallel back-end two runs train at once: both feed the estimate (by plan index), one is shown."""
+    runs = plan_runs(CompareConfig(models=(TINY_CNN,), batchings=("bucket", "max_length")))
+    estimate = WorkEstimate([run.model.label for run in runs], [1000, 3000])
+    progress = _Progress(2, started=0.0, estimate=estimate, parallel=2)
+    progress.start_run(0, runs[0], 0.0, "worker 1")
+    progress.start_run(1, runs[1], 0.0, "worker 2")
+    assert progress.run == runs[1].name and progress.eta() is None
+    progress.record({"event": "epoch", "run": runs[0].name, "epoch": 1, "epochs": 2, "padded_slots": 500,
+                     "seconds": 5.0, "val_accuracy": 0.5})
+    assert progress.epoch is None  # an event of the run not shown moves only the estimate
+    assert progress.eta() == pytest.approx(30.0)  # run 2 alone (3000 slots at 0.01 s) outlasts half of the rest
+    progress.record({"event": "batch", "run": runs[1].name, "epoch": 1, "epochs": 2, "batch": 5, "batches": 10,
+                     "loss": 0.7})
+    assert progress.eta() == pytest.approx(22.5) and progress.loss == 0.7
+    progress.finish_run(0, runs[0].name, 10.0)
+    assert progress.runs_done == 1 and progress.run == runs[1].name and progress.snapshot(10.0)["runs_running"] == 1

@@ -485,7 +485,7 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
         on_prepared(prepared, comparison)
     runs = plan_runs(config)
     collector = _Collector(runs, progress, on_run_start, on_run_done, on_run_failed, keep_models)
-    batch = Batch(run_or_refusal, runs, prepared, config, collector, should_stop,
+    batch = Batch(run_or_refusal, runs, _what_runs_read(prepared, runs), config, collector, should_stop,
                   costs=[expected_cost(r) for r in runs])
     if key:
         batch.key = key
@@ -495,6 +495,14 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
     comparison.runs = [collector.results[i] for i in sorted(collector.results)]
     comparison.failures = collector.failures
     return comparison
+
+
+def _what_runs_read(prepared: Prepared, runs: Sequence[RunSpec]) -> Prepared:
+    """The prepared data without the raw texts unless a model reads them: a worker gets one copy of the rows,
+    not two."""
+    if any(get_model_class(run.model.key).reads_raw_text for run in runs):
+        return prepared
+    return replace(prepared, texts=())
 
 
 @dataclass(frozen=True)
