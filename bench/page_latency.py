@@ -31,7 +31,7 @@ PAGES = ("Data", "History")
 
 def click_to_ready(page, name: str) -> float:
     started = time.perf_counter()
-    page.locator("[data-testid=stSidebarNav] a", has_text=name).first.click()
+    page.locator("[data-testid=stSidebar] a", has_text=name).first.click()
     page.locator("h1", has_text=name).first.wait_for()
     page.wait_for_selector(READY)
     return (time.perf_counter() - started) * 1000
@@ -59,9 +59,9 @@ def measure(page, url: str, count: int) -> tuple[list[float], list[float], bool]
     clicks(page, 4)  # warm up: every page compiled once
     idle = clicks(page, count)
     click_to_ready(page, "Train")
-    page.get_by_label("Epochs (max)").fill("20")
+    page.get_by_role("spinbutton", name="Epochs (max)").fill("20")
     page.get_by_role("button", name="Start training").click()
-    page.get_by_text("epoch 1/").first.wait_for(timeout=600_000)
+    page.get_by_text("epoch 1 of").first.wait_for(timeout=600_000)
     training = clicks(page, count)
     click_to_ready(page, "Train")
     still_training = page.get_by_role("button", name="Cancel training").count() > 0
