@@ -64,7 +64,7 @@ def test_worker_processes_give_the_sequential_results(workers, small_demo, seque
                        on_run_start=lambda run, number, total, worker: seen_workers.add(worker))
     same_results(parallel, sequential_results)
     assert len(seen_workers) == 2 and all("pid" in w for w in seen_workers)
-    assert all(r.placement["peak_memory_mb"] > 0 for r in parallel.runs)
+    assert all(r.placement["peak_memory_mb"] > 0 and r.placement["torch_threads"] == 1 for r in parallel.runs)
 
 
 NEWER_MODELS = ("han:embed_dim=16:hidden=8", "rcnn:embed_dim=16:hidden=8:latent=8",

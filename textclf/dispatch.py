@@ -111,6 +111,13 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def placement(worker: str) -> dict:
+    """Where a run trained: the worker, its peak memory so far and its torch intra-op threads."""
+    import torch
+
+    return {"worker": worker, "peak_memory_mb": peak_memory_mb(), "torch_threads": torch.get_num_threads()}
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -143,7 +150,7 @@ class Sequential(Backend):
             result = batch.work(spec, batch.prepared, batch.config,
                                 progress=lambda event, i=index: batch.listener.event(i, event),
                                 should_stop=batch.should_stop)
-            batch.listener.finished(index, result, {"worker": "this process", "peak_memory_mb": peak_memory_mb()})
+            batch.listener.finished(index, result, placement("this process"))
 
 
 # Local worker processes.
@@ -194,8 +201,7 @@ def _serve_run(conn, inbox: deque, data: dict, key: str, index: int, spec) -> No
     except Exception as err:
         conn.send(("error", key, index, _sendable(err)))
     else:
-        conn.send(("done", key, index, result, {"worker": f"worker pid {os.getpid()}",
-                                                 "peak_memory_mb": peak_memory_mb()}))
+        conn.send(("done", key, index, result, placement(f"worker pid {os.getpid()}")))
 
 
 def _sendable(err: Exception) -> Exception:
@@ -680,7 +686,7 @@ def _dask_run(spec, data: tuple, key: str, index: int, topic: str, stop_name: st
                        REMOTE_EVENT_SECONDS)
     result = work(spec, prepared, config, progress=relay,
                   should_stop=_RemoteStop(Event(stop_name), REMOTE_EVENT_SECONDS))
-    return result, {"worker": worker.address, "peak_memory_mb": peak_memory_mb()}
+    return result, placement(worker.address)
 
 
 def make_backend(kind: str = PROCESSES, *, cluster: str | None = None, workers: int | None = None,
