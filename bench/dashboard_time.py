@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -41,8 +42,33 @@ def wait_for_health(url: str) -> None:
             time.sleep(0.2)
 
 
+@contextmanager
+def served_page(port: int, *, height: int):
+    """A fresh `streamlit run app.py` (empty TEXTCLF_HOME) on `port` and a Chromium page: yields (page, url)."""
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as home:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
+             str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env={**os.environ, "TEXTCLF_HOME": home}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_health(url)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                     args=["--no-sandbox", "--disable-gpu",
+                                                           "--disable-background-networking"])
+                page = browser.new_page(viewport={"width": 1500, "height": height})
+                page.set_default_timeout(120_000)
+                yield page, url
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def open_page(page, name: str) -> None:
-    page.locator("[data-testid=stSidebarNav] a", has_text=name).first.click()
+    page.locator("[data-testid=stSidebar] a", has_text=name).first.click()
     page.wait_for_timeout(300)
     page.wait_for_selector(READY)
 
@@ -73,27 +99,9 @@ def drive(page, url: str, dataset: str) -> float:
 def main(dataset: str) -> None:
     if dataset != "demo" and not (DATASETS / f"{dataset}.csv").is_file():
         sys.exit(f"error: {DATASETS / dataset}.csv not found (the shared data sets live beside the repo)")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as home:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
-             str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env={**os.environ, "TEXTCLF_HOME": home}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for_health(url)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                     args=["--no-sandbox", "--disable-gpu",
-                                                           "--disable-background-networking"])
-                page = browser.new_page(viewport={"width": 1500, "height": 2400})
-                page.set_default_timeout(120_000)
-                training = drive(page, url, dataset)
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with served_page(free_port(), height=2400) as (page, url):
+        training = drive(page, url, dataset)
     print(f"{dataset}: training {training:.0f} s; server start to Compare page {time.monotonic() - started:.0f} s")
 
 

@@ -15,14 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from dashboard_time import READY, wait_for_health
-from playwright.sync_api import sync_playwright
+from dashboard_time import READY, served_page
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8770
@@ -74,27 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clicks", type=int, default=30)
     args = parser.parse_args()
-    url = f"http://127.0.0.1:{PORT}"
     backend = os.environ.get("TEXTCLF_BACKEND", "processes")
-    with tempfile.TemporaryDirectory() as home:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", "--server.port",
-             str(PORT), "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, "TEXTCLF_HOME": home}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for_health(url)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                     args=["--no-sandbox", "--disable-gpu",
-                                                           "--disable-background-networking"])
-                page = browser.new_page(viewport={"width": 1500, "height": 2000})
-                page.set_default_timeout(120_000)
-                idle, training, still_training = measure(page, url, args.clicks)
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with served_page(PORT, height=2000) as (page, url):
+        idle, training, still_training = measure(page, url, args.clicks)
     print(f"back-end {backend}; {args.clicks} clicks each; load average {os.getloadavg()}")
     print(f"idle:           {summary(idle)}")
     ended = "" if still_training else " (training ended before the last click)"
