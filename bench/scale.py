@@ -6,7 +6,8 @@ For each size, a random sample of that many rows (seed 0; all rows when the size
 compared with SVM + TextCNN + BiLSTM, one epoch, bucketed batching, on ONE fresh worker process with one torch
 thread (so each run has a core and the worker's peak memory is the largest any of the three runs needed).
 Prints one markdown row per size: wall time, seconds per epoch of each neural model, the worker's peak
-resident memory, and the coordinator's (this process: the data, its split and tokens) peak.
+resident memory (and the peak so far when each run ended, in the order the worker ran them: the run that
+raised it is where the memory goes), and the coordinator's (this process: the data, its split and tokens) peak.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ def measure(dataset, rows: int) -> str:
         workers.close()
     wall = time.perf_counter() - started
     per_epoch = {r.record["model_key"]: r.record.get("seconds_per_epoch") for r in comparison.runs}
-    worker_peak = max(r.placement["peak_memory_mb"] for r in comparison.runs)
+    peaks = {r.record["model_key"]: r.placement["peak_memory_mb"] / 1024 for r in comparison.runs}
     return (f"| {len(data):,} | {wall:.0f} s | {per_epoch['cnn']:.0f} s | {per_epoch['rnn']:.0f} s | "
-            f"{worker_peak / 1024:.2f} GB | {peak_memory_mb() / 1024:.2f} GB |")
+            f"{max(peaks.values()):.2f} GB ({peaks['svm']:.2f} / {peaks['cnn']:.2f} / {peaks['rnn']:.2f}) | "
+            f"{peak_memory_mb() / 1024:.2f} GB |")
 
 
 def main() -> None:
@@ -45,7 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     dataset = load_dataset(dataset_path(args.dataset))
     print(f"{args.dataset}: {len(dataset)} rows; load average before: {os.getloadavg()}", flush=True)
-    print("| rows | wall (SVM + TextCNN + BiLSTM) | TextCNN s/epoch | BiLSTM s/epoch | peak per worker | "
+    print("| rows | wall (SVM + TextCNN + BiLSTM) | TextCNN s/epoch | BiLSTM s/epoch | peak per worker (after SVM / "
+          "TextCNN / BiLSTM) | "
           "coordinator peak |\n|---|---|---|---|---|---|", flush=True)
     for rows in (int(r) for r in args.rows.split(",")):
         print(measure(dataset, rows), flush=True)
