@@ -13,7 +13,7 @@ OUT=bench/results
 mkdir -p "$OUT"
 cmd=(python -m textclf compare "$DATA/mr.csv"
      --models cnn:embed_dim=128,cnn:embed_dim=128:embedding=static,cnn:embed_dim=128:embedding=non-static,cnn:embed_dim=128:embedding=multichannel
-     --batching bucket --seeds 0,1,2 --epochs 4 --patience 2 --threads 1 --no-store --out "$OUT/embeddings_mr.json")
+     --batching bucket --seeds 0,1,2 --epochs 4 --patience 2 --threads 1 --backend sequential --no-store --out "$OUT/embeddings_mr.json")
 echo "\$ ${cmd[*]}" | tee "$OUT/embeddings_mr.log"
 OMP_NUM_THREADS=1 "${cmd[@]}" 2>&1 | tee -a "$OUT/embeddings_mr.log"
 PYTHONPATH=. python bench/summary.py "$OUT/embeddings_mr.json" | tee -a "$OUT/embeddings_mr.log"

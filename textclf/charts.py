@@ -212,7 +212,7 @@ def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True) -> go.Figu
         fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows["accuracy"], mode="markers", showlegend=False,
                         marker={"size": 11, "color": BATCHING_COLOURS.get(batching), "symbol": symbols[model],
                                 "line": {"width": 1, "color": "white"}},
-                        customdata=rows["seed"], name=html.escape(f"{model} · {BATCHING_NAMES.get(batching)}"),
+                        customdata=rows["seed"], name=_cell_label(model, batching),
                         hovertemplate="%{x:.1f} s, accuracy %{y:.1%}<extra>%{fullData.name} · seed "
                                       "%{customdata}</extra>")
     for batching in table["batching"].unique() if colour_legend else []:
@@ -241,7 +241,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
             continue
         record = run.record
         dash = _dash(dashes, record["model"])
-        group = f"{record['model']} · {BATCHING_NAMES.get(record['batching'])}"
+        group = cell_name((record["model"], record["batching"]))
         epochs = [h["epoch"] for h in run.history]
         last_epoch = max(last_epoch, *epochs)
         fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers",
@@ -264,7 +264,7 @@ def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
     classes = _safe(comparison.classes)
     short = _safe(_short(c) for c in comparison.classes)
     record = run.record
-    fig = _figure(f"Confusion matrix: {html.escape(record['model'])} · {BATCHING_NAMES.get(record['batching'])}",
+    fig = _figure(f"Confusion matrix: {_cell_label(record['model'], record['batching'])}",
                   "predicted class", "true class")
     fig.add_heatmap(z=counts, x=classes, y=classes, colorscale="Blues", text=counts, texttemplate="%{text}",
                     hovertemplate="true %{y}<br>predicted %{x}<br>%{z} texts<extra></extra>", showscale=False)
