@@ -150,11 +150,14 @@ def show_job(job) -> None:
             st.rerun()
         if job.status == "queued":
             st.info(_queue_line(state.runner().ahead(job)))
-        elif progress["runs_ahead"] is not None and not progress["runs_running"] and not progress["runs_done"]:
-            st.info(_waiting_line(progress["runs_ahead"]))
+        elif (waiting := ui.waiting_line(progress)) and not progress["runs_done"]:
+            st.info(waiting)
         else:
             st.progress(ui.progress_fraction(progress), text=f"Training {ui.progress_text(job.status, progress)}")
-            st.write(_status_line(progress))
+            if waiting:
+                st.info(waiting)
+            else:
+                st.write(_status_line(progress))
         if progress["losses"]:
             steps, losses = zip(*progress["losses"][:: max(1, len(progress["losses"]) // LOSS_POINTS_SHOWN)],
                                 strict=True)
@@ -177,13 +180,6 @@ def _queue_line(ahead: list) -> str:
              f"{running['runs_total']}" if running["status"] == "running" else "it is about to start")
     return (f"Queued, {len(ahead)} ahead: {where}. "
             "Yours starts when the ones ahead finish; you can cancel it meanwhile.")
-
-
-def _waiting_line(runs_ahead: int) -> str:
-    """A comparison whose runs wait for a worker (the workers are shared fairly between sessions)."""
-    place = "next to start" if not runs_ahead else f"{runs_ahead} run{'s' if runs_ahead != 1 else ''} ahead"
-    return (f"Queued, {place}: every worker is training other sessions' runs. Sessions take turns, so yours "
-            "starts as soon as a worker is free; you can cancel it meanwhile.")
 
 
 def _status_line(progress: dict) -> str:
