@@ -99,6 +99,19 @@ def test_textcnn_ngram_credits_add_up_to_the_margin(demo_models, sample_text):
     assert sum(explanation.weights) == pytest.approx(credited - explanation.details["bias"], abs=1e-4)
 
 
+def test_a_wide_textcnn_credits_boundary_ngrams_inside_the_text_and_still_adds_up(small_demo):
+    """Wide windows start in the zeros before a text: their n-grams are the tokens they read, nothing outside."""
+    model = create("cnn", **FAMILIES["cnn"], wide=True).fit(list(small_demo.texts), list(small_demo.labels))
+    tokens = ["great", "film"]  # shorter than every filter: only wide windows that overhang both ends
+    explanation = explain(model, " ".join(tokens), "ngrams")
+    ngrams = explanation.details["ngrams"]
+    assert ngrams and all(0 <= row["start"] < 2 and row["ngram"] in ("great", "film", "great film") for row in ngrams)
+    assert {row["ngram"] for row in ngrams} & {"great", "film"}, "no window overhanging an end won a filter"
+    target = list(model.classes_).index(explanation.predicted)
+    credited = sum(row["weight"] for row in ngrams) + explanation.details["bias"]
+    assert credited == pytest.approx(float(margin(model.logits([" ".join(tokens)]), target)[0]), abs=1e-4)
+
+
 def test_attention_weights_are_a_distribution_over_the_words_read(demo_models, sample_text):
     weights = explain(demo_models["rnn"], sample_text, "attention").weights
     assert min(weights) > 0 and sum(weights) == pytest.approx(1, abs=1e-5)

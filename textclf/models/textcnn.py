@@ -6,6 +6,9 @@ of pads never changes the output; texts shorter than a filter get exactly one wi
 
 Kim's published settings are the defaults: filter heights 3, 4, 5 with 100 maps each, dropout 0.5, and an
 L2 max-norm of 3 on each class's output weight vector (rescaled after every update).
+`wide=True` is Kim's "wide" convolution: every text gets h − 1 zero vectors at both ends, so a filter of height h
+reads n + h − 1 windows of a text of n tokens, the boundary n-grams included (narrow: n − h + 1, at least one).
+The zeros are the same whatever the batch's padding, so the output still never depends on it.
 With two embedding channels (`multichannel`) the two tables sit side by side as input channels, so each filter
 has weights for both and adds their responses, as in Kim (2014).
 """
@@ -31,12 +34,14 @@ from textclf.vocab import PAD
 class TextCNN(nn.Module):
     def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300,
                  kernel_sizes: tuple[int, ...] = (3, 4, 5), filters: int = 100, dropout: float = 0.5,
-                 max_norm: float | None = 3.0, embedding: WordEmbedding | None = None):
+                 max_norm: float | None = 3.0, embedding: WordEmbedding | None = None, wide: bool = False):
         super().__init__()
         self.kernel_sizes = tuple(kernel_sizes)
         self.max_norm = max_norm
+        self.wide = wide
         self.embedding = embedding if embedding is not None else WordEmbedding(vocab_size, embed_dim)
-        self.convs = nn.ModuleList(nn.Conv1d(self.embedding.output_dim, filters, h) for h in self.kernel_sizes)
+        self.convs = nn.ModuleList(nn.Conv1d(self.embedding.output_dim, filters, h, padding=h - 1 if wide else 0)
+                                   for h in self.kernel_sizes)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(filters * len(self.kernel_sizes), n_classes)
 
@@ -54,21 +59,27 @@ class TextCNN(nn.Module):
         return torch.cat([values for values, _ in self.pooled(ids, lengths)], dim=1)
 
     def pooled(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(max value, winning window start) per filter height: the start says which n-gram won."""
+        """(max value, winning window) per filter height: `window_tokens` says which n-gram a window reads."""
         widest = max(self.kernel_sizes)
-        if ids.shape[1] < widest:
+        if not self.wide and ids.shape[1] < widest:
             ids = F.pad(ids, (0, widest - ids.shape[1]), value=PAD)
         x = self.embedding(ids).transpose(1, 2)
         lengths = lengths.to(ids.device)
         results = []
         for height, conv in zip(self.kernel_sizes, self.convs, strict=True):
             activations = F.relu(conv(x))
-            valid_windows = torch.clamp(lengths - height + 1, min=1)
+            valid_windows = lengths + height - 1 if self.wide else torch.clamp(lengths - height + 1, min=1)
             positions = torch.arange(activations.shape[2], device=ids.device)
             outside = positions[None, :] >= valid_windows[:, None]
             activations = activations.masked_fill(outside[:, None, :], float("-inf"))
             results.append(activations.max(dim=2))
         return [(r.values, r.indices) for r in results]
+
+    def window_tokens(self, height: int, window: int, length: int) -> tuple[int, int]:
+        """The tokens [start, stop) that window number `window` of a height-`height` filter reads in a text of
+        `length` tokens (a wide window starts h − 1 positions earlier, in the zeros before the text)."""
+        start = window - (height - 1) if self.wide else window
+        return max(0, start), min(start + height, length)
 
 
 @register
@@ -80,11 +91,12 @@ class TextCNNClassifier(NeuralTextClassifier):
     default_lrs = {"adam": 2e-3, "adadelta": 1.0}
 
     def __init__(self, *, kernel_sizes: tuple[int, ...] = (3, 4, 5), filters: int = 100, max_norm: float | None = 3.0,
-                 **params):
+                 wide: bool = False, **params):
         super().__init__(**params)
         self.kernel_sizes = kernel_sizes
         self.filters = filters
         self.max_norm = max_norm
+        self.wide = wide
 
     @classmethod
     def label(cls, params: dict) -> str:
@@ -106,8 +118,7 @@ class TextCNNClassifier(NeuralTextClassifier):
         weights = np.zeros(read)
         ngrams = []
         joiner = joiner_for(self.tokenizer_)
-        for (height, start), (credit, filters) in sorted(wins.items(), key=lambda item: -abs(item[1][0])):
-            stop = min(start + height, read)
+        for (height, start, stop), (credit, filters) in sorted(wins.items(), key=lambda item: -abs(item[1][0])):
             spread(weights, start, stop, credit)
             ngrams.append({"ngram": joiner.join(tokens[start:stop]), "height": height, "start": start,
                            "filters": filters, "weight": credit})
@@ -117,7 +128,8 @@ class TextCNNClassifier(NeuralTextClassifier):
 
     @torch.no_grad()
     def _winning_windows(self, ids: torch.Tensor, lengths: torch.Tensor, target) -> list[dict]:
-        """Per text: (filter height, window start) → (summed credit towards `target`, number of filters).
+        """Per text: (filter height, first token, token after the last) → (summed credit towards `target`,
+        number of filters).
 
         `target` is one class index for every text or a tensor with one per text.
         """
@@ -129,9 +141,10 @@ class TextCNNClassifier(NeuralTextClassifier):
         for height, (values, starts) in zip(module.kernel_sizes, module.pooled(ids, lengths), strict=True):
             credits = (values * directions[:, offset:offset + values.shape[1]]).cpu().numpy()
             offset += values.shape[1]
-            for row, (row_credits, row_starts) in enumerate(zip(credits, starts.cpu().numpy(), strict=True)):
-                for credit, start in zip(row_credits, row_starts, strict=True):
-                    entry = results[row][(height, int(start))]
+            for row, (row_credits, row_windows) in enumerate(zip(credits, starts.cpu().numpy(), strict=True)):
+                length = int(lengths[row])
+                for credit, window in zip(row_credits, row_windows, strict=True):
+                    entry = results[row][(height, *module.window_tokens(height, int(window), length))]
                     entry[0] += float(credit)
                     entry[1] += 1
         return [{key: tuple(value) for key, value in row.items()} for row in results]
@@ -150,12 +163,12 @@ class TextCNNClassifier(NeuralTextClassifier):
             rows = batch.index.tolist()
             targets = torch.tensor([lookup[str(labels[i])] for i in rows])
             for row, wins in zip(rows, self._winning_windows(ids.to(self.device_), lengths, targets), strict=True):
-                for (height, start), (credit, filters) in wins.items():
+                for (_, start, stop), (credit, filters) in wins.items():
                     if credit > 0:
-                        counts[str(labels[row])][joiner.join(tokens[row][start:start + height])] += filters
+                        counts[str(labels[row])][joiner.join(tokens[row][start:stop])] += filters
         return [{"class": c, "feature": ngram, "score": wins, "measure": "filters won"}
                 for c, counter in counts.items() for ngram, wins in counter.most_common(top)]
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         return TextCNN(vocab_size, n_classes, self.embed_dim, tuple(self.kernel_sizes), self.filters, self.dropout,
-                       self.max_norm, self.make_embedding(vocab_size))
+                       self.max_norm, self.make_embedding(vocab_size), self.wide)
