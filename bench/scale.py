@@ -6,8 +6,8 @@ For each size, a random sample of that many rows (seed 0; all rows when the size
 compared with SVM + TextCNN + BiLSTM, one epoch, bucketed batching, on ONE fresh worker process with one torch
 thread (so each run has a core and the worker's peak memory is the largest any of the three runs needed).
 Prints one markdown row per size: wall time, seconds per epoch of each neural model, the worker's peak
-resident memory (and the peak so far when each run ended, in the order the worker ran them: the run that
-raised it is where the memory goes), and the coordinator's (this process: the data, its split and tokens) peak.
+resident memory (and the peak so far when each run finished, in that order: the run that raised it is where
+the memory goes), and the coordinator's (this process: the data, its split and tokens) peak.
 """
 
 from __future__ import annotations
@@ -22,22 +22,25 @@ from textclf.data import load_dataset
 from textclf.dispatch import LocalWorkers, peak_memory_mb
 from textclf.experiment import CompareConfig, compare
 
+NAMES = {"svm": "SVM", "cnn": "TextCNN", "rnn": "BiLSTM"}
+
 
 def measure(dataset, rows: int) -> str:
     data = sample_rows(dataset, rows)
     config = CompareConfig(models=("svm", "cnn", "rnn"), batchings=("bucket",), epochs=1)
     workers = LocalWorkers(1, threads=1)
+    finished = []  # (model, worker's peak so far), in the order the runs finished
     started = time.perf_counter()
     try:
-        comparison = compare(data, config, backend=workers)
+        comparison = compare(data, config, backend=workers, on_run_done=lambda run, result: finished.append(
+            (NAMES[run.model.key], result.placement["peak_memory_mb"] / 1024)))
     finally:
         workers.close()
     wall = time.perf_counter() - started
     per_epoch = {r.record["model_key"]: r.record.get("seconds_per_epoch") for r in comparison.runs}
-    peaks = {r.record["model_key"]: r.placement["peak_memory_mb"] / 1024 for r in comparison.runs}
+    order = " / ".join(f"{name} {peak:.2f}" for name, peak in finished)
     return (f"| {len(data):,} | {wall:.0f} s | {per_epoch['cnn']:.0f} s | {per_epoch['rnn']:.0f} s | "
-            f"{max(peaks.values()):.2f} GB ({peaks['svm']:.2f} / {peaks['cnn']:.2f} / {peaks['rnn']:.2f}) | "
-            f"{peak_memory_mb() / 1024:.2f} GB |")
+            f"{max(peak for _, peak in finished):.2f} GB (after {order}) | {peak_memory_mb() / 1024:.2f} GB |")
 
 
 def main() -> None:
@@ -47,9 +50,8 @@ def main() -> None:
     args = parser.parse_args()
     dataset = load_dataset(dataset_path(args.dataset))
     print(f"{args.dataset}: {len(dataset)} rows; load average before: {os.getloadavg()}", flush=True)
-    print("| rows | wall (SVM + TextCNN + BiLSTM) | TextCNN s/epoch | BiLSTM s/epoch | peak per worker (after SVM / "
-          "TextCNN / BiLSTM) | "
-          "coordinator peak |\n|---|---|---|---|---|---|", flush=True)
+    print("| rows | wall (SVM + TextCNN + BiLSTM) | TextCNN s/epoch | BiLSTM s/epoch | "
+          "peak per worker (so far, as each run finished) | coordinator peak |\n|---|---|---|---|---|---|", flush=True)
     for rows in (int(r) for r in args.rows.split(",")):
         print(measure(dataset, rows), flush=True)
     print(f"load average after: {os.getloadavg()}")

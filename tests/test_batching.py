@@ -4,7 +4,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textclf.batching import Bucketed, MaxLength, PerBatch, bucket_boundaries, make_strategy, padding_stats
+from textclf.batching import (
+    Bucketed,
+    LengthSorted,
+    MaxLength,
+    PerBatch,
+    bucket_boundaries,
+    make_strategy,
+    padding_stats,
+)
 
 LONG_TAIL = torch.from_numpy(np.clip(np.random.default_rng(0).lognormal(3.0, 0.9, 5000).astype(int), 1, 256))
 
@@ -78,6 +86,20 @@ def test_evaluation_plans_are_unshuffled_and_cover_longer_texts():
     plan = strategy.plan(torch.tensor([1, 9, 2, 3]))
     assert sorted(epoch_rows(plan)) == [0, 1, 2, 3]
     assert max(b.padded_length for b in plan) == 9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 300), min_size=1, max_size=400), st.integers(1, 70), st.integers(1, 2000))
+def test_evaluation_batches_stay_within_their_slot_budget(lengths, batch_size, max_slots):
+    """Rows × padded length stays under the budget, except a single text longer than it (alone in its batch)."""
+    lengths = torch.tensor(lengths)
+    plan = LengthSorted(batch_size, max_slots).plan(lengths)
+    assert epoch_rows(plan) == torch.argsort(lengths, stable=True).tolist()
+    for batch in plan:
+        assert len(batch.index) <= batch_size and batch.padded_length == int(lengths[batch.index].max())
+        assert len(batch.index) * batch.padded_length <= max_slots or len(batch.index) == 1
+    grown = [len(a.index) + 1 for a in plan[:-1]]  # each batch with the next batch's first text added
+    assert all(n > batch_size or n * int(lengths[b.index[0]]) > max_slots for n, b in zip(grown, plan[1:], strict=True))
 
 
 def test_unknown_strategy_is_refused():

@@ -1,6 +1,9 @@
 """Model correctness: padding never changes an output, and every model honours the estimator contract."""
 
 import copy
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -198,3 +201,14 @@ def test_scikit_learn_estimator_checks_that_apply_to_text_models(key, check):
     signature, including the `**params` through which models hand shared settings to their base class.
     """
     check(type(create(key)).__name__, create(key, **TINY[key]))
+
+
+def test_onednn_keeps_no_kernel_cache_unless_the_user_set_one():
+    """The per-shape kernel cache held ~0.5 GB under bucketed batching (BENCHMARKS.md, "Memory per worker")."""
+    read = "import textclf.train, os; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    assert subprocess.run([sys.executable, "-c", read], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "0"
+    chosen = subprocess.run([sys.executable, "-c", read], env={**env, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64"},
+                            capture_output=True, text=True, check=True)
+    assert chosen.stdout.strip() == "64"

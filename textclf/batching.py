@@ -154,10 +154,16 @@ class LengthSorted(Strategy):
     """Evaluation batching: rows in length order, each batch padded to its longest text (the least padding).
 
     Validation and prediction use this one batching whatever strategy trained the model, so evaluation time
-    and cost never depend on the strategy being compared (padding does not change a model's output).
+    and cost never depend on the strategy being compared (padding does not change a model's output). With
+    `max_slots`, a batch also stops growing before rows × padded length passes it: long texts come in fewer
+    per batch, so a forward pass's activations (rows × length × embedding) stay bounded in memory.
     """
 
     name = "length_sorted"
+
+    def __init__(self, batch_size: int = 64, max_slots: int | None = None):
+        super().__init__(batch_size)
+        self.max_slots = max_slots
 
     def plan(self, lengths, generator: torch.Generator | None = None) -> list[Batch]:
         if not isinstance(lengths, torch.Tensor):  # documents: in (sentences, longest sentence) order
@@ -165,16 +171,32 @@ class LengthSorted(Strategy):
         return super().plan(lengths, generator)
 
     def _groups(self, lengths, generator):
-        return list(torch.split(torch.argsort(lengths, stable=True), self.batch_size))
+        order = torch.argsort(lengths, stable=True)
+        if self.max_slots is None:
+            return list(torch.split(order, self.batch_size))
+        return list(torch.split(order, _budgeted_sizes(lengths[order].tolist(), self.batch_size, self.max_slots)))
+
+
+def _budgeted_sizes(sorted_lengths: list[int], most_rows: int, max_slots: int) -> list[int]:
+    """Sizes of consecutive batches over ascending lengths: each as many rows as fit both limits (at least one)."""
+    sizes, rows = [], 0
+    for length in sorted_lengths:
+        if rows and (rows == most_rows or (rows + 1) * length > max_slots):
+            sizes.append(rows)
+            rows = 0
+        rows += 1
+    return sizes + [rows] if rows else sizes
 
 
 EVALUATION_BATCH_SIZE = 256
-EVALUATION_BATCHING = f"length-sorted batches of {EVALUATION_BATCH_SIZE}, each padded to its longest text"
+EVALUATION_BATCH_SLOTS = 16_384
+EVALUATION_BATCHING = (f"length-sorted batches of up to {EVALUATION_BATCH_SIZE} texts and {EVALUATION_BATCH_SLOTS:,} "
+                       "token slots, each padded to its longest text")
 
 
 def evaluation_strategy() -> Strategy:
     """The one batching every model is validated and tested with."""
-    return LengthSorted(EVALUATION_BATCH_SIZE)
+    return LengthSorted(EVALUATION_BATCH_SIZE, EVALUATION_BATCH_SLOTS)
 
 
 def _permutation(n: int, generator: torch.Generator | None) -> torch.Tensor:

@@ -11,6 +11,7 @@ The weights kept are those of the epoch with the best validation accuracy (ties:
 from __future__ import annotations
 
 import copy
+import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,6 +24,13 @@ from torch import nn
 from textclf.batching import Strategy, evaluation_strategy, padding_stats
 from textclf.timing import Stopwatch
 from textclf.vocab import EncodedTexts
+
+# oneDNN (torch's CPU convolution and LSTM kernels) keeps a compiled kernel for every input shape it has seen,
+# up to 1,024. Length-bucketed batches have a shape per padded length, so on a real data set the cache held
+# about 0.5 GB of kernels that are rarely reused; rebuilding one costs little next to the batch it runs
+# (BENCHMARKS.md, "Memory per worker"). Read when the first kernel is built, so set here, before any is;
+# a value the user set wins.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
 
 ProgressCallback = Callable[[dict], None]
 StopCheck = Callable[[], bool]

@@ -8,7 +8,7 @@ no Python touches individual tokens while training.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,12 +69,22 @@ class EncodedTexts:
 
 
 def encode(docs: Sequence[Sequence[str]], vocab: Vocabulary, max_len: int) -> EncodedTexts:
-    """Encode token lists once. A text with no tokens becomes one <unk>, so every length is at least 1."""
-    rows = [vocab.ids(doc[:max_len]) or [UNK] for doc in docs]
-    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    width = int(lengths.max()) if len(rows) else 1
-    matrix = np.zeros((len(rows), width), dtype=np.int64)
-    flat = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(lengths.sum()))
-    mask = np.arange(width) < lengths[:, None]
-    matrix[mask] = flat
+    """Encode token lists once. A text with no tokens becomes one <unk>, so every length is at least 1.
+
+    The ids stream straight into one array: a list of Python ints per text would briefly take several times
+    the matrix's memory on a large data set."""
+    lengths = np.fromiter((max(1, min(len(doc), max_len)) for doc in docs), dtype=np.int64, count=len(docs))
+    width = int(lengths.max()) if len(docs) else 1
+    matrix = np.zeros((len(docs), width), dtype=np.int64)
+    flat = np.fromiter(_ids(docs, vocab, max_len), dtype=np.int64, count=int(lengths.sum()))
+    matrix[np.arange(width) < lengths[:, None]] = flat
     return EncodedTexts(ids=torch.from_numpy(matrix), lengths=torch.from_numpy(lengths))
+
+
+def _ids(docs: Sequence[Sequence[str]], vocab: Vocabulary, max_len: int) -> Iterator[int]:
+    lookup = vocab.stoi.get
+    for doc in docs:
+        if not len(doc):
+            yield UNK
+        for token in doc[:max_len]:
+            yield lookup(token, UNK)
