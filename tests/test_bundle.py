@@ -69,6 +69,15 @@ def _rewritten(data: bytes, **members: bytes) -> bytes:
     return out.getvalue()
 
 
+def test_a_bundle_saved_before_a_default_changed_loads_with_the_setting_it_was_trained_with(trained, small_demo):
+    """Bundles saved before `wide` existed name no such setting: they were narrow, whatever the default now is."""
+    good = bundle_bytes(trained["cnn"])
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(good)).read(MANIFEST))
+    assert manifest["metadata"]["params"].pop("wide") is trained["cnn"].wide
+    older = load_bundle(_rewritten(good, **{MANIFEST: json.dumps(manifest).encode()}))
+    assert older.estimator.wide is False and older.estimator.module_.wide is False
+
+
 class WritesAFile:
     """Unpickling this creates a file: the harmless stand-in for code a hostile file would run."""
 

@@ -17,7 +17,7 @@ from textclf.vocab import PAD
 def test_textcnn_defaults_are_kims():
     model = create("cnn")
     assert tuple(model.kernel_sizes) == (3, 4, 5) and model.filters == 100 and model.max_norm == 3.0
-    assert model.dropout == 0.5 and model.batch_size == 50 and model.embed_dim == 300
+    assert model.dropout == 0.5 and model.batch_size == 50 and model.embed_dim == 300 and model.wide
 
 
 def test_embeddings_start_uniform_in_kims_range_with_a_zero_pad_row():

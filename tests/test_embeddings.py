@@ -38,7 +38,7 @@ def embedding(mode: str) -> WordEmbedding:
 
 MODULES = {
     "cnn": lambda e: TextCNN(VOCAB, CLASSES, DIM, kernel_sizes=(2, 3), filters=6, embedding=e),
-    "cnn-wide": lambda e: TextCNN(VOCAB, CLASSES, DIM, kernel_sizes=(2, 3), filters=6, embedding=e, wide=True),
+    "cnn-narrow": lambda e: TextCNN(VOCAB, CLASSES, DIM, kernel_sizes=(2, 3), filters=6, embedding=e, wide=False),
     "rnn": lambda e: BiRNN(VOCAB, CLASSES, DIM, hidden=6, pooling="attention", embedding=e),
     "rcnn": lambda e: RCNN(VOCAB, CLASSES, DIM, hidden=6, latent=7, embedding=e),
     "clstm": lambda e: CLSTM(VOCAB, CLASSES, DIM, filters=6, hidden=5, embedding=e),

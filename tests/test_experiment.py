@@ -191,3 +191,13 @@ def test_timing_note_appears_only_when_wall_and_cpu_disagree():
     note = timing_note({"train_seconds": 10.0, "train_cpu_seconds": 5.0, "load_per_core": 2.5})
     assert "busy" in note and "2.5" in note
     assert "threads" in timing_note({"train_seconds": 10.0, "train_cpu_seconds": 19.0})
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_fitted_models_travel_back_only_when_kept(small_demo, keep):
+    """A worker pickles what it returns: a model nobody keeps stays where it trained."""
+    seen = []
+    comparison = compare(small_demo, CompareConfig(models=("svm",)), keep_models=keep,
+                         on_run_done=lambda run, result: seen.append(result.estimator))
+    assert len(seen) == 1 and (seen[0] is not None) == keep
+    assert (comparison.runs[0].estimator is not None) == keep

@@ -99,9 +99,9 @@ def test_textcnn_ngram_credits_add_up_to_the_margin(demo_models, sample_text):
     assert sum(explanation.weights) == pytest.approx(credited - explanation.details["bias"], abs=1e-4)
 
 
-def test_a_wide_textcnn_credits_boundary_ngrams_inside_the_text_and_still_adds_up(small_demo):
-    """Wide windows start in the zeros before a text: their n-grams are the tokens they read, nothing outside."""
-    model = create("cnn", **FAMILIES["cnn"], wide=True).fit(list(small_demo.texts), list(small_demo.labels))
+def test_textcnn_credits_boundary_ngrams_inside_the_text_and_still_adds_up(small_demo):
+    """Its wide windows start in the zeros before a text: their n-grams are the tokens they read, nothing outside."""
+    model = create("cnn", **FAMILIES["cnn"]).fit(list(small_demo.texts), list(small_demo.labels))
     tokens = ["great", "film"]  # shorter than every filter: only wide windows that overhang both ends
     explanation = explain(model, " ".join(tokens), "ngrams")
     ngrams = explanation.details["ngrams"]

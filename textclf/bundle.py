@@ -206,8 +206,9 @@ def _restore(archive: zipfile.ZipFile, manifest: dict, name: str) -> TextClassif
     """Check the settings, rebuild the estimator from them, then put the learned state back."""
     metadata = manifest["metadata"]
     cls = _model_class(metadata["key"], manifest.get("kind"), name)
-    checks.check_params(metadata["params"], cls._get_param_names(), name)
-    estimator = cls(**metadata["params"])
+    params = {**cls.earlier_defaults, **metadata["params"]}
+    checks.check_params(params, cls._get_param_names(), name)
+    estimator = cls(**params)
     estimator.classes_ = np.array(metadata["classes"], dtype=object)
     estimator.tokenizer_ = metadata["tokenizer"]
     estimator.history_ = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -472,8 +473,9 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
     """Run the whole grid on one split, on `backend` (this thread by default); the runs come back in plan order.
 
     `on_run_done` sees each run as soon as it finishes (to store it), in the calling process whatever the
-    back-end. `should_stop` is checked between batches and between runs (classical models have no batches);
-    when it says stop, `Cancelled` is raised and the runs finished so far have already reached `on_run_done`.
+    back-end; its fitted model comes with it only with `keep_models`. `should_stop` is checked between batches
+    and between runs (classical models have no batches); when it says stop, `Cancelled` is raised and the runs
+    finished so far have already reached `on_run_done`.
     A run lost with its worker reaches `on_run_failed` (and is retried once); the others go on. So does a run
     whose model refuses its settings or data (not retried): the other runs still train and are stored, and
     then `TextclfError` is raised with the refusal.
@@ -485,7 +487,8 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
         on_prepared(prepared, comparison)
     runs = plan_runs(config)
     collector = _Collector(runs, progress, on_run_start, on_run_done, on_run_failed, keep_models)
-    batch = Batch(run_or_refusal, runs, _what_runs_read(prepared, runs), config, collector, should_stop,
+    work = run_or_refusal if keep_models else partial(run_or_refusal, keep_model=False)
+    batch = Batch(work, runs, _what_runs_read(prepared, runs), config, collector, should_stop,
                   costs=[expected_cost(r) for r in runs])
     if key:
         batch.key = key
@@ -512,13 +515,18 @@ class Refusal:
     message: str
 
 
-def run_or_refusal(run: RunSpec, prepared: Prepared, config: CompareConfig, **options) -> RunResult | Refusal:
+def run_or_refusal(run: RunSpec, prepared: Prepared, config: CompareConfig, *, keep_model: bool = True,
+                   **options) -> RunResult | Refusal:
     """`run_one`, with a refusal returned rather than raised: on a parallel back-end an exception would stop
-    the runs training beside it, and every back-end must train and store the same runs."""
+    the runs training beside it, and every back-end must train and store the same runs.
+
+    Without `keep_model` the fitted model stays where it trained: a worker would otherwise pickle it (an SVM's
+    vocabulary and coefficients are hundreds of MB on a large data set) only for the caller to drop it."""
     try:
-        return run_one(run, prepared, config, **options)
+        result = run_one(run, prepared, config, **options)
     except TextclfError as err:
         return Refusal(str(err))
+    return result if keep_model else replace(result, estimator=None)
 
 
 class _Collector(Listener):

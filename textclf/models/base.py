@@ -32,6 +32,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     unknown_effect = "it reads each as one unknown word"
     reads_raw_text = False  # True: fit/predict want the raw strings (e.g. to split sentences at line breaks)
     relative_cost = 1  # a rough guess of training time, so that dispatch starts the longest runs first
+    # Settings whose default has changed, with the value they had before: a bundle saved before the change
+    # does not name them, and was trained with the earlier value.
+    earlier_defaults: dict = {}
 
     def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
         self.tokenizer = tokenizer
