@@ -23,7 +23,7 @@ from textclf.models import create
 from textclf.train import TrainSettings, seed_everything, train_module
 from textclf.vocab import Vocabulary, encode
 
-EARLIER = {"cnn": {"kernel_sizes": (2, 3, 5), "batch_size": 64, "max_norm": None, "clip_norm": None},
+EARLIER = {"cnn": {"kernel_sizes": (2, 3, 5), "batch_size": 64, "max_norm": None, "clip_norm": None, "wide": False},
            "rnn": {"batch_size": 64, "clip_norm": None}}
 
 

@@ -170,6 +170,7 @@ def _worker_main(conn, threads: int | None, nice: int) -> None:
             kind = message[0]
             if kind == "data":
                 data[message[1]] = message[2]
+                _give_back_memory()  # the received bytes, now unpickled
             elif kind == "forget":
                 data.pop(message[1], None)
             elif kind == "run":

@@ -54,6 +54,10 @@ class Tokenizer:
         self.name = name
 
     def __call__(self, text: str | Sequence[str]) -> list[str]:
+        """A text's tokens; a token list is returned as it is (not copied: every run of a large data set would
+        otherwise hold a second copy of its tokens), other sequences of tokens as a list."""
+        if isinstance(text, list):
+            return text
         if not isinstance(text, str):
             return list(text)
         return _SPLITTERS[self.name](text)
