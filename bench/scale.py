@@ -25,21 +25,22 @@ from textclf.experiment import CompareConfig, compare
 NAMES = {"svm": "SVM", "cnn": "TextCNN", "rnn": "BiLSTM"}
 
 
-def measure(dataset, rows: int) -> str:
+def measure(dataset, rows: int, models: tuple[str, ...]) -> str:
     data = sample_rows(dataset, rows)
-    config = CompareConfig(models=("svm", "cnn", "rnn"), batchings=("bucket",), epochs=1)
+    config = CompareConfig(models=models, batchings=("bucket",), epochs=1)
     workers = LocalWorkers(1, threads=1)
     finished = []  # (model, worker's peak so far), in the order the runs finished
     started = time.perf_counter()
     try:
         comparison = compare(data, config, backend=workers, on_run_done=lambda run, result: finished.append(
-            (NAMES[run.model.key], result.placement["peak_memory_mb"] / 1024)))
+            (NAMES.get(run.model.key, run.model.key), result.placement["peak_memory_mb"] / 1024)))
     finally:
         workers.close()
     wall = time.perf_counter() - started
     per_epoch = {r.record["model_key"]: r.record.get("seconds_per_epoch") for r in comparison.runs}
+    seconds = {key: f"{per_epoch[key]:.0f} s" if per_epoch.get(key) else "–" for key in ("cnn", "rnn")}
     order = " / ".join(f"{name} {peak:.2f}" for name, peak in finished)
-    return (f"| {len(data):,} | {wall:.0f} s | {per_epoch['cnn']:.0f} s | {per_epoch['rnn']:.0f} s | "
+    return (f"| {len(data):,} | {wall:.0f} s | {seconds['cnn']} | {seconds['rnn']} | "
             f"{max(peak for _, peak in finished):.2f} GB (after {order}) | {peak_memory_mb() / 1024:.2f} GB |")
 
 
@@ -47,13 +48,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", help="name of a CSV in ../shared/datasets")
     parser.add_argument("--rows", default="15700,31400,62800", help="comma-separated sample sizes")
+    parser.add_argument("--models", default="svm,cnn,rnn", help="the models compared (svm, cnn, rnn)")
     args = parser.parse_args()
     dataset = load_dataset(dataset_path(args.dataset))
     print(f"{args.dataset}: {len(dataset)} rows; load average before: {os.getloadavg()}", flush=True)
     print("| rows | wall (SVM + TextCNN + BiLSTM) | TextCNN s/epoch | BiLSTM s/epoch | "
           "peak per worker (so far, as each run finished) | coordinator peak |\n|---|---|---|---|---|---|", flush=True)
     for rows in (int(r) for r in args.rows.split(",")):
-        print(measure(dataset, rows), flush=True)
+        print(measure(dataset, rows, tuple(args.models.split(","))), flush=True)
     print(f"load average after: {os.getloadavg()}")
 
 
