@@ -1,13 +1,15 @@
 """CPU cost of issue 8's neural default changes: one training epoch, earlier defaults against current ones.
 
     python bench/default_cost.py --dataset mr --reps 2
+    python bench/default_cost.py --dataset mr --models cnn --reps 2 --against wide=false
 
 Earlier defaults: TextCNN filters 2, 3, 5, batches of 64, torch's N(0, 1) embeddings, no max-norm, no
 clipping; BiLSTM batches of 64, no clipping. Current: the library defaults. Same split, vocabulary and bucketed
 batching; epochs alternate between the two settings (rep 1: earlier, current; rep 2: the same), and each
 is timed with the process's CPU clock, which other processes on the machine barely change. The epoch count
 is the other half of the cost: see `epochs_run` in the accuracy tables (cap 30 and patience 5 now, 10 and 3
-before).
+before). `--against NAME=VALUE,...` times the current defaults against the current defaults with those settings
+changed instead (for example the narrow convolution, `wide=false`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 import torch
 from common import prepared
 
+from textclf.experiment import ModelSpec
 from textclf.models import create
 from textclf.train import TrainSettings, seed_everything, train_module
 from textclf.vocab import Vocabulary, encode
@@ -53,15 +56,19 @@ def main() -> None:
     parser.add_argument("--dataset", default="mr")
     parser.add_argument("--models", default="cnn,rnn")
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--against", help="NAME=VALUE,... : the current defaults with these changed, instead of "
+                                          "the earlier defaults")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = prepared(args.dataset)
-    print(f"| {args.dataset} model | earlier defaults, CPU s / epoch | current defaults | ratio |")
+    baseline = f"current defaults with {args.against}" if args.against else "earlier defaults"
+    print(f"| {args.dataset} model | {baseline}, CPU s / epoch | current defaults | ratio |")
     print("|---|---|---|---|")
     for key in args.models.split(","):
         times = {"earlier": [], "current": []}
+        against = ModelSpec.parse(f"{key}:" + args.against.replace(",", ":")).params if args.against else None
         for _ in range(args.reps):
-            times["earlier"].append(epoch_cpu_seconds(key, EARLIER[key], data, earlier=True))
+            times["earlier"].append(epoch_cpu_seconds(key, against or EARLIER[key], data, earlier=against is None))
             times["current"].append(epoch_cpu_seconds(key, {}, data, earlier=False))
         before, now = statistics.median(times["earlier"]), statistics.median(times["current"])
         print(f"| {key} | {before:.1f} | {now:.1f} | {now / before:.2f}× |", flush=True)
