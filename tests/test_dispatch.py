@@ -15,6 +15,7 @@ from textclf.dispatch import (
     LocalWorkers,
     Sequential,
     _BatchState,
+    _DaskBatch,
     _Slot,
     describe_exit,
     make_backend,
@@ -120,6 +121,17 @@ def test_a_killed_worker_fails_its_run_with_the_reason_and_it_is_retried_elsewhe
     for index, expected in enumerate(sequential_results.runs):
         assert listener.results[index].record["accuracy"] == expected.record["accuracy"]
         assert listener.results[index].predictions == expected.predictions
+
+
+def test_a_cluster_task_that_ends_neither_finished_nor_failed_is_reported_not_dropped():
+    """Dask can cancel a task itself (its worker and data lost): the run must fail with a reason, as a CLI run once
+    ended with exit 0 and two of its three runs silently missing."""
+    listener = _KillFirstAttempt(target=-1)
+    dask_batch = _DaskBatch(client=None, batch=Batch(None, ["a", "b"], None, None, listener), threads=1)
+    lost = type("Future", (), {"status": "cancelled"})()
+    dask_batch._collect(lost, 1, stop=None)
+    assert listener.failures == [(1, listener.failures[0][1], False)] and "cancelled" in listener.failures[0][1]
+    assert dask_batch.unfinished == 1 and dask_batch.error is None
 
 
 def test_a_run_lost_twice_is_failed_without_a_third_try_and_the_others_finish(workers, small_demo):

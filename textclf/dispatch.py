@@ -617,6 +617,9 @@ class _DaskBatch:
             elif not isinstance(err, Cancelled):
                 self.error = self.error or err
                 self._stop(stop)
+        elif not self.stopping:  # cancelled or lost by the cluster itself: say so, never drop the run silently
+            reason = f"the cluster dropped its task ({future.status}): its worker or its copy of the data was lost"
+            self._tell(lambda: self.batch.listener.failed(index, reason, False), stop)
 
     def _tell(self, call: Callable[[], None], stop) -> None:
         try:
