@@ -1,8 +1,8 @@
 """TextCNN (Kim 2014), as the article describes it.
 
 Embedding → parallel 1-D convolutions of several heights spanning the whole embedding → ReLU → max over
-time per filter → dropout → linear. Windows that reach into padding are masked before the max, so the number
-of pads never changes the output; texts shorter than a filter get exactly one window (text + zero pads).
+time per filter → dropout → linear. Windows that reach into the batch's padding beyond a text's own windows are
+masked before the max, so the number of pads never changes the output.
 
 Kim's published settings are the defaults: filter heights 3, 4, 5 with 100 maps each, dropout 0.5, an L2
 max-norm of 3 on each class's output weight vector (rescaled after every update), and his "wide" convolution:
