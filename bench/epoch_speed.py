@@ -60,7 +60,7 @@ def time_model(key: str, parts: dict, vocab_size: int, classes: list[str], strat
     estimator = create(key)
     (train, train_labels), (val, val_labels) = parts["train"], parts["validation"]
     y_train, y_val = label_ids(train_labels, classes), label_ids(val_labels, classes)
-    lr = estimator.lr or estimator.default_lr
+    lr = estimator.learning_rate()
     modules, plans = {}, {}
     for name in strategies:
         seed_everything(0)

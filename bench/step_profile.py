@@ -65,7 +65,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for key in args.models.split(","):
         estimator = create(key)
-        lr = estimator.lr or estimator.default_lr
+        lr = estimator.learning_rate()
         runs = {}
         for name in STRATEGIES:
             strategy = make_strategy(name, config.batch_size)

@@ -123,14 +123,16 @@ class NeuralTextClassifier(TextClassifier):
         self.device_ = resolve_device(self.device)
         self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
         del self.initial_vectors_
-        optimizer = self.optimizer or self.default_optimizer
-        settings = TrainSettings(epochs=self.epochs, lr=self.lr or self.default_lrs[optimizer],
-                                 patience=self.patience, seed=self.seed, optimizer=optimizer,
-                                 clip_norm=self.clip_norm)
+        settings = TrainSettings(epochs=self.epochs, lr=self.learning_rate(), patience=self.patience, seed=self.seed,
+                                 optimizer=self.optimizer or self.default_optimizer, clip_norm=self.clip_norm)
         self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, settings,
                                      device=self.device_, progress=progress, should_stop=should_stop)
         self.module_.eval()
         return self
+
+    def learning_rate(self) -> float:
+        """`lr` if set, else this model's default for its optimizer."""
+        return self.lr or self.default_lrs[self.optimizer or self.default_optimizer]
 
     def fit_details(self) -> dict:
         coverage = getattr(self, "embedding_coverage_", None)
