@@ -1,5 +1,6 @@
 """Model bundles: save → load predicts identically for every model type; hostile or damaged files are refused."""
 
+import copy
 import io
 import json
 import os
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 import skops.io
 import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import FunctionTransformer
 
 from textclf.bundle import MANIFEST, TFIDF_STATE, WEIGHTS, bundle_bytes, load_bundle, save_bundle
@@ -18,6 +20,7 @@ from textclf.errors import BundleError, TextclfError
 from textclf.experiment import CompareConfig
 from textclf.jobs import JobRunner
 from textclf.models import create
+from textclf.tokenize import Tokenizer, identity
 
 MODELS = ("cnn:embed_dim=16:filters=8", "rnn:embed_dim=16:hidden=8:pooling=attention", "svm", "knn:k=3")
 
@@ -76,6 +79,28 @@ def test_a_bundle_saved_before_a_default_changed_loads_with_the_setting_it_was_t
     assert manifest["metadata"]["params"].pop("wide") is trained["cnn"].wide
     older = load_bundle(_rewritten(good, **{MANIFEST: json.dumps(manifest).encode()}))
     assert older.estimator.wide is False and older.estimator.module_.wide is False
+
+
+def test_a_tfidf_bundle_saved_before_hashing_loads_predicts_and_explains(trained, small_demo):
+    """Bundles saved before the n-grams were hashed hold an exact vocabulary (a TfidfVectorizer)."""
+    svm = copy.deepcopy(trained["svm"])
+    docs, labels = svm._tokens(small_demo.texts), svm._encode_labels(small_demo.labels)
+    svm.vectorizer_ = TfidfVectorizer(tokenizer=Tokenizer("words"), preprocessor=identity, lowercase=False,
+                                      token_pattern=None, ngram_range=(1, 2), sublinear_tf=True)
+    svm.classifier_ = svm.make_classifier(labels, None).fit(svm.vectorizer_.fit_transform(docs), labels)
+    older = load_bundle(bundle_bytes(svm)).estimator
+    np.testing.assert_array_equal(older.predict(small_demo.texts), svm.predict(small_demo.texts))
+    features = older.explain("the rice was cold zebra", "features").details["features"]
+    assert {f["feature"] for f in features} <= set(svm.vectorizer_.vocabulary_) and "rice" in {
+        f["feature"] for f in features}
+    assert older.explain("the rice was cold zebra", "features").unknown == [4]
+
+
+def test_a_tfidf_bundle_whose_columns_do_not_fit_its_weights_is_refused(trained):
+    svm = copy.deepcopy(trained["svm"])
+    svm.vectorizer_.columns_ = svm.vectorizer_.columns_[::-1].copy()
+    with pytest.raises(BundleError, match="columns do not match"):
+        load_bundle(bundle_bytes(svm))
 
 
 class WritesAFile:

@@ -68,7 +68,7 @@ def test_models_only_ever_see_training_texts(small_demo):
     result = compare(marked, config, keep_models=True)
     cnn, svm = (r.estimator for r in result.runs)
     expected = {"cnn": set(split.train.tolist()), "svm": set(split.train.tolist()) | set(split.validation.tolist())}
-    seen = {"cnn": set(cnn.vocab_.stoi), "svm": {term for term in svm.vectorizer_.vocabulary_ if " " not in term}}
+    seen = {"cnn": set(cnn.vocab_.stoi), "svm": set(svm.vectorizer_.known_tokens_)}
     for key, vocabulary in seen.items():
         markers = {int(t[len("marker"):]) for t in vocabulary if t.startswith("marker")}
         assert markers == expected[key] and not markers & set(split.test.tolist())

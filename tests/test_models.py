@@ -10,6 +10,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils import estimator_checks as checks
 from sklearn.utils import get_tags
 
@@ -17,6 +18,8 @@ from textclf.batching import Bucketed, MaxLength
 from textclf.models import create, model_keys
 from textclf.models.birnn import CELLS, POOLINGS, BiRNN
 from textclf.models.textcnn import TextCNN
+from textclf.models.tfidf import HashedTfidf
+from textclf.tokenize import Tokenizer, identity
 from textclf.train import make_optimizer
 from textclf.vocab import EncodedTexts
 
@@ -119,7 +122,18 @@ def test_vocabulary_and_tfidf_are_fitted_on_the_training_texts_only(small_demo):
     svm = create("svm").fit(train, small_demo.labels)
     cnn.predict(["zebra quagga"])
     assert "zebra" not in cnn.vocab_.stoi
-    assert "zebra" not in svm.vectorizer_.vocabulary_
+    assert "zebra" not in svm.vectorizer_.known_tokens_ and svm._unknown(["zebra", "the"]) == [0]
+
+
+def test_hashed_tfidf_equals_the_exact_vocabulary_up_to_column_order(small_demo):
+    """With no two n-grams on one column, hashing changes only the columns' order: every pair of texts keeps
+    its similarity, and the kept columns are exactly the training n-grams (seen in min_df texts or more)."""
+    docs = [Tokenizer("words")(text) for text in small_demo.texts]
+    settings = {"tokenizer": Tokenizer("words"), "ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True}
+    hashed = HashedTfidf(**settings).fit_transform(docs)
+    exact = TfidfVectorizer(preprocessor=identity, lowercase=False, token_pattern=None, **settings).fit_transform(docs)
+    assert hashed.shape == exact.shape
+    np.testing.assert_allclose((hashed @ hashed.T).toarray(), (exact @ exact.T).toarray(), atol=1e-5)
 
 
 def test_texts_shorter_than_the_widest_filter_and_empty_texts_work(small_demo):

@@ -36,7 +36,7 @@ from textclf.errors import BundleError, TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
 from textclf.models.neural import NeuralTextClassifier
-from textclf.models.tfidf import TfidfTextClassifier
+from textclf.models.tfidf import HASHED_COLUMNS, HashedTfidf, TfidfTextClassifier
 from textclf.tokenize import Tokenizer
 from textclf.vocab import Vocabulary
 
@@ -48,7 +48,7 @@ NEURAL, TFIDF = "neural", "tfidf"
 SKOPS_TRUSTED = frozenset({
     "textclf.tokenize.Tokenizer", "textclf.tokenize.identity", "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
-    "textclf.models.nbsvm.NBSVM",
+    "textclf.models.nbsvm.NBSVM", "textclf.models.tfidf.HashedTfidf",
 })
 DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, OSError)
 INCONSISTENT = (KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError, RecursionError,
@@ -257,6 +257,17 @@ def _restore_neural(estimator: NeuralTextClassifier, archive: zipfile.ZipFile, n
     estimator.module_.eval()
 
 
+def _columns_fit(vectorizer: HashedTfidf) -> bool:
+    """Kept columns strictly increasing inside the hashed range, one IDF weight each (else transform breaks)."""
+    columns = getattr(vectorizer, "columns_", None)
+    idf = getattr(getattr(vectorizer, "tfidf_", None), "idf_", None)
+    if not isinstance(columns, np.ndarray) or columns.ndim != 1 or columns.dtype.kind not in "iu" or idf is None:
+        return False
+    in_range = columns.size == 0 or (columns[0] >= 0 and columns[-1] < HASHED_COLUMNS)
+    return in_range and bool(np.all(np.diff(columns) > 0)) and len(idf) == len(columns) and \
+        isinstance(getattr(vectorizer, "known_tokens_", None), list)
+
+
 def _restore_tfidf(estimator: TfidfTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
     data = checks.read_member(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name)
     untrusted = set(skops.io.get_untrusted_types(data=data))
@@ -264,8 +275,10 @@ def _restore_tfidf(estimator: TfidfTextClassifier, archive: zipfile.ZipFile, nam
         raise BundleError(f"{name} was refused: it holds types a textclf model never contains "
                           f"({', '.join(sorted(untrusted - SKOPS_TRUSTED))}). {HOW_TO_FIX}")
     state = skops.io.loads(data, trusted=sorted(untrusted))
-    if not isinstance(state, dict) or not isinstance(state.get("vectorizer"), TfidfVectorizer):
+    if not isinstance(state, dict) or not isinstance(state.get("vectorizer"), HashedTfidf | TfidfVectorizer):
         raise checks.refuse(name, "its TF-IDF state has no vectorizer")
+    if isinstance(state["vectorizer"], HashedTfidf) and not _columns_fit(state["vectorizer"]):
+        raise checks.refuse(name, "its TF-IDF columns do not match its IDF weights")
     classifier = state.get("classifier")
     if not hasattr(classifier, "predict") or not np.array_equal(
             getattr(classifier, "classes_", None), np.arange(len(estimator.classes_))):

@@ -85,27 +85,29 @@ class SVMClassifier(TfidfTextClassifier):
         refuse_all_unknown(self.display_name, tokens, row.nnz)
         decision = self._decision(tokens)
         direction = class_direction(coefficients, decision[0])
-        names = self._feature_names()[row.indices]
+        names = self._names(tokens, row.indices)
         contributions = row.data * direction[row.indices]
         order = np.argsort(-np.abs(contributions))
-        features = [{"feature": str(names[i]), "value": float(row.data[i]),
+        features = [{"feature": names[i], "value": float(row.data[i]),
                      "coefficient": float(direction[row.indices[i]]), "weight": float(contributions[i])}
                     for i in order]
-        weights = feature_token_weights(tokens, [str(n) for n in names], contributions)
+        weights = feature_token_weights(tokens, names, contributions)
         return self._explanation("features", tokens, decision, weights, unknown=self._unknown(tokens),
                                  details={"features": features})
 
     def class_table(self, docs=None, labels=None, top: int = 10) -> list[dict]:
-        """Per class, the features with the largest coefficients towards it (learnt on the training set)."""
+        """Per class, the features with the largest coefficients towards it (learnt on the training set).
+
+        Hashed features are named by the training texts `docs` that fill them; without them, no table."""
         coefficients = self._linear_terms(None)[1]
-        names = self._feature_names()
-        rows = []
-        for index, label in enumerate(self.classes_):
-            direction = class_direction(coefficients, index)
-            for i in np.argsort(-direction)[:top]:
-                rows.append({"class": str(label), "feature": str(names[i]), "score": float(direction[i]),
-                             "measure": "coefficient"})
-        return rows
+        tops = [np.argsort(-class_direction(coefficients, index))[:top] for index in range(len(self.classes_))]
+        names = self._names_over(docs, np.concatenate(tops))
+        if names is None:
+            return []
+        named = iter(names)
+        return [{"class": str(label), "feature": next(named), "score": float(class_direction(coefficients, index)[i]),
+                 "measure": "coefficient"}
+                for index, (label, columns) in enumerate(zip(self.classes_, tops, strict=True)) for i in columns]
 
 
 def linear_coefficients(estimator) -> np.ndarray:

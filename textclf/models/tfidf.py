@@ -6,14 +6,22 @@ given the project's tokenizer (and accepts pre-tokenized input, which passes thr
 Defaults follow the literature and the shared data sets (BENCHMARKS.md): sublinear TF (1 + log tf), word
 1–2-grams; when the tokens are characters (Chinese), 1–3-grams of characters, which beat jieba words on short
 Chinese texts (the n-grams recover most words without segmentation errors).
+
+The n-grams are hashed to columns (`HashedTfidf`) rather than kept in a vocabulary: a vocabulary of character
+1–3-grams is a dict of over a million Python strings on a 60 k-row set, and held the SVM's worker ~0.3 GB above
+the neural models' peak (BENCHMARKS.md, scale table). A model that keeps an exact vocabulary was saved before
+hashing; it still loads and explains (`_exact_names`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
 from textclf.models.base import TextClassifier
@@ -21,6 +29,60 @@ from textclf.tokenize import Tokenizer, identity
 
 WORD_NGRAM_MAX = 2
 CHAR_NGRAM_MAX = 3
+HASHED_COLUMNS = 2**20
+
+
+class HashedTfidf(TransformerMixin, BaseEstimator):
+    """TF-IDF of token n-grams whose columns are n-gram hashes: no vocabulary is built or kept.
+
+    Only the columns that `min_df` or more training texts fill are kept, so the classifier's weights are as
+    compact as with a vocabulary. N-grams that hash to the same column share it; with 2^20 columns the
+    SVM's test accuracy on the shared sets did not move (BENCHMARKS.md). Names for explanations come from
+    hashing the n-grams of the text at hand, and the training tokens are kept to tell unknown ones.
+    """
+
+    def __init__(self, tokenizer=None, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1,
+                 sublinear_tf: bool = True):
+        self.tokenizer, self.ngram_range, self.min_df, self.sublinear_tf = tokenizer, ngram_range, min_df, sublinear_tf
+
+    def _counts(self, docs):
+        hasher = HashingVectorizer(tokenizer=self.tokenizer, preprocessor=identity, lowercase=False, token_pattern=None,
+                                   ngram_range=tuple(self.ngram_range), alternate_sign=False, norm=None,
+                                   n_features=HASHED_COLUMNS, dtype=np.float32)
+        return hasher.transform(docs)
+
+    def fit_transform(self, docs, y=None):
+        counts = self._counts(docs)
+        texts_per_column = np.bincount(counts.indices, minlength=HASHED_COLUMNS)
+        self.columns_ = np.flatnonzero(texts_per_column >= self.min_df).astype(np.int32)
+        self.known_tokens_ = sorted(set(chain.from_iterable(self.tokenizer(doc) for doc in docs)))
+        self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf)
+        return self.tfidf_.fit_transform(counts[:, self.columns_])
+
+    def fit(self, docs, y=None):
+        self.fit_transform(docs)
+        return self
+
+    def transform(self, docs):
+        check_is_fitted(self)
+        return self.tfidf_.transform(self._counts(docs)[:, self.columns_])
+
+    def ngrams_by_column(self, docs: Sequence) -> dict[int, str]:
+        """Kept column → the first n-gram of `docs` that falls on it."""
+        analyze = HashingVectorizer(tokenizer=self.tokenizer, preprocessor=identity, lowercase=False,
+                                    token_pattern=None, ngram_range=tuple(self.ngram_range)).build_analyzer()
+        hasher = FeatureHasher(HASHED_COLUMNS, input_type="string", alternate_sign=False)
+        names: dict[int, str] = {}
+        for doc in docs:
+            ngrams = analyze(doc)
+            if not ngrams:
+                continue
+            hashed = hasher.transform([[ngram] for ngram in ngrams]).indices
+            place = np.minimum(np.searchsorted(self.columns_, hashed), len(self.columns_) - 1)
+            for ngram, column, kept in zip(ngrams, place.tolist(), self.columns_[place] == hashed, strict=True):
+                if kept:
+                    names.setdefault(column, ngram)
+        return names
 
 
 class TfidfTextClassifier(TextClassifier):
@@ -48,10 +110,8 @@ class TfidfTextClassifier(TextClassifier):
         self._start_fit(docs)
         tokens = self._tokens(docs)
         y = self._encode_labels(labels)
-        self.vectorizer_ = TfidfVectorizer(
-            tokenizer=Tokenizer(self.tokenizer_), preprocessor=identity, lowercase=False, token_pattern=None,
-            ngram_range=(1, self._ngram_max()), min_df=self.min_df, sublinear_tf=self.sublinear_tf, dtype=np.float32,
-        )
+        self.vectorizer_ = HashedTfidf(Tokenizer(self.tokenizer_), (1, self._ngram_max()), self.min_df,
+                                       self.sublinear_tf)
         features = self.vectorizer_.fit_transform(tokens)
         self.classifier_ = self.make_classifier(y, features).fit(features, y)
         self.history_ = []
@@ -74,16 +134,38 @@ class TfidfTextClassifier(TextClassifier):
             return super()._decision(tokens)
         return int(self.classifier_.predict(self._features([tokens]))[0]), None
 
-    def _feature_names(self) -> np.ndarray:
-        """The vectorizer's feature names, built once (building them walks the whole vocabulary)."""
+    def _hashed(self) -> bool:
+        return isinstance(self.vectorizer_, HashedTfidf)
+
+    def _names(self, tokens: list[str], columns: np.ndarray) -> list[str]:
+        """The n-grams of this text behind the given feature columns."""
+        if not self._hashed():
+            return [str(name) for name in self._exact_names()[columns]]
+        names = self.vectorizer_.ngrams_by_column([tokens])
+        return [names.get(column, "") for column in columns.tolist()]
+
+    def _names_over(self, docs: Sequence | None, columns: np.ndarray) -> list[str] | None:
+        """Names of feature columns as the training texts `docs` fill them; None when they cannot be named."""
+        if not self._hashed():
+            return [str(name) for name in self._exact_names()[columns]]
+        if docs is None:
+            return None
+        names = self.vectorizer_.ngrams_by_column(self._tokens(docs))
+        return [names.get(column, "") for column in columns.tolist()]
+
+    def _exact_names(self) -> np.ndarray:
+        """A vocabulary's feature names (a model saved before hashing), built once: it walks the vocabulary."""
         if getattr(self, "_names_of", None) is not self.vectorizer_:
-            self._names, self._names_of = self.vectorizer_.get_feature_names_out(), self.vectorizer_
-        return self._names
+            self._exact, self._names_of = self.vectorizer_.get_feature_names_out(), self.vectorizer_
+        return self._exact
 
     def _unknown(self, tokens: list[str]) -> list[int]:
-        """Positions of words the vectorizer never saw as a feature (when it has a word vocabulary)."""
-        vocabulary = getattr(self.vectorizer_, "vocabulary_", None)
-        return [] if vocabulary is None else [i for i, token in enumerate(tokens) if token not in vocabulary]
+        """Positions of tokens that no training text had."""
+        if not self._hashed():
+            return [i for i, token in enumerate(tokens) if token not in self.vectorizer_.vocabulary_]
+        if getattr(self, "_known_of", None) is not self.vectorizer_:
+            self._known, self._known_of = frozenset(self.vectorizer_.known_tokens_), self.vectorizer_
+        return [i for i, token in enumerate(tokens) if token not in self._known]
 
     def bundle_state(self) -> dict:
         """The learned state a bundle stores (in skops format); a subclass adds what it also needs."""
