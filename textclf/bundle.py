@@ -36,7 +36,7 @@ from textclf.errors import BundleError, TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
 from textclf.models.neural import NeuralTextClassifier
-from textclf.models.tfidf import HASHED_COLUMNS, HashedTfidf, TfidfTextClassifier
+from textclf.models.tfidf import HASH_SPACE, HashedTfidf, TfidfTextClassifier
 from textclf.tokenize import Tokenizer
 from textclf.vocab import Vocabulary
 
@@ -263,7 +263,7 @@ def _columns_fit(vectorizer: HashedTfidf) -> bool:
     idf = getattr(getattr(vectorizer, "tfidf_", None), "idf_", None)
     if not isinstance(columns, np.ndarray) or columns.ndim != 1 or columns.dtype.kind not in "iu" or idf is None:
         return False
-    in_range = columns.size == 0 or (columns[0] >= 0 and columns[-1] < HASHED_COLUMNS)
+    in_range = columns.size == 0 or (columns[0] >= 0 and columns[-1] < HASH_SPACE)
     return in_range and bool(np.all(np.diff(columns) > 0)) and len(idf) == len(columns) and \
         isinstance(getattr(vectorizer, "known_tokens_", None), list)
 
