@@ -179,3 +179,13 @@ def test_rand_embeddings_start_from_kims_uniform_range_with_a_zero_pad_row(name)
     weight = module.embedding.weight.detach()
     assert weight.abs().max() <= EMBEDDING_INIT_RANGE and weight[PAD].abs().sum() == 0
     assert weight[PAD + 1:].std() > 0.1
+
+
+@pytest.mark.parametrize("mode", ["non-static", "multichannel"])
+def test_corpus_vectors_on_characters_too_rare_to_have_a_vocabulary_still_train(mode):
+    """No character seen twice: no vocabulary word and nothing for word2vec to learn (gensim refuses an empty
+    vocabulary, which crashed the run), so the table starts random and the model trains."""
+    model = create("cnn", embedding=mode, tokenizer="chars", embed_dim=DIM, filters=4, epochs=1)
+    model.fit(["你好", "再见"], ["pos", "neg"])
+    assert model.fit_details()["vector_vocabulary_coverage"] == 0.0
+    assert model.predict(["你们"]).shape == (1,)

@@ -224,11 +224,16 @@ def _coverage(vocab: Vocabulary, found: np.ndarray, tokens: Sequence[Sequence[st
 
 def pretrained_matrix(mode: str, source: str, vocab: Vocabulary, tokens: Sequence[Sequence[str]], dim: int, *,
                       seed: int = 0, min_count: int = 1) -> tuple[np.ndarray | None, Coverage | None]:
-    """The starting matrix a mode asks for: None for `rand`; else from corpus word2vec or the file `source`."""
+    """The starting matrix a mode asks for: None for `rand`; else from corpus word2vec or the file `source`.
+
+    A vocabulary with no word in it (tiny data: none seen `min_count` times) has no vector to learn, so word2vec,
+    which refuses an empty vocabulary, is skipped and the table starts random."""
     check_embedding(mode)
     if not uses_vectors(mode):
         return None, None
     corpus = source == CORPUS
+    if corpus and len(vocab) == len(SPECIALS):
+        return None, _coverage(vocab, np.zeros(len(vocab), dtype=bool), tokens)
     vectors = train_word2vec(tokens, dim, seed=seed, min_count=min_count) if corpus else load_vectors(source)
     return embedding_matrix(vocab, vectors, dim, tokens, seed=seed)
 
