@@ -26,18 +26,18 @@ from textclf.data import load_dataset
 from textclf.experiment import CompareConfig, ModelSpec, RunSpec, prepare, run_one
 
 CV_FOLDS = 10
-RECORDED = ("accuracy", "train_seconds", "epochs_run", "best_epoch", "note")
+RECORDED = ("accuracy", "train_seconds", "refit_seconds", "epochs_run", "best_epoch", "note")
 
 
 def parts(dataset, args) -> list[tuple[str, object, CompareConfig, int | None]]:
     """(label, prepared data, config, fold) for every fold or split seed asked for."""
     if args.protocol == "cv":
-        config = CompareConfig(cv=CV_FOLDS, batchings=("bucket",), tokenizer=args.tokenizer)
+        config = CompareConfig(cv=CV_FOLDS, batchings=("bucket",), tokenizer=args.tokenizer, refit=args.refit)
         prepared = prepare(dataset, config)
         first, _, last = args.folds.partition("-")
         folds = range(int(first), int(last) + 1) if last else [int(f) for f in args.folds.split(",")]
         return [(f"fold {fold}", prepared, config, fold) for fold in folds]
-    configs = [CompareConfig(split_seed=int(seed), batchings=("bucket",), tokenizer=args.tokenizer)
+    configs = [CompareConfig(split_seed=int(seed), batchings=("bucket",), tokenizer=args.tokenizer, refit=args.refit)
                for seed in args.seeds.split(",")]
     return [(f"seed {c.split_seed}", prepare(dataset, c), c, None) for c in configs]
 
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--folds", default="1-10", help="CV folds to run (1 to 10), e.g. 1-10 or 1,2,3")
     parser.add_argument("--seeds", default="0,1,2", help="split seeds for --protocol split")
     parser.add_argument("--tokenizer", default="auto")
+    parser.add_argument("--refit", action="store_true", help="neural models trained again on training + validation")
     parser.add_argument("--summary", help="print mean ± sd from a file of this script's JSON lines, and exit")
     args = parser.parse_args()
     if args.summary:
@@ -81,6 +82,7 @@ def main() -> None:
             batching = "bucket" if spec.key in ("cnn", "rnn") else "none"
             record = run_one(RunSpec(spec, batching, 0, fold), prepared, config).record
             name = ":".join([spec.key, *(f"{k}={v}" for k, v in spec.params.items())])
+            name += " refit" if args.refit else ""
             row = {"dataset": args.dataset, "model": name, "where": where, "tokenizer": prepared.tokenizer,
                    **{name: record.get(name) for name in RECORDED}}
             print(json.dumps(row, ensure_ascii=False), flush=True)

@@ -58,20 +58,35 @@ def test_runs_keep_history_and_test_predictions(comparison):
             assert [h["epoch"] for h in run.history] == list(range(1, run.record["epochs_run"] + 1))
 
 
-def test_models_only_ever_see_training_texts(small_demo):
-    """Each text gets a unique marker word; only the training rows' markers may reach a neural model's
-    vocabulary. A classical model, which has no use for the validation part, fits on it too; no model ever
-    sees a test text."""
+@pytest.mark.parametrize("refit", [True, False])
+def test_models_only_ever_see_training_texts(small_demo, refit):
+    """Each text gets a unique marker word; only the markers of the texts a model may learn from can reach its
+    vocabulary. A classical model, which has no use for the validation part, fits on it too, and so does a
+    refitted neural model (trained again on training + validation); no model ever sees a test text."""
     marked = replace(small_demo, texts=[f"{text} marker{i}" for i, text in enumerate(small_demo.texts)])
-    config = tiny_config(models=("cnn:embed_dim=8:filters=4:min_freq=1", "svm"), batchings=("bucket",), epochs=1)
+    config = tiny_config(models=("cnn:embed_dim=8:filters=4:min_freq=1", "svm"), batchings=("bucket",), epochs=1,
+                         refit=refit)
     split = prepare(marked, config).split
     result = compare(marked, config, keep_models=True)
     cnn, svm = (r.estimator for r in result.runs)
-    expected = {"cnn": set(split.train.tolist()), "svm": set(split.train.tolist()) | set(split.validation.tolist())}
+    outside_test = set(split.train.tolist()) | set(split.validation.tolist())
+    expected = {"cnn": outside_test if refit else set(split.train.tolist()), "svm": outside_test}
     seen = {"cnn": set(cnn.vocab_.stoi), "svm": set(svm.vectorizer_.known_tokens_)}
     for key, vocabulary in seen.items():
         markers = {int(t[len("marker"):]) for t in vocabulary if t.startswith("marker")}
         assert markers == expected[key] and not markers & set(split.test.tolist())
+
+
+def test_a_refit_trains_again_for_the_best_epoch_count_and_adds_its_time(small_demo):
+    config = tiny_config(models=("cnn:embed_dim=8:filters=4",), batchings=("bucket",), epochs=3, patience=3)
+    refitted, stopped = (compare(small_demo, replace(config, refit=refit), keep_models=True).runs[0]
+                         for refit in (True, False))
+    best = refitted.record["best_epoch"]
+    assert len(refitted.estimator.history_) == best and np.isnan(refitted.estimator.history_[-1].val_accuracy)
+    assert refitted.record["refit_seconds"] > 0 and "refit_seconds" not in stopped.record
+    assert refitted.record["train_seconds"] == pytest.approx(
+        sum(h["seconds"] for h in refitted.history) + refitted.record["refit_seconds"])
+    assert [h["val_accuracy"] for h in refitted.history] == [h["val_accuracy"] for h in stopped.history]
 
 
 def test_same_seed_same_data_gives_the_same_table(small_demo, comparison):
@@ -179,7 +194,7 @@ def test_training_time_excludes_validation_and_is_kept_apart_from_the_wall_clock
             assert record["seconds_to_best_epoch"] == record["train_seconds"] <= record["fit_wall_seconds"]
             continue
         epochs = [h["seconds"] for h in run.history]
-        assert record["train_seconds"] == pytest.approx(sum(epochs))
+        assert record["train_seconds"] == pytest.approx(sum(epochs) + record.get("refit_seconds", 0.0))
         assert record["seconds_to_best_epoch"] == pytest.approx(sum(epochs[:record["best_epoch"]]))
         assert record["validation_seconds"] == pytest.approx(sum(h["val_seconds"] for h in run.history))
         assert record["fit_wall_seconds"] >= record["train_seconds"] + record["validation_seconds"]

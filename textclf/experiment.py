@@ -37,9 +37,9 @@ AUTO_PERCENTILE = 99
 MAX_TRUNCATION = 256
 RESULT_COLUMNS = [
     "model", "batching", "seed", "fold", "accuracy", "macro_f1", "seconds_per_epoch", "seconds_to_best_epoch",
-    "train_seconds", "train_cpu_seconds", "cpu_seconds_per_epoch", "validation_seconds", "inference_seconds",
-    "inference_cpu_seconds", "inference_padded_slots", "fit_wall_seconds", "load_per_core", "timing_note",
-    "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots", "padding_waste",
+    "train_seconds", "train_cpu_seconds", "refit_seconds", "cpu_seconds_per_epoch", "validation_seconds",
+    "inference_seconds", "inference_cpu_seconds", "inference_padded_slots", "fit_wall_seconds", "load_per_core",
+    "timing_note", "epochs_run", "best_epoch", "steps", "examples_seen", "real_tokens", "padded_slots", "padding_waste",
     "batch_shapes", "parameters", "test_texts", "model_key", "note",
 ]
 TIMING_COLUMNS = [c for c in RESULT_COLUMNS if "seconds" in c] + ["load_per_core", "timing_note"]
@@ -102,6 +102,7 @@ class CompareConfig:
     split_seed: int = 0
     cv: int = 0
     device: str = "auto"
+    refit: bool = False
 
     def __post_init__(self):
         models = tuple(ModelSpec.parse(m) if isinstance(m, str) else m for m in self.models)
@@ -294,23 +295,29 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
     """Train one model on the training part and evaluate it on the test part, timing each phase apart.
 
     Neural models stop early on the validation part; a classical model has no use for it and trains on it
-    too, so that every model learns from all the texts outside the test part."""
+    too. With `config.refit` a neural model is then trained again, from scratch, on training + validation for
+    its best epoch's number of epochs, so that every model learns from all the texts outside the test part;
+    its record keeps the early-stopped run's epochs (learning curves, padding, seconds per epoch) and adds the
+    refit's time to the training time."""
     estimator = build_estimator(run, config, prepared)
     raw = estimator.reads_raw_text
     train_docs, train_labels = prepared.part("train", run.fold, raw=raw)
     validation = prepared.part("validation", run.fold, raw=raw)
-    fit_options = {}
-    if estimator.uses_batching:
-        fit_options = {"validation": validation, "progress": progress, "should_stop": should_stop}
-    else:
-        train_docs, train_labels = train_docs + validation[0], np.concatenate([train_labels, validation[1]])
+    all_docs, all_labels = train_docs + validation[0], list(np.concatenate([train_labels, validation[1]]))
     load = machine_load()
     with Stopwatch() as fitting:
-        estimator.fit(train_docs, list(train_labels), **fit_options)
+        if estimator.uses_batching:
+            estimator.fit(train_docs, list(train_labels), validation=validation, progress=progress,
+                          should_stop=should_stop)
+        else:
+            estimator.fit(all_docs, all_labels)
+    history = [h.as_dict() for h in estimator.history_] if estimator.uses_batching else []
+    refitting = None
+    if history and config.refit and len(validation[0]):
+        estimator, refitting = _refit(run, config, prepared, estimator, (all_docs, all_labels), progress, should_stop)
     test_docs, test_labels = prepared.part("test", run.fold, raw=raw)
     with Stopwatch() as inference:
         predicted = estimator.predict(test_docs)
-    history = [h.as_dict() for h in estimator.history_] if estimator.uses_batching else []
     record = _record(run, estimator, list(test_labels), predicted, history)
     record.update(inference_seconds=inference.wall, inference_cpu_seconds=inference.cpu,
                   fit_wall_seconds=fitting.wall, load_per_core=load)
@@ -318,8 +325,24 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
         record.update(train_seconds=fitting.wall, train_cpu_seconds=fitting.cpu, seconds_to_best_epoch=fitting.wall)
     else:
         record["inference_padded_slots"] = estimator.evaluation_slots(test_docs)
+    if refitting is not None:
+        record["refit_seconds"] = refitting.wall
+        record.update({name: record[name] + extra for name, extra in (
+            ("train_seconds", refitting.wall), ("train_cpu_seconds", refitting.cpu),
+            ("fit_wall_seconds", refitting.wall))})
     record["timing_note"] = timing_note(record)
     return RunResult(record, history, [str(p) for p in predicted], estimator)
+
+
+def _refit(run: RunSpec, config: CompareConfig, prepared: Prepared, stopped: TextClassifier, data: tuple,
+           progress: ProgressCallback | None, should_stop: StopCheck | None) -> tuple[TextClassifier, Stopwatch]:
+    """A fresh model trained on training + validation for the early-stopped model's best number of epochs."""
+    best_epoch = _epoch_totals([h.as_dict() for h in stopped.history_])["best_epoch"]
+    estimator = build_estimator(run, config, prepared).set_params(epochs=best_epoch)
+    relayed = (lambda event: progress({**event, "refit": True})) if progress else None
+    with Stopwatch() as refitting:
+        estimator.fit(*data, validation=([], []), progress=relayed, should_stop=should_stop)
+    return estimator, refitting
 
 
 def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.ndarray,

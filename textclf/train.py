@@ -144,7 +144,9 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
                  y_val: torch.Tensor, strategy: Strategy, settings: TrainSettings, *,
                  device: torch.device, progress: ProgressCallback | None = None,
                  should_stop: StopCheck | None = None) -> list[EpochRecord]:
-    """Train with early stopping on validation accuracy and loss; the best epoch's weights are restored."""
+    """Train with early stopping on validation accuracy and loss; the best epoch's weights are restored.
+
+    With no validation texts (a refit for a known number of epochs) every epoch is trained and the last kept."""
     generator = torch.Generator().manual_seed(settings.seed)
     optimizer = make_optimizer(module, settings.lr, settings.optimizer)
     step = partial(_step, module, optimizer, settings.clip_norm)
@@ -159,7 +161,7 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
             on_batch = partial(_report, progress, epoch, settings.epochs, len(plan))
             loss = _train_epoch(module, train, y_train, plan, step, loss_fn, device, on_batch, should_stop)
         with Stopwatch() as validating:
-            accuracy, val_loss = _evaluate(module, val, y_val, evaluation, device)
+            accuracy, val_loss = _evaluate(module, val, y_val, evaluation, device) if len(val) else (np.nan, np.nan)
         stats = padding_stats(plan, train.lengths)
         history.append(EpochRecord(
             epoch=epoch, train_loss=loss, val_accuracy=accuracy, val_loss=val_loss, seconds=training.wall,
@@ -167,13 +169,14 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
             examples=len(train), real_tokens=stats.real_tokens,
             padded_slots=stats.padded_slots, padding_waste=stats.waste, batch_shapes=stats.shapes,
         ))
-        if stopping.update(accuracy, val_loss):
+        if len(val) and stopping.update(accuracy, val_loss):
             best_state = copy.deepcopy(module.state_dict())
         if progress:
             progress({"event": "epoch", **history[-1].as_dict(), "epochs": settings.epochs})
         if stopping.should_stop:
             break
-    module.load_state_dict(best_state)
+    if best_state is not None:
+        module.load_state_dict(best_state)
     return history
 
 
