@@ -77,8 +77,8 @@ def _class_tables(models: dict) -> None:
             st.markdown(f"**{ui.plain(name)}** — {cache[key][0]['measure']} per class")
             st.dataframe(class_table_frame(cache[key]), width="stretch")
     if not shown:
-        st.info("None of these models has a per-class summary here. TextCNN's needs the training texts: load "
-                "the same dataset on the Data page.")
+        st.info("None of these models has a per-class summary here. The TextCNN's and the SVM's need the training "
+                "texts: load the same dataset on the Data page.")
 
 
 def _training_part():

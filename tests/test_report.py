@@ -7,7 +7,7 @@ import pytest
 from textclf.breakdown import accuracy_by_length, length_edges, per_class
 from textclf.experiment import CompareConfig, Comparison, RunResult
 from textclf.pairwise import matrix, pair_result, pairwise_table
-from textclf.report import accuracy_change_text, aggregate, headline
+from textclf.report import accuracy_change_text, aggregate, headline, readable_table
 from textclf.stats import PairedResult, format_p
 
 TEXTS = 400
@@ -139,3 +139,11 @@ def test_the_json_carries_the_analysis():
     assert {"summary", "pairwise", "accuracy_by_length", "per_class"} <= set(analysis)
     assert analysis["summary"][0]["accuracy_ci_low"] < analysis["summary"][0]["accuracy_mean"]
     assert pd.DataFrame(analysis["per_class"])["class"].nunique() == 2
+
+
+def test_the_refit_column_is_shown_only_when_a_model_was_refitted():
+    runs = pd.DataFrame({"model": ["TextCNN", "SVM"], "batching": ["bucket", "none"], "model_key": ["cnn", "svm"],
+                         "refit_seconds": [3.5, np.nan]})
+    assert list(readable_table(runs).columns) == ["Model", "Batching", "Refit on training + validation (s)"]
+    without = runs.assign(refit_seconds=np.nan)
+    assert list(readable_table(without).columns) == ["Model", "Batching"]

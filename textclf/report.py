@@ -27,6 +27,7 @@ COLUMN_NAMES = {
     "macro_f1": "Macro F1",
     "train_seconds": "Training time (s)", "seconds_per_epoch": "Time per epoch (s)",
     "seconds_to_best_epoch": "Time to best epoch (s)", "train_cpu_seconds": "Training CPU (s)",
+    "refit_seconds": "Refit on training + validation (s)",
     "cpu_seconds_per_epoch": "CPU per epoch (s)", "validation_seconds": "Validation time (s)",
     "inference_seconds": "Prediction time (s)", "inference_cpu_seconds": "Prediction CPU (s)",
     "inference_padded_slots": "Prediction slots", "fit_wall_seconds": "Total wall time of fit (s)",
@@ -79,8 +80,8 @@ def run_label(record: dict) -> str:
 
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     """A results table (runs, or per class) for people: named columns and strategies, internal keys and an
-    empty fold column left out."""
-    unused = ["model_key"] + (["fold"] if "fold" in table and table["fold"].isna().all() else [])
+    empty fold or refit column left out."""
+    unused = ["model_key"] + [c for c in ("fold", "refit_seconds") if c in table and table[c].isna().all()]
     readable = table.drop(columns=unused, errors="ignore")
     readable["batching"] = readable["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
     return readable.rename(columns=COLUMN_NAMES)

@@ -93,7 +93,7 @@ class KNNClassifier(TfidfTextClassifier):
         signs = np.where(labels == self.classes_[decision[0]], 1.0, -1.0)
         shared = knn._fit_X[index].multiply(row).toarray()
         feature_credit = (signs * votes / votes.sum()) @ shared
-        names = self._names(tokens, row.indices)
+        names = self._names([tokens], row.indices)
         weights = feature_token_weights(tokens, names, feature_credit[row.indices])
         texts = getattr(self, "train_texts_", [])
         neighbours = [{"text": texts[i] if i < len(texts) else None, "label": str(label),

@@ -85,7 +85,7 @@ class SVMClassifier(TfidfTextClassifier):
         refuse_all_unknown(self.display_name, tokens, row.nnz)
         decision = self._decision(tokens)
         direction = class_direction(coefficients, decision[0])
-        names = self._names(tokens, row.indices)
+        names = self._names([tokens], row.indices)
         contributions = row.data * direction[row.indices]
         order = np.argsort(-np.abs(contributions))
         features = [{"feature": names[i], "value": float(row.data[i]),
@@ -101,7 +101,7 @@ class SVMClassifier(TfidfTextClassifier):
         Hashed features are named by the training texts `docs` that fill them; without them, no table."""
         coefficients = self._linear_terms(None)[1]
         tops = [np.argsort(-class_direction(coefficients, index))[:top] for index in range(len(self.classes_))]
-        names = self._names_over(docs, np.concatenate(tops))
+        names = self._names(None if docs is None else self._tokens(docs), np.concatenate(tops))
         if names is None:
             return []
         named = iter(names)

@@ -150,20 +150,14 @@ class TfidfTextClassifier(TextClassifier):
     def _hashed(self) -> bool:
         return isinstance(self.vectorizer_, HashedTfidf)
 
-    def _names(self, tokens: list[str], columns: np.ndarray) -> list[str]:
-        """The n-grams of this text behind the given feature columns."""
+    def _names(self, token_lists: Sequence | None, columns: np.ndarray) -> list[str] | None:
+        """The n-grams behind feature columns, as these token lists fill them (a vocabulary names every column
+        without them); None when hashed columns have no texts to be named by."""
         if not self._hashed():
             return [str(name) for name in self._exact_names()[columns]]
-        names = self.vectorizer_.ngrams_by_column([tokens])
-        return [names.get(column, "") for column in columns.tolist()]
-
-    def _names_over(self, docs: Sequence | None, columns: np.ndarray) -> list[str] | None:
-        """Names of feature columns as the training texts `docs` fill them; None when they cannot be named."""
-        if not self._hashed():
-            return [str(name) for name in self._exact_names()[columns]]
-        if docs is None:
+        if token_lists is None:
             return None
-        names = self.vectorizer_.ngrams_by_column(self._tokens(docs))
+        names = self.vectorizer_.ngrams_by_column(token_lists)
         return [names.get(column, "") for column in columns.tolist()]
 
     def _exact_names(self) -> np.ndarray:
