@@ -159,7 +159,7 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refit", action="store_true",
                         help="after early stopping, train each neural model again on training + validation for its "
                              "best number of epochs, so it learns from the same texts as the classical models "
-                             "(about 1.5× the training time)")
+                             "(1.5–2× the training time)")
     parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get(BACKEND_VARIABLE) or PROCESSES,
                         help="where runs train: worker processes, one per core (the default, unless "
                              f"${BACKEND_VARIABLE} names another), or one after another in this process "

@@ -178,7 +178,7 @@ def _pair_row(pairs: pd.DataFrame, first: str, second: str) -> tuple[pd.Series, 
 def timing_caution(table: pd.DataFrame) -> str | None:
     if "timing_note" not in table:
         return None
-    noted = table[table["timing_note"].fillna("").astype(bool)]
+    noted = table[table["timing_note"].astype(object).fillna("").astype(bool)]
     if noted.empty:
         return None
     return (f"Timing caution: in {len(noted)} of {len(table)} runs training's wall and CPU time differ by more "
