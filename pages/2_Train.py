@@ -30,6 +30,9 @@ TRUNCATION = {"auto: 99th percentile of training lengths (≤ 256)": AUTO, **{f"
 LOSS_POINTS_SHOWN = 300
 EMBEDDING_SIZES = [64, 128, 300]
 FOLDS = {"off: one train/validation/test split": 0, "5 folds": 5, "10 folds (Kim 2014's protocol)": 10}
+REFIT_HELP = ("After early stopping, each neural model is trained again from scratch on training + validation for "
+              "its best number of epochs, so it learns from the same texts as SVM and kNN (which have no use for a "
+              "validation part). Takes 1.5–2× the training time.")
 FOLDS_HELP = ("Cross-validation trains every model on each fold and tests it on the fold left out, so every text is "
               "tested once and the spread over folds is reported; it takes as many times longer as there are folds.")
 EMBEDDING_HELP = ("128 keeps a first comparison quick on a laptop CPU. 300 is Kim (2014)'s size and the command "
@@ -38,7 +41,7 @@ DEFAULTS = {"models": ["TextCNN", "BiRNN", "SVM", "kNN"], "cell": "LSTM", "pooli
             "batchings": ["max_length", "bucket"],
             "pad_to": "batch", "epochs": 3, "batch_size": 64, "lr": next(iter(LEARNING_RATES)),
             "max_len": next(iter(TRUNCATION)), "embed_dim": 128,
-            "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "cv": next(iter(FOLDS)), "save_models": True,
+            "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "cv": next(iter(FOLDS)), "refit": False, "save_models": True,
             "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES))}
 
 
@@ -76,12 +79,13 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
                                      help="several seeds give mean ± sd, a 95 % CI and paired tests")
         left, right = st.columns([2, 3])
         cv = left.selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]), help=FOLDS_HELP)
+        refit = right.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
         save_models = right.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
         if not st.form_submit_button("Start training", type="primary", disabled=busy):
             return None
     submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
                  "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": max_len,
-                 "n_buckets": int(n_buckets), "seeds": int(seeds), "cv": cv, "save_models": save_models,
+                 "n_buckets": int(n_buckets), "seeds": int(seeds), "cv": cv, "refit": refit, "save_models": save_models,
                  "embed_dim": embed_dim, "embeddings": embeddings, "vector_source": vector_source,
                  "vectors": vectors_path(upload) if VECTOR_SOURCES[vector_source] != CORPUS else CORPUS}
     saved.update(submitted, truncation=TRUNCATION[max_len])
@@ -125,7 +129,7 @@ def config_from(values: dict) -> CompareConfig:
     return CompareConfig(models=tuple(specs), batchings=tuple(values["batchings"]), seeds=tuple(range(values["seeds"])),
                          epochs=values["epochs"], batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
                          max_len=TRUNCATION[values["max_len"]], n_buckets=values["n_buckets"], pad_to=values["pad_to"],
-                         cv=FOLDS[values["cv"]])
+                         cv=FOLDS[values["cv"]], refit=values.get("refit", False))
 
 
 def embedding_params(mode: str, values: dict) -> dict:

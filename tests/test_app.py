@@ -119,11 +119,13 @@ def test_the_training_form_starts_a_background_job_that_produces_results():
     at.multiselect[1].set_value(["bucket"])
     epochs = next(n for n in at.number_input if n.label == "Epochs (max)")
     epochs.set_value(1)
+    next(c for c in at.checkbox if c.label.startswith("Retrain neural models")).check()
     at.button[0].click().run()
     assert_clean(at)
     job = at.session_state["job"]
     assert job.wait(timeout=120), "the job did not finish"
     assert job.status == "done", job.error
+    assert job.config.refit and job.comparison().table["refit_seconds"].notna().any()
     at.run()
     assert_clean(at)
     assert any("Training finished: 2 of 2 runs" in s.value for s in at.success)
@@ -139,6 +141,7 @@ def test_the_training_form_runs_cross_validation_when_asked():
     job = at.session_state["job"]
     assert job.wait(timeout=120) and job.status == "done", job.error
     assert job.config.cv == 5 and sorted(job.comparison().table["fold"]) == [1, 2, 3, 4, 5]
+    assert job.config.refit is False
     compare = page("pages/3_Compare.py")
     compare.session_state["job"] = job
     compare.run()
