@@ -15,6 +15,7 @@ from sklearn.utils import estimator_checks as checks
 from sklearn.utils import get_tags
 
 from textclf.batching import Bucketed, MaxLength
+from textclf.errors import TextclfError
 from textclf.models import create, model_keys
 from textclf.models.birnn import CELLS, POOLINGS, BiRNN
 from textclf.models.textcnn import TextCNN
@@ -134,6 +135,13 @@ def test_hashed_tfidf_equals_the_exact_vocabulary_up_to_column_order(small_demo)
     exact = TfidfVectorizer(preprocessor=identity, lowercase=False, token_pattern=None, **settings).fit_transform(docs)
     assert hashed.shape == exact.shape
     np.testing.assert_allclose((hashed @ hashed.T).toarray(), (exact @ exact.T).toarray(), atol=1e-5)
+
+
+def test_tfidf_without_any_feature_says_what_to_check():
+    with pytest.raises(TextclfError, match="no features to learn from"):
+        create("svm").fit(["", "  ", "", ""], ["a", "b", "a", "b"])
+    with pytest.raises(TextclfError, match="lower min_df"):
+        create("knn", min_df=3).fit(["red", "blue", "green", "pink"], ["a", "b", "a", "b"])
 
 
 def test_texts_shorter_than_the_widest_filter_and_empty_texts_work(small_demo):

@@ -25,6 +25,7 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
+from textclf.errors import TextclfError
 from textclf.models.base import TextClassifier
 from textclf.tokenize import Tokenizer, identity
 
@@ -70,6 +71,9 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         counts = self._hasher().transform(docs)
         hashes, texts = np.unique(counts.indices, return_counts=True)
         self.columns_ = hashes[texts >= self.min_df].astype(np.int32)
+        if not len(self.columns_):
+            raise TextclfError(f"No word or n-gram occurs in {self.min_df} or more training texts, so there are no "
+                               "features to learn from: check the text column, or lower min_df.")
         self.known_tokens_ = sorted(set(chain.from_iterable(self.tokenizer(doc) for doc in docs)))
         self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf)
         return self.tfidf_.fit_transform(self._kept(counts))
