@@ -132,6 +132,17 @@ def waiting_line(progress: dict) -> str | None:
             "yours goes on as soon as a worker is free; you can cancel it meanwhile.")
 
 
+def queue_line(ahead: int, first_ahead: dict | None) -> str:
+    """What a queued comparison waits for: how many comparisons are ahead and where the first of them is."""
+    if not ahead:
+        return "Queued, next to start."
+    where = "it is about to start"
+    if first_ahead["status"] == "running":
+        total = first_ahead["runs_total"]
+        where = f"the comparison training now is at run {min(first_ahead['runs_done'] + 1, total)} of {total}"
+    return f"Queued, {ahead} ahead: {where}. Yours starts when the ones ahead finish; you can cancel it meanwhile."
+
+
 def progress_fraction(progress: dict) -> float:
     """Share of runs done, counting the current run's epochs and batches (between 0 and 1)."""
     total = max(progress["runs_total"], 1)

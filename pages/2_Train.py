@@ -153,7 +153,8 @@ def show_job(job) -> None:
         if job.finished:
             st.rerun()
         if job.status == "queued":
-            st.info(_queue_line(state.runner().ahead(job)))
+            ahead = state.runner().ahead(job)
+            st.info(ui.queue_line(len(ahead), ahead[0].progress() if ahead else None))
         elif (waiting := ui.waiting_line(progress)) and not progress["runs_done"]:
             st.info(waiting)
         else:
@@ -173,17 +174,6 @@ def show_job(job) -> None:
         _outcome(job)
     else:
         live()
-
-
-def _queue_line(ahead: list) -> str:
-    """What a queued comparison waits for: how many are ahead and where the one training now is."""
-    if not ahead:
-        return "Queued, next to start."
-    running = ahead[0].progress()
-    where = (f"the comparison training now is at run {min(running['runs_done'] + 1, running['runs_total'])} of "
-             f"{running['runs_total']}" if running["status"] == "running" else "it is about to start")
-    return (f"Queued, {len(ahead)} ahead: {where}. "
-            "Yours starts when the ones ahead finish; you can cancel it meanwhile.")
 
 
 def _status_line(progress: dict) -> str:
