@@ -314,7 +314,8 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
     history = [h.as_dict() for h in estimator.history_] if estimator.uses_batching else []
     refitting = None
     if history and config.refit and len(validation[0]):
-        estimator, refitting = _refit(run, config, prepared, estimator, (all_docs, all_labels), progress, should_stop)
+        estimator, refitting = _refit(run, config, prepared, _best_epoch(history), (all_docs, all_labels), progress,
+                                      should_stop)
     test_docs, test_labels = prepared.part("test", run.fold, raw=raw)
     with Stopwatch() as inference:
         predicted = estimator.predict(test_docs)
@@ -326,22 +327,19 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
     else:
         record["inference_padded_slots"] = estimator.evaluation_slots(test_docs)
     if refitting is not None:
-        record["refit_seconds"] = refitting.wall
-        record.update({name: record[name] + extra for name, extra in (
-            ("train_seconds", refitting.wall), ("train_cpu_seconds", refitting.cpu),
-            ("fit_wall_seconds", refitting.wall))})
+        record.update(refit_seconds=refitting.wall, train_seconds=record["train_seconds"] + refitting.wall,
+                      train_cpu_seconds=record["train_cpu_seconds"] + refitting.cpu,
+                      fit_wall_seconds=record["fit_wall_seconds"] + refitting.wall)
     record["timing_note"] = timing_note(record)
     return RunResult(record, history, [str(p) for p in predicted], estimator)
 
 
-def _refit(run: RunSpec, config: CompareConfig, prepared: Prepared, stopped: TextClassifier, data: tuple,
+def _refit(run: RunSpec, config: CompareConfig, prepared: Prepared, epochs: int, data: tuple,
            progress: ProgressCallback | None, should_stop: StopCheck | None) -> tuple[TextClassifier, Stopwatch]:
-    """A fresh model trained on training + validation for the early-stopped model's best number of epochs."""
-    best_epoch = _epoch_totals([h.as_dict() for h in stopped.history_])["best_epoch"]
-    estimator = build_estimator(run, config, prepared).set_params(epochs=best_epoch)
-    relayed = (lambda event: progress({**event, "refit": True})) if progress else None
+    """A fresh model trained on training + validation for `epochs` (the early-stopped run's best)."""
+    estimator = build_estimator(run, config, prepared).set_params(epochs=epochs)
     with Stopwatch() as refitting:
-        estimator.fit(*data, validation=([], []), progress=relayed, should_stop=should_stop)
+        estimator.fit(*data, validation=([], []), progress=progress, should_stop=should_stop)
     return estimator, refitting
 
 
@@ -361,9 +359,14 @@ def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.
     return record
 
 
+def _best_epoch(history: list[dict]) -> int:
+    """The epoch whose weights early stopping kept: best validation accuracy, ties to the lower loss."""
+    return max(history, key=lambda h: (h["val_accuracy"], -h.get("val_loss", 0.0)))["epoch"]
+
+
 def _epoch_totals(history: list[dict]) -> dict:
     """Training-only time (all epochs, and up to the best one), validation time and padding, from the epochs."""
-    best = max(history, key=lambda h: (h["val_accuracy"], -h.get("val_loss", 0.0)))
+    best_epoch = _best_epoch(history)
     real = sum(h["real_tokens"] for h in history)
     slots = sum(h["padded_slots"] for h in history)
     seconds = [h["seconds"] for h in history]
@@ -371,9 +374,9 @@ def _epoch_totals(history: list[dict]) -> dict:
     return {
         "train_seconds": float(sum(seconds)), "train_cpu_seconds": float(sum(cpu)),
         "seconds_per_epoch": float(np.mean(seconds)), "cpu_seconds_per_epoch": float(np.mean(cpu)),
-        "seconds_to_best_epoch": float(sum(seconds[:best["epoch"]])),
+        "seconds_to_best_epoch": float(sum(seconds[:best_epoch])),
         "validation_seconds": float(sum(h.get("val_seconds", np.nan) for h in history)),
-        "epochs_run": len(history), "best_epoch": best["epoch"], "steps": sum(h["steps"] for h in history),
+        "epochs_run": len(history), "best_epoch": best_epoch, "steps": sum(h["steps"] for h in history),
         "examples_seen": sum(h["examples"] for h in history), "real_tokens": real, "padded_slots": slots,
         "padding_waste": 1 - real / slots, "batch_shapes": max(h["batch_shapes"] for h in history),
     }

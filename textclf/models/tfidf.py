@@ -7,9 +7,9 @@ Defaults follow the literature and the shared data sets (BENCHMARKS.md): subline
 1–2-grams; when the tokens are characters (Chinese), 1–3-grams of characters, which beat jieba words on short
 Chinese texts (the n-grams recover most words without segmentation errors).
 
-The n-grams are hashed to columns (`HashedTfidf`) rather than kept in a vocabulary: a vocabulary of character
-1–3-grams is a dict of over a million Python strings on a 60 k-row set, and held the SVM's worker ~0.3 GB above
-the neural models' peak (BENCHMARKS.md, scale table). A model that keeps an exact vocabulary was saved before
+The n-grams are hashed to columns (`HashedTfidf`) rather than kept in a vocabulary: a vocabulary holds one
+Python string per n-gram, over a million for the character 1–3-grams of a 60 k-row set, and set the SVM's
+worker's memory peak. A model that keeps an exact vocabulary was saved before
 hashing; it still loads and explains (`_exact_names`).
 """
 
