@@ -7,7 +7,8 @@ Each run is `python -m textclf compare`'s own (`textclf.experiment.prepare` and 
 `cv` is `compare --cv 10` (stratified 10-fold cross-validation shuffled with seed 0, validation carved out of
 each fold's training part), `split` is compare's 80/10/10 split with split seeds `--seeds`. Unlike `compare`,
 it prints one JSON line per (fold or seed, model) as soon as that run finishes, so a long run that is cut
-short keeps its finished folds; `--summary FILE.jsonl` prints mean ± sd per model from such lines.
+short keeps its finished folds; `--summary FILE.jsonl …` prints mean ± sd per model from such lines, and with
+`--paired cnn` each model's difference from `cnn` on the same folds or seeds.
 """
 
 from __future__ import annotations
@@ -42,22 +43,38 @@ def parts(dataset, args) -> list[tuple[str, object, CompareConfig, int | None]]:
     return [(f"seed {c.split_seed}", prepare(dataset, c), c, None) for c in configs]
 
 
-def summarize(path: str) -> None:
+def summarize(paths: list[str], paired_with: str | None = None) -> None:
+    """Mean ± sd per (data, model, tokenizer) over the files' lines; with `paired_with`, also each model's mean
+    difference from that model on the same data and the same folds or seeds, and on how many it was not worse."""
     results = defaultdict(list)
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.startswith("{"):
-            row = json.loads(line)
-            results[(row["dataset"], row["model"], row.get("tokenizer", ""))].append(row)
-    print("| data | model | tokenizer | accuracy (mean ± sd) | runs | train s / run | epochs run | best epoch |")
-    print("|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.startswith("{"):
+                row = json.loads(line)
+                results[(row["dataset"], row["model"], row.get("tokenizer", ""))].append(row)
+    extra = f" − {paired_with}, paired (not worse) |" if paired_with else ""
+    header = "| data | model | tokenizer | accuracy (mean ± sd) | runs | train s / run | epochs run | best epoch |"
+    print(header + extra)
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if paired_with else ""))
     for (dataset, model, tokenizer), rows in results.items():
         accuracies = [r["accuracy"] for r in rows]
         sd = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
         epochs = [r["epochs_run"] for r in rows if r.get("epochs_run")]
         best = [r["best_epoch"] for r in rows if r.get("best_epoch")]
         span = lambda v: f"{min(v)}–{max(v)}" if v else "–"  # noqa: E731
+        paired = f" {_paired(rows, results.get((dataset, paired_with, tokenizer), []))} |" if paired_with else ""
         print(f"| {dataset} | {model} | {tokenizer} | {statistics.mean(accuracies):.4f} ± {sd:.4f} | {len(rows)} | "
-              f"{statistics.mean(r['train_seconds'] for r in rows):.1f} | {span(epochs)} | {span(best)} |")
+              f"{statistics.mean(r['train_seconds'] for r in rows):.1f} | {span(epochs)} | {span(best)} |{paired}")
+
+
+def _paired(rows: list[dict], baseline: list[dict]) -> str:
+    """Mean accuracy difference in points over the folds or seeds both have run (the latest baseline line wins)."""
+    base = {r["where"]: r["accuracy"] for r in baseline}
+    differences = [100 * (r["accuracy"] - base[r["where"]]) for r in rows if r["where"] in base]
+    if not differences:
+        return "–"
+    not_worse = sum(d >= 0 for d in differences)
+    return f"{statistics.mean(differences):+.2f} ({not_worse} of {len(differences)})"
 
 
 def main() -> None:
@@ -70,10 +87,13 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2", help="split seeds for --protocol split")
     parser.add_argument("--tokenizer", default="auto")
     parser.add_argument("--refit", action="store_true", help="neural models trained again on training + validation")
-    parser.add_argument("--summary", help="print mean ± sd from a file of this script's JSON lines, and exit")
+    parser.add_argument("--summary", nargs="+", metavar="FILE",
+                        help="print mean ± sd from files of this script's JSON lines, and exit")
+    parser.add_argument("--paired", metavar="MODEL",
+                        help="with --summary: each model's paired difference from MODEL (e.g. cnn), same folds")
     args = parser.parse_args()
     if args.summary:
-        return summarize(args.summary)
+        return summarize(args.summary, args.paired)
     torch.set_num_threads(1)
     dataset = load_dataset(dataset_path(args.dataset))
     specs = [ModelSpec.parse(m) for m in args.models.split(",")]

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from tests.conftest import shared_dataset
-from textclf.cli import main
+from textclf.cli import _epoch_line, main
 
 TINY = ["--models", "cnn:embed_dim=16:filters=8,svm", "--epochs", "1", "--batch-size", "32"]
 
@@ -28,6 +28,14 @@ def test_compare_on_the_demo_prints_the_table_and_writes_json(tmp_path, capsys):
         ("TextCNN", "max_length"), ("TextCNN", "bucket"), ("SVM", "none")]
     assert main(["report", str(out_file)]) == 0
     assert "SVM" in capsys.readouterr().out
+
+
+def test_a_refit_epoch_says_what_it_is_instead_of_a_missing_validation_accuracy():
+    event = {"run": "TextCNN bucket seed 0", "epoch": 2, "epochs": 3, "train_loss": 0.5, "val_accuracy": 0.8,
+             "seconds": 1.0, "padding_waste": 0.1}
+    assert "validation accuracy 0.800" in _epoch_line(event)
+    line = _epoch_line({**event, "val_accuracy": float("nan"), "stage": "refit"})
+    assert "retraining on training + validation" in line and "nan" not in line
 
 
 def test_bad_input_is_one_line_on_stderr_not_a_traceback(tmp_path, capsys):

@@ -79,9 +79,13 @@ def test_models_only_ever_see_training_texts(small_demo, refit):
 
 def test_a_refit_trains_again_for_the_best_epoch_count_and_adds_its_time(small_demo):
     config = tiny_config(models=("cnn:embed_dim=8:filters=4",), batchings=("bucket",), epochs=3, patience=3)
-    refitted, stopped = (compare(small_demo, replace(config, refit=refit), keep_models=True).runs[0]
+    events = []
+    refitted, stopped = (compare(small_demo, replace(config, refit=refit), keep_models=True,
+                                 progress=events.append if refit else None).runs[0]
                          for refit in (True, False))
     best = refitted.record["best_epoch"]
+    stages = [event.get("stage") for event in events if event["event"] == "epoch"]
+    assert stages == [None] * len(refitted.history) + ["refit"] * best
     assert len(refitted.estimator.history_) == best and np.isnan(refitted.estimator.history_[-1].val_accuracy)
     assert refitted.record["refit_seconds"] > 0 and "refit_seconds" not in stopped.record
     assert refitted.record["train_seconds"] == pytest.approx(
@@ -115,6 +119,11 @@ def test_model_specs_parse_options():
     spec = ModelSpec.parse("rnn:cell=gru:pooling=attention:hidden=64")
     assert spec == ModelSpec("rnn", {"cell": "gru", "pooling": "attention", "hidden": 64})
     assert spec.label == "BiGRU (attention)"
+
+
+def test_model_spec_reads_slash_separated_integers_as_a_tuple():
+    assert ModelSpec.parse("cnn:kernel_sizes=2/3/4").params == {"kernel_sizes": (2, 3, 4)}
+    assert ModelSpec.parse("cnn:vectors=dir/vectors.txt").params == {"vectors": "dir/vectors.txt"}
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -217,3 +217,14 @@ def test_every_run_in_flight_feeds_the_time_left_and_the_newest_started_is_shown
     assert progress.eta() == pytest.approx(22.5) and progress.loss == 0.7
     progress.finish_run(0, runs[0].name, 10.0)
     assert progress.runs_done == 1 and progress.run == runs[1].name and progress.snapshot(10.0)["runs_running"] == 1
+
+
+def test_a_refit_is_shown_as_such_and_starts_the_loss_curve_again():
+    runs = plan_runs(CompareConfig(models=(TINY_CNN,), batchings=("bucket",)))
+    progress = _Progress(1, started=0.0)
+    progress.start_run(0, runs[0], 0.0)
+    batch = {"event": "batch", "run": runs[0].name, "epoch": 2, "epochs": 2, "batch": 3, "batches": 3, "loss": 0.4}
+    progress.record(batch)
+    assert progress.snapshot(1.0)["stage"] is None and progress.losses[-1] == (6, 0.4)
+    progress.record({**batch, "epoch": 1, "batch": 1, "loss": 0.9, "stage": "refit"})
+    assert progress.snapshot(2.0)["stage"] == "refit" and list(progress.losses) == [(1, 0.9)]

@@ -21,7 +21,7 @@ from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
 from textclf.dispatch import BACKEND_VARIABLE, BACKENDS, PROCESSES, make_backend
 from textclf.errors import TextclfError
-from textclf.experiment import AUTO, CompareConfig, Comparison, load_results
+from textclf.experiment import AUTO, REFIT_STAGE, CompareConfig, Comparison, load_results
 from textclf.explain import Explanation, explain, methods
 from textclf.jobs import FAILED, JobRunner
 from textclf.pairwise import matrix, pairwise_table
@@ -290,11 +290,17 @@ def _print_event(event: dict) -> None:
         then = "retrying it on another worker" if event["retrying"] else "not retried"
         print(f"  {event['run']} failed: {event['reason']}; {then}", flush=True)
     elif event["event"] == "epoch":
-        print(f"  {event['run']}, epoch {event['epoch']}/{event['epochs']}: loss {event['train_loss']:.3f}, "
-              f"validation accuracy {event['val_accuracy']:.3f}, {event['seconds']:.1f} s, "
-              f"padding waste {event['padding_waste']:.1%}", flush=True)
+        print(_epoch_line(event), flush=True)
     elif event["event"] == "run_done" and event["bundle"]:
         print(f"  model saved to {event['bundle']}", flush=True)
+
+
+def _epoch_line(event: dict) -> str:
+    """One finished epoch; a refit's epochs have no validation part, so they say what they are instead."""
+    checked = ("retraining on training + validation" if event.get("stage") == REFIT_STAGE
+               else f"validation accuracy {event['val_accuracy']:.3f}")
+    return (f"  {event['run']}, epoch {event['epoch']}/{event['epochs']}: loss {event['train_loss']:.3f}, {checked}, "
+            f"{event['seconds']:.1f} s, padding waste {event['padding_waste']:.1%}")
 
 
 def run_report(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from textclf.train import ProgressCallback, StopCheck
 
 NOT_BATCHED = "none"
 AUTO = "auto"
+REFIT_STAGE = "refit"
 AUTO_PERCENTILE = 99
 MAX_TRUNCATION = 256
 RESULT_COLUMNS = [
@@ -61,7 +62,8 @@ class ModelSpec:
 
     @classmethod
     def parse(cls, text: str) -> ModelSpec:
-        """'rnn' or 'rnn:cell=gru:pooling=attention' (values become int/float when they look like one)."""
+        """'rnn' or 'rnn:cell=gru:pooling=attention' (values become int/float when they look like one, and a tuple
+        of ints when written like 'cnn:kernel_sizes=2/3/4': a comma would split the list of models)."""
         key, *pairs = text.strip().split(":")
         params = {}
         for pair in pairs:
@@ -74,6 +76,8 @@ class ModelSpec:
 
 
 def _parse_value(value: str):
+    if "/" in value and all(part.isdigit() for part in value.split("/")):
+        return tuple(int(part) for part in value.split("/"))
     for convert in (int, float):
         try:
             return convert(value)
@@ -336,10 +340,12 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
 
 def _refit(run: RunSpec, config: CompareConfig, prepared: Prepared, epochs: int, data: tuple,
            progress: ProgressCallback | None, should_stop: StopCheck | None) -> tuple[TextClassifier, Stopwatch]:
-    """A fresh model trained on training + validation for `epochs` (the early-stopped run's best)."""
+    """A fresh model trained on training + validation for `epochs` (the early-stopped run's best); its training
+    events say `stage: refit`, so a progress display does not read epoch 1 again as the run starting over."""
     estimator = build_estimator(run, config, prepared).set_params(epochs=epochs)
+    tagged = (lambda event: progress({**event, "stage": REFIT_STAGE})) if progress else None
     with Stopwatch() as refitting:
-        estimator.fit(*data, validation=([], []), progress=progress, should_stop=should_stop)
+        estimator.fit(*data, validation=([], []), progress=tagged, should_stop=should_stop)
     return estimator, refitting
 
 

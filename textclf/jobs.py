@@ -79,6 +79,7 @@ class _Progress:
     finished: set[int] = field(default_factory=set)
     parallel: int = 1
     worker: str | None = None
+    stage: str | None = None
 
     def start_run(self, index: int, run: RunSpec, now: float, worker: str | None = None) -> None:
         """Run `index` (its place in the plan) began; it becomes the run shown."""
@@ -89,12 +90,13 @@ class _Progress:
         run = flight.run
         self.run, self.model, self.batching, self.run_started = run.name, run.model.label, run.batching, flight.started
         self.worker = flight.worker
-        self.epoch = self.epochs = self.batch = self.batches = self.loss = self.val_accuracy = None
+        self.epoch = self.epochs = self.batch = self.batches = self.loss = self.val_accuracy = self.stage = None
         self.losses.clear()
 
     def record(self, event: dict) -> None:
         """A training event of a run in flight: a batch (its loss joins the curve of the run shown, indexed by
-        step within the run) or an epoch (its padded slots and seconds feed the time-left estimate)."""
+        step within the run) or an epoch (its padded slots and seconds feed the time-left estimate). A refit's
+        events (stage `refit`) start the run shown's loss curve again: its steps count from 1."""
         flight = self.in_flight.get(event.get("run", self.run))
         if flight is None:
             return
@@ -103,6 +105,9 @@ class _Progress:
             self.estimate.epoch_finished(flight.run.model.label, event["padded_slots"], event["seconds"])
         if flight.run.name != self.run:
             return
+        if event.get("stage") != self.stage:
+            self.stage = event.get("stage")
+            self.losses.clear()
         self.epoch, self.epochs = event["epoch"], event["epochs"]
         if event["event"] == "batch":
             self.batch, self.batches, self.loss = event["batch"], event["batches"], event["loss"]
@@ -136,7 +141,7 @@ class _Progress:
             "batching": self.batching, "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch,
             "batches": self.batches, "loss": self.loss, "val_accuracy": self.val_accuracy,
             "eta_seconds": self.eta(), "elapsed_seconds": elapsed, "losses": list(self.losses),
-            "worker": self.worker, "runs_running": len(self.in_flight),
+            "worker": self.worker, "runs_running": len(self.in_flight), "stage": self.stage,
         }
 
     def eta(self) -> float | None:
