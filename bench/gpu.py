@@ -2,7 +2,7 @@
 
     python bench/gpu.py mr --epochs 3
 
-Runs the same grid (TextCNN and BiLSTM × max_length and bucket) with `device="cuda"` and with `device="cpu"`
+Runs the same grid (TextCNN and BiLSTM by default, × max_length and bucket) with `device="cuda"` and with `device="cpu"`
 (all CPU threads), sequentially in this process so the device is not shared, and prints seconds per epoch
 per run on each device, the ratio, and whether the accuracies agree (GPU kernels are not bit-identical to the
 CPU's, so small differences are expected and reported, not hidden). Nothing in textclf requires a GPU:
@@ -33,14 +33,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", help="name of a CSV in ../shared/datasets, e.g. mr")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--models", default="cnn,rnn", help="as in compare, e.g. cnn:lr=0.002,rnn")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         sys.exit("no CUDA device: this benchmark needs a GPU machine (nothing else in textclf does)")
     dataset = load_dataset(dataset_path(args.dataset))
     results = {}
     for device in ("cuda", "cpu"):
-        config = CompareConfig(models=("cnn", "rnn"), batchings=("max_length", "bucket"), epochs=args.epochs,
-                               patience=args.epochs, device=device)
+        config = CompareConfig(models=tuple(args.models.split(",")), batchings=("max_length", "bucket"),
+                               epochs=args.epochs, patience=args.epochs, device=device)
         results[device] = timed(dataset, config)
         print(f"{device}: {results[device][0]:.1f} s wall", flush=True)
     print(f"GPU: {torch.cuda.get_device_name(0)}; CPU threads: {torch.get_num_threads()}")

@@ -219,7 +219,7 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
 
     go_to(page, "Train")
     # One epoch keeps CI quick; the README's screenshots (TEXTCLF_SCREENSHOTS set) show models that learnt.
-    page.get_by_role("spinbutton", name="Epochs (max)").fill("4" if os.environ.get("TEXTCLF_SCREENSHOTS") else "1")
+    page.get_by_role("spinbutton", name="Epochs (max)").fill("10" if os.environ.get("TEXTCLF_SCREENSHOTS") else "1")
     page.get_by_role("spinbutton", name="Seeds").fill("3")
     page.get_by_role("combobox", name="Embedding size").click()
     page.get_by_role("option", name="64").click()

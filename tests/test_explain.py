@@ -26,7 +26,9 @@ from textclf.models import create
 from textclf.models.svm import class_direction, linear_coefficients
 
 SMALL = {"embed_dim": 32, "epochs": 3, "batch_size": 32}
-FAMILIES = {"cnn": {**SMALL, "filters": 16}, "rnn": {**SMALL, "hidden": 32, "pooling": "attention"},
+# Three epochs on 240 texts are 24 steps: at the default 0.001 this small TextCNN scores some texts as it scores the
+# all-padding baseline (margins 0.0002 apart), where a completeness ratio means nothing; at 0.002 it has learnt more.
+FAMILIES = {"cnn": {**SMALL, "filters": 16, "lr": 2e-3}, "rnn": {**SMALL, "hidden": 32, "pooling": "attention"},
             "svm": {}, "knn": {}}
 OWN_METHOD = {"cnn": "ngrams", "rnn": "attention", "svm": "features", "knn": "neighbours"}
 

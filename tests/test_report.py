@@ -7,7 +7,7 @@ import pytest
 from textclf.breakdown import accuracy_by_length, length_edges, per_class
 from textclf.experiment import CompareConfig, Comparison, RunResult
 from textclf.pairwise import matrix, pair_result, pairwise_table
-from textclf.report import accuracy_change_text, aggregate, headline, readable_table
+from textclf.report import accuracy_change_text, aggregate, convergence_caution, headline, readable_table
 from textclf.stats import PairedResult, format_p
 
 TEXTS = 400
@@ -147,3 +147,13 @@ def test_the_refit_column_is_shown_only_when_a_model_was_refitted():
     assert list(readable_table(runs).columns) == ["Model", "Batching", "Refit on training + validation (s)"]
     without = runs.assign(refit_seconds=np.nan)
     assert list(readable_table(without).columns) == ["Model", "Batching"]
+
+
+def test_runs_the_epoch_cap_ended_while_improving_are_called_out_by_model():
+    notes = ["still improving at the epoch cap (3): more epochs may help", "", "classical model: batching does not "
+             "apply", "still improving at the epoch cap (3): more epochs may help"]
+    runs = pd.DataFrame({"model": ["BiLSTM (mean)", "TextCNN", "SVM", "BiLSTM (mean)"], "note": notes,
+                         "epochs_run": [3, 2, np.nan, 3]})
+    caution = convergence_caution(runs)
+    assert caution.startswith("Training caution: 2 of 3 neural runs (BiLSTM (mean)) were still improving")
+    assert convergence_caution(runs.assign(note="")) is None

@@ -144,8 +144,8 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
                              "validation loss did not fall (default: each model's own, 5)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="default: each model's own, 50 (Kim 2014)")
-    parser.add_argument("--lr", type=float, help="learning rate for the model's optimiser (default: each model's "
-                                                 "own; see README)")
+    parser.add_argument("--lr", type=float, help="learning rate for the neural models' optimiser (default: 0.001 "
+                                                 "for Adam, 1.0 for Adadelta; see README)")
     parser.add_argument("--max-len", type=_truncation, default=defaults.max_len,
                         help="truncation length in tokens, or 'auto' (99th percentile of training lengths, ≤ 256)")
     parser.add_argument("--buckets", type=int, default=defaults.n_buckets, help="number of length buckets")

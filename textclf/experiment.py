@@ -25,6 +25,7 @@ from textclf.dispatch import Backend, Batch, Listener, Sequential
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
+from textclf.report import STILL_IMPROVING
 from textclf.split import Split, fold_index, kfold_splits, split_dataset
 from textclf.timing import Stopwatch, machine_load, wall_cpu_disagree
 from textclf.tokenchoice import explain
@@ -402,7 +403,7 @@ def timing_note(record: dict) -> str:
 def _convergence_note(history: list[dict], best_epoch: int, epoch_cap: int) -> str:
     """A warning when the epoch cap, not early stopping, ended a model that was still improving."""
     if len(history) >= epoch_cap and best_epoch == len(history):
-        return f"still improving at the epoch cap ({epoch_cap}): more epochs may help"
+        return f"{STILL_IMPROVING} ({epoch_cap}): more epochs may help"
     return ""
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 MEASURES = ("accuracy", "macro_f1", "seconds_per_epoch", "seconds_to_best_epoch", "train_seconds",
             "train_cpu_seconds", "validation_seconds", "inference_seconds", "fit_wall_seconds", "padding_waste")
 WITH_CI = ("accuracy", "macro_f1")
+STILL_IMPROVING = "still improving at the epoch cap"  # how a run's note begins when the cap ended it
 COLUMN_NAMES = {
     "model": "Model", "batching": "Batching", "seed": "Seed", "fold": "Fold", "accuracy": "Accuracy",
     "macro_f1": "Macro F1",
@@ -111,8 +112,8 @@ def headline(comparison: Comparison, pairs: pd.DataFrame | None = None) -> list[
             sentences.append(bucketing_sentence(model, rows.loc[BASELINE], rows.loc[BUCKETED], test))
     if not summary.empty:
         sentences.append(best_sentence(summary, pairwise_table(comparison) if pairs is None else pairs))
-    if caution := timing_caution(comparison.table):
-        sentences.append(caution)
+    sentences += [caution for caution in (convergence_caution(comparison.table), timing_caution(comparison.table))
+                  if caution]
     return sentences
 
 
@@ -173,6 +174,21 @@ def _pair_row(pairs: pd.DataFrame, first: str, second: str) -> tuple[pd.Series, 
         if len(rows):
             return rows.iloc[0], sign
     return None
+
+
+def convergence_caution(table: pd.DataFrame) -> str | None:
+    """Runs that the epoch cap ended while still improving: their accuracy understates the model, and a
+    comparison between an under-trained model and a converged one says little about the models."""
+    if "note" not in table:
+        return None
+    capped = table[table["note"].astype(str).str.startswith(STILL_IMPROVING)]
+    if capped.empty:
+        return None
+    models = ", ".join(dict.fromkeys(capped["model"]))
+    trained = int(table["epochs_run"].notna().sum()) if "epochs_run" in table else len(table)
+    return (f"Training caution: {len(capped)} of {trained} neural runs ({models}) were still improving when the epoch "
+            f"cap stopped them, so their accuracy understates the model; raise the epoch cap and let early "
+            f"stopping end the training.")
 
 
 def timing_caution(table: pd.DataFrame) -> str | None:

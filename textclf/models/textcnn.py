@@ -9,7 +9,7 @@ max-norm of 3 on each class's output weight vector (rescaled after every update)
 every text gets h − 1 zero vectors at both ends, so a filter of height h reads n + h − 1 windows of a text of n
 tokens, the boundary n-grams included (`wide=False`, narrow: n − h + 1 windows, at least one). The zeros are the
 same whatever the batch's padding, so the output still never depends on it. Wide windows lifted 10-fold MR from
-0.751 to 0.763 (BENCHMARKS.md).
+0.751 to 0.763 (BENCHMARKS.md; both with Adam at 0.002, the learning rate then).
 With two embedding channels (`multichannel`) the two tables sit side by side as input channels, so each filter
 has weights for both and adds their responses, as in Kim (2014).
 """
@@ -89,7 +89,6 @@ class TextCNNClassifier(NeuralTextClassifier):
 
     key = "cnn"
     order = 1
-    default_lrs = {"adam": 2e-3, "adadelta": 1.0}
     earlier_defaults = {"wide": False}
 
     def __init__(self, *, kernel_sizes: tuple[int, ...] = (3, 4, 5), filters: int = 100, max_norm: float | None = 3.0,
