@@ -97,7 +97,7 @@ def _ci(interval, group: pd.DataFrame, measure: str) -> tuple[float, float]:
 
 
 def headline(comparison: Comparison, pairs: pd.DataFrame | None = None) -> list[str]:
-    """A sentence per neural model on bucketed against max-length batching, the best model, timing cautions.
+    """A sentence per neural model on bucketed against max-length batching, the best model, then cautions.
 
     Bucketing against max-length is the planned question of each model, tested alone; which model came out best
     is only known after looking at all of them, so that sentence uses the pairwise table's Holm-adjusted p
