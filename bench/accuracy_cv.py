@@ -27,6 +27,7 @@ from textclf.data import load_dataset
 from textclf.experiment import CompareConfig, ModelSpec, RunSpec, prepare, run_one
 
 CV_FOLDS = 10
+FEW_PARTS = 3
 RECORDED = ("accuracy", "train_seconds", "refit_seconds", "epochs_run", "best_epoch", "note")
 
 
@@ -62,19 +63,24 @@ def summarize(paths: list[str], paired_with: str | None = None) -> None:
         epochs = [r["epochs_run"] for r in rows if r.get("epochs_run")]
         best = [r["best_epoch"] for r in rows if r.get("best_epoch")]
         span = lambda v: f"{min(v)}–{max(v)}" if v else "–"  # noqa: E731
+        epochs_run = f"{span(epochs)} (mean {statistics.mean(epochs):.1f})" if epochs else "–"
         paired = f" {_paired(rows, results.get((dataset, paired_with, tokenizer), []))} |" if paired_with else ""
         print(f"| {dataset} | {model} | {tokenizer} | {statistics.mean(accuracies):.4f} ± {sd:.4f} | {len(rows)} | "
-              f"{statistics.mean(r['train_seconds'] for r in rows):.1f} | {span(epochs)} | {span(best)} |{paired}")
+              f"{statistics.mean(r['train_seconds'] for r in rows):.1f} | {epochs_run} | {span(best)} |{paired}")
 
 
 def _paired(rows: list[dict], baseline: list[dict]) -> str:
-    """Mean accuracy difference in points over the folds or seeds both have run (the latest baseline line wins)."""
+    """Mean accuracy difference in points over the folds or seeds both have run (the latest baseline line wins),
+    and each one when there are few (the split protocol's seeds)."""
     base = {r["where"]: r["accuracy"] for r in baseline}
-    differences = [100 * (r["accuracy"] - base[r["where"]]) for r in rows if r["where"] in base]
-    if not differences:
+    by_part = {r["where"]: 100 * (r["accuracy"] - base[r["where"]]) for r in rows if r["where"] in base}
+    if not by_part:
         return "–"
+    differences = list(by_part.values())
     not_worse = sum(d >= 0 for d in differences)
-    return f"{statistics.mean(differences):+.2f} ({not_worse} of {len(differences)})"
+    each = ("; " + ", ".join(f"{where} {by_part[where]:+.2f}" for where in sorted(by_part))
+            if len(by_part) <= FEW_PARTS else "")
+    return f"{statistics.mean(differences):+.2f} ({not_worse} of {len(differences)}{each})"
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ REFIT_HELP = ("After early stopping, each neural model is trained again from scr
 FOLDS_HELP = ("Cross-validation trains every model on each fold and tests it on the fold left out, so every text is "
               "tested once and the spread over folds is reported; it takes as many times longer as there are folds.")
 EMBEDDING_HELP = ("128 keeps a first comparison quick on a laptop CPU. 300 is Kim (2014)'s size and the command "
-                  "line's default; the convolutions and recurrences then read 300 inputs per token instead of 128, "
+                  "line's default; the TextCNN's convolutions then read 300 inputs per token instead of 128, "
                   "about 2.3× the work.")
 DEFAULTS = {"models": ["TextCNN", "BiRNN", "SVM", "kNN"], "cell": "LSTM", "pooling": "mean",
             "batchings": ["max_length", "bucket"],
