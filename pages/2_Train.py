@@ -7,7 +7,7 @@ from textclf import charts
 from textclf.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
 from textclf.embeddings import CORPUS, EMBEDDINGS, store_vectors, uses_vectors, vectors_dimension
 from textclf.errors import TextclfError
-from textclf.experiment import AUTO, REFIT_STAGE, CompareConfig, ModelSpec
+from textclf.experiment import AUTO, MAX_TRUNCATION, REFIT_STAGE, CompareConfig, ModelSpec
 from textclf.models import get_model_class
 from textclf.models.birnn import POOLINGS
 from textclf.store import resolve_home
@@ -25,7 +25,7 @@ EMBEDDINGS_HELP = ("rand learns word embeddings from scratch; static and non-sta
 VECTOR_SOURCES = {"word2vec on the training split": CORPUS, "a vectors file (word2vec or GloVe)": "file"}
 LEARNING_RATES = {"the default (Adam 0.001)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
-TRUNCATION = {"auto: 99th percentile of training lengths (≤ 256)": AUTO, **{f"{n} tokens": n for n in
+TRUNCATION = {f"auto: 99th percentile of training lengths (≤ {MAX_TRUNCATION})": AUTO, **{f"{n} tokens": n for n in
                                                                           (32, 64, 128, 256, 512, 1024)}}
 LOSS_POINTS_SHOWN = 300
 EMBEDDING_SIZES = [64, 128, 300]

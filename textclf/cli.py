@@ -21,7 +21,7 @@ from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
 from textclf.demo import demo_dataset
 from textclf.dispatch import BACKEND_VARIABLE, BACKENDS, PROCESSES, make_backend
 from textclf.errors import TextclfError
-from textclf.experiment import AUTO, REFIT_STAGE, CompareConfig, Comparison, load_results
+from textclf.experiment import AUTO, MAX_TRUNCATION, REFIT_STAGE, CompareConfig, Comparison, load_results
 from textclf.explain import Explanation, explain, methods
 from textclf.jobs import FAILED, JobRunner
 from textclf.pairwise import matrix, pairwise_table
@@ -147,7 +147,8 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help="learning rate for the neural models' optimiser (default: 0.001 "
                                                  "for Adam, 1.0 for Adadelta; see README)")
     parser.add_argument("--max-len", type=_truncation, default=defaults.max_len,
-                        help="truncation length in tokens, or 'auto' (99th percentile of training lengths, ≤ 256)")
+                        help=f"truncation length in tokens (default {MAX_TRUNCATION}), or 'auto' (99th percentile of "
+                             f"training lengths, ≤ {MAX_TRUNCATION})")
     parser.add_argument("--buckets", type=int, default=defaults.n_buckets, help="number of length buckets")
     parser.add_argument("--pad-to", choices=PAD_TO, default=defaults.pad_to,
                         help="bucketed batches pad to the batch's longest text or to the bucket bound")

@@ -25,6 +25,7 @@ from textclf.dispatch import Backend, Batch, Listener, Sequential
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
+from textclf.models.neural import DEFAULT_MAX_LEN
 from textclf.report import STILL_IMPROVING
 from textclf.split import Split, fold_index, kfold_splits, split_dataset
 from textclf.timing import Stopwatch, machine_load, wall_cpu_disagree
@@ -36,7 +37,7 @@ NOT_BATCHED = "none"
 AUTO = "auto"
 REFIT_STAGE = "refit"
 AUTO_PERCENTILE = 99
-MAX_TRUNCATION = 256
+MAX_TRUNCATION = DEFAULT_MAX_LEN
 RESULT_COLUMNS = [
     "model", "batching", "seed", "fold", "accuracy", "macro_f1", "seconds_per_epoch", "seconds_to_best_epoch",
     "train_seconds", "train_cpu_seconds", "refit_seconds", "cpu_seconds_per_epoch", "validation_seconds",

@@ -52,7 +52,10 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class EncodedTexts:
-    """Token ids padded with zeros to the longest text (after truncation), and each text's true length."""
+    """Token ids padded with zeros to the longest text (after truncation), and each text's true length.
+
+    The ids are int32 (embedding layers take them as they are): the matrix is rows × longest text, and int64
+    would double what every worker holds for a large set of long texts."""
 
     ids: torch.Tensor
     lengths: torch.Tensor
@@ -75,8 +78,8 @@ def encode(docs: Sequence[Sequence[str]], vocab: Vocabulary, max_len: int) -> En
     the matrix's memory on a large data set."""
     lengths = np.fromiter((max(1, min(len(doc), max_len)) for doc in docs), dtype=np.int64, count=len(docs))
     width = int(lengths.max()) if len(docs) else 1
-    matrix = np.zeros((len(docs), width), dtype=np.int64)
-    flat = np.fromiter(_ids(docs, vocab, max_len), dtype=np.int64, count=int(lengths.sum()))
+    matrix = np.zeros((len(docs), width), dtype=np.int32)
+    flat = np.fromiter(_ids(docs, vocab, max_len), dtype=np.int32, count=int(lengths.sum()))
     matrix[np.arange(width) < lengths[:, None]] = flat
     return EncodedTexts(ids=torch.from_numpy(matrix), lengths=torch.from_numpy(lengths))
 
