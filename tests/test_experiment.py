@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from textclf.data import Dataset
 from textclf.errors import TextclfError
 from textclf.experiment import (
+    MAX_TRUNCATION,
     TIMING_COLUMNS,
     CompareConfig,
     ModelSpec,
@@ -16,6 +18,7 @@ from textclf.experiment import (
     prepare,
     timing_note,
 )
+from textclf.models import create
 
 TINY_MODELS = ("cnn:embed_dim=16:filters=8:min_freq=1", "rnn:embed_dim=16:hidden=8:min_freq=1", "svm", "knn:k=3")
 
@@ -147,6 +150,16 @@ def test_auto_truncation_cuts_only_the_longest_training_texts(small_demo):
     assert any("99th percentile" in note for note in prepared.split.notes)
     result = compare(small_demo, config)
     assert result.max_len == prepared.max_len and max(result.test_lengths) <= prepared.max_len
+
+
+def test_by_default_models_read_a_long_document_up_to_512_tokens():
+    """256 tokens cut most news articles short, where the SVM reads every word (BENCHMARKS: bbc_news)."""
+    words = [f"w{i}" for i in range(700)]
+    texts = [" ".join(words[: 300 + 40 * i]) for i in range(10)] * 2
+    data = Dataset(texts=texts, labels=["a", "b"] * 10)
+    prepared = prepare(data, CompareConfig(models=("svm",), validation=0.2, test=0.2))
+    assert prepared.max_len == MAX_TRUNCATION == create("cnn").max_len == 512
+    assert min(prepared.test_lengths()) >= 300 and max(prepared.test_lengths()) <= 512
 
 
 def test_explicit_truncation_is_used_as_given(small_demo):

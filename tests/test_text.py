@@ -39,6 +39,7 @@ def test_encoding_truncates_pads_with_zero_and_never_yields_empty_rows():
     encoded = encode([["a", "b", "a", "b"], [], ["b"]], vocab, max_len=3)
     assert encoded.lengths.tolist() == [3, 1, 1]
     assert encoded.ids.tolist() == [[2, 3, 2], [UNK, PAD, PAD], [3, PAD, PAD]]
+    assert encoded.ids.dtype == torch.int32  # half of int64's memory for the rows × longest-text matrix
     ids, lengths = encoded.batch(torch.tensor([2, 0]), padded_length=5)
     assert ids.tolist() == [[3, 0, 0, 0, 0], [2, 3, 2, 0, 0]]
     assert lengths.tolist() == [1, 3]
