@@ -9,7 +9,7 @@ batching; epochs alternate between the two settings (rep 1: earlier, current; re
 is timed with the process's CPU clock, which other processes on the machine barely change. The epoch count
 is the other half of the cost: see `epochs_run` in the accuracy tables (cap 30 and patience 5 now, 10 and 3
 before). `--against NAME=VALUE,...` times the current defaults against the current defaults with those settings
-changed instead (for example the narrow convolution, `wide=false`).
+changed instead (for example the narrow convolution, `wide=false`, or the earlier truncation, `max_len=256`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def epoch_cpu_seconds(key: str, params: dict, data, earlier: bool) -> float:
     val_tokens, val_labels = data.part("validation")
     estimator.tokenizer_ = data.tokenizer
     vocab = Vocabulary.fit(tokens, min_freq=estimator.min_freq)
-    train, val = encode(tokens, vocab, data.max_len), encode(val_tokens, vocab, data.max_len)
+    train, val = encode(tokens, vocab, estimator.max_len), encode(val_tokens, vocab, estimator.max_len)
     y = torch.from_numpy(estimator._encode_labels(list(labels)))
     y_val = torch.from_numpy(estimator._label_ids(list(val_labels)))
     seed_everything(0)
