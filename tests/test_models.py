@@ -14,14 +14,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils import estimator_checks as checks
 from sklearn.utils import get_tags
 
-from textclf.batching import Bucketed, MaxLength
+from textclf.batching import Batch, Bucketed, MaxLength
 from textclf.errors import TextclfError
 from textclf.models import create, model_keys
 from textclf.models.birnn import CELLS, POOLINGS, BiRNN
+from textclf.models.neural import DEFAULT_MAX_LEN, RECURRENT_TRAINING_SLOTS
 from textclf.models.textcnn import TextCNN
 from textclf.models.tfidf import HashedTfidf
 from textclf.tokenize import Tokenizer, identity
-from textclf.train import make_optimizer
+from textclf.train import accumulate_gradients, make_optimizer
 from textclf.vocab import EncodedTexts
 
 VOCAB, CLASSES = 50, 3
@@ -173,6 +174,39 @@ def test_training_uses_the_fused_adam_step_and_it_matches_the_plain_one():
             optimizer.step()
     for trained, reference in zip(fused_module.parameters(), plain_module.parameters(), strict=True):
         torch.testing.assert_close(trained, reference, atol=1e-6, rtol=1e-5)
+
+
+class SlotCounter(torch.nn.Module):
+    """Wraps a module and records the token slots (rows × padded length) of every forward pass."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module, self.slots = module, []
+
+    def forward(self, ids, lengths):
+        self.slots.append(ids.numel())
+        return self.module(ids, lengths)
+
+
+def test_accumulated_chunks_give_the_whole_batch_gradient_within_the_slot_budget():
+    """Recurrent models train long batches in chunks (memory); the update must be the whole batch's."""
+    torch.manual_seed(0)
+    data, labels = random_texts(), torch.arange(len(LENGTHS)) % CLASSES
+    whole = SlotCounter(BiRNN(VOCAB, CLASSES, embed_dim=16, hidden=8, dropout=0.0))
+    chunked = copy.deepcopy(whole)
+    batch = Batch(torch.arange(len(LENGTHS)), max(LENGTHS))
+    losses = [accumulate_gradients(m, data, labels, batch, loss_fn=torch.nn.CrossEntropyLoss(), device="cpu",
+                                   max_slots=slots) for m, slots in ((whole, None), (chunked, 3 * max(LENGTHS)))]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    assert whole.slots == [len(LENGTHS) * max(LENGTHS)] and chunked.slots == [3 * max(LENGTHS)] * 4
+    for a, b in zip(whole.parameters(), chunked.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, atol=1e-6, rtol=1e-4)
+
+
+def test_recurrent_models_bound_their_training_slots_and_the_textcnn_does_not_need_to():
+    assert create("rnn").max_training_slots == create("rcnn").max_training_slots == RECURRENT_TRAINING_SLOTS
+    assert create("cnn").max_training_slots is None
+    assert create("rnn").batch_size * DEFAULT_MAX_LEN > RECURRENT_TRAINING_SLOTS
 
 
 CHINESE = (["菜很好吃，送餐也快", "味道不错，下次还点", "太难吃了，再也不点", "送得太慢，菜都凉了"] * 6,

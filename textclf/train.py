@@ -81,6 +81,7 @@ class TrainSettings:
     seed: int = 0
     optimizer: str = "adam"
     clip_norm: float | None = 5.0
+    max_slots: int | None = None  # token slots per forward and backward pass; a larger batch accumulates chunks
 
 
 class EarlyStopping:
@@ -150,7 +151,8 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
     generator = torch.Generator().manual_seed(settings.seed)
     optimizer = make_optimizer(module, settings.lr, settings.optimizer)
     step = partial(_step, module, optimizer, settings.clip_norm)
-    loss_fn = nn.CrossEntropyLoss()
+    backward = partial(accumulate_gradients, module, loss_fn=nn.CrossEntropyLoss(), device=device,
+                       max_slots=settings.max_slots)
     history: list[EpochRecord] = []
     stopping, best_state = EarlyStopping(settings.patience), None
     evaluation = evaluation_strategy()
@@ -159,7 +161,7 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
         with Stopwatch() as training:
             plan = strategy.plan(train.lengths, generator)
             on_batch = partial(_report, progress, epoch, settings.epochs, len(plan))
-            loss = _train_epoch(module, train, y_train, plan, step, loss_fn, device, on_batch, should_stop)
+            loss = _train_epoch(module, train, y_train, plan, step, backward, on_batch, should_stop)
         with Stopwatch() as validating:
             accuracy, val_loss = _evaluate(module, val, y_val, evaluation, device) if len(val) else (np.nan, np.nan)
         stats = padding_stats(plan, train.lengths)
@@ -187,28 +189,47 @@ def _report(progress: ProgressCallback | None, epoch: int, epochs: int, batches:
                   "loss": loss})
 
 
-def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float | None, loss: torch.Tensor) -> None:
-    """One update: backward, optional global-norm clipping, the optimiser's step, then the module's own
-    weight constraints (TextCNN's max-norm on its output layer)."""
+def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float | None,
+          backward: Callable[[], float]) -> float:
+    """One update: the batch's gradient (`backward` returns its loss), optional global-norm clipping, the
+    optimiser's step, then the module's own weight constraints (TextCNN's max-norm on its output layer)."""
     optimizer.zero_grad()
-    loss.backward()
+    loss = backward()
     if clip_norm:
         nn.utils.clip_grad_norm_(module.parameters(), clip_norm)
     optimizer.step()
     if hasattr(module, "apply_constraints"):
         module.apply_constraints()
+    return loss
 
 
-def _train_epoch(module, data, labels, plan, step, loss_fn, device, on_batch, should_stop) -> float:
+def accumulate_gradients(module: nn.Module, data, labels: torch.Tensor, batch, *, loss_fn, device,
+                         max_slots: int | None = None) -> float:
+    """Backpropagate one batch's mean loss and return it; with `max_slots`, in chunks of rows of at most that
+    many token slots, each chunk's loss weighted by its share of the rows, so the summed gradient is the whole
+    batch's (up to rounding) while a forward pass holds at most `max_slots` slots of activations."""
+    rows = len(batch.index)
+    per_chunk = rows
+    if max_slots and isinstance(batch.padded_length, int):
+        per_chunk = max(1, max_slots // batch.padded_length)
+    total = 0.0
+    for chunk in torch.split(batch.index, per_chunk):
+        ids, lengths = data.batch(chunk, batch.padded_length)
+        loss = loss_fn(module(ids.to(device), lengths), labels[chunk].to(device))
+        if len(chunk) < rows:
+            loss = loss * (len(chunk) / rows)
+        loss.backward()
+        total += loss.item()
+    return total
+
+
+def _train_epoch(module, data, labels, plan, step, backward, on_batch, should_stop) -> float:
     module.train()
     total, seen = 0.0, 0
     for number, batch in enumerate(plan, start=1):
         if should_stop and should_stop():
             raise Cancelled("training was cancelled")
-        ids, lengths = data.batch(batch.index, batch.padded_length)
-        loss = loss_fn(module(ids.to(device), lengths), labels[batch.index].to(device))
-        step(loss)
-        value = loss.item()
+        value = step(partial(backward, data, labels, batch))
         total += value * len(batch.index)
         seen += len(batch.index)
         on_batch(number, value)

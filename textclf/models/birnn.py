@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from textclf.embeddings import WordEmbedding
 from textclf.explain import Explanation
 from textclf.models import register
-from textclf.models.neural import NeuralTextClassifier
+from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("mean", "max", "last", "attention")
@@ -83,6 +83,7 @@ class BiRNNClassifier(NeuralTextClassifier):
     key = "rnn"
     order = 2
     relative_cost = 25
+    max_training_slots = RECURRENT_TRAINING_SLOTS
 
     def __init__(self, *, cell: str = "lstm", hidden: int = 128, bidirectional: bool = True,
                  pooling: str = "mean", **params):

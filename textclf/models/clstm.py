@@ -16,7 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from textclf.embeddings import WordEmbedding
 from textclf.models import register
 from textclf.models.birnn import CELLS
-from textclf.models.neural import NeuralTextClassifier
+from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier
 from textclf.vocab import PAD
 
 
@@ -56,6 +56,7 @@ class CLSTMClassifier(NeuralTextClassifier):
     key = "clstm"
     order = 7
     relative_cost = 20
+    max_training_slots = RECURRENT_TRAINING_SLOTS
 
     def __init__(self, *, kernel_size: int = 3, filters: int = 150, hidden: int = 150, cell: str = "lstm",
                  **params):

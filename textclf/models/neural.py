@@ -49,6 +49,11 @@ from textclf.vocab import UNK, EncodedTexts, Vocabulary, encode
 # Tokens a neural model reads: BERT's 512, which keeps whole nearly every text of the shared sets and most
 # news articles, where 256 cut 83 % of BBC's and cost its TextCNN 1.6 points against the SVM (BENCHMARKS.md).
 DEFAULT_MAX_LEN = 512
+# A recurrent layer keeps every time step's gates for the backward pass: the default BiLSTM holds about 25 KB
+# of activations per token slot (0.64 GB for 50 texts of 512 tokens), the TextCNN about 10 KB. So recurrent
+# models accumulate gradients over chunks of at most 50 × 256 slots, the largest batch of the earlier 256-token
+# default, whose memory the scale table measured (BENCHMARKS.md, "Memory per worker").
+RECURRENT_TRAINING_SLOTS = 50 * 256
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class NeuralTextClassifier(TextClassifier):
     # Adam's published default (Kingma & Ba 2015) for every neural model; Adadelta as in Kim (2014)'s code.
     # The TextCNN once used 0.002 (never measured): 0.001 gained 0.6 points on online_shopping_10_cats (BENCHMARKS.md).
     default_lrs = {"adam": 1e-3, "adadelta": 1.0}
+    max_training_slots: int | None = None  # see RECURRENT_TRAINING_SLOTS
 
     def __init__(self, *, embed_dim: int = 300, dropout: float = 0.5, max_len: int = DEFAULT_MAX_LEN,
                  min_freq: int = 2, max_vocab: int = 50_000, batching: str = "bucket", batch_size: int = 50,
@@ -128,7 +134,8 @@ class NeuralTextClassifier(TextClassifier):
         self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
         del self.initial_vectors_
         settings = TrainSettings(epochs=self.epochs, lr=self.learning_rate(), patience=self.patience, seed=self.seed,
-                                 optimizer=self.optimizer or self.default_optimizer, clip_norm=self.clip_norm)
+                                 optimizer=self.optimizer or self.default_optimizer, clip_norm=self.clip_norm,
+                                 max_slots=self.max_training_slots)
         self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, settings,
                                      device=self.device_, progress=progress, should_stop=should_stop)
         self.module_.eval()

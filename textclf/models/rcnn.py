@@ -16,7 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from textclf.embeddings import WordEmbedding
 from textclf.models import register
 from textclf.models.birnn import CELLS
-from textclf.models.neural import NeuralTextClassifier
+from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier
 
 
 class RCNN(nn.Module):
@@ -52,6 +52,7 @@ class RCNNClassifier(NeuralTextClassifier):
     key = "rcnn"
     order = 6
     relative_cost = 25
+    max_training_slots = RECURRENT_TRAINING_SLOTS
 
     def __init__(self, *, cell: str = "lstm", hidden: int = 100, latent: int = 100, **params):
         super().__init__(**params)
