@@ -46,13 +46,22 @@ def parts(dataset, args) -> list[tuple[str, object, CompareConfig, int | None]]:
 
 def summarize(paths: list[str], paired_with: str | None = None) -> None:
     """Mean ± sd per (data, model, tokenizer) over the files' lines; with `paired_with`, also each model's mean
-    difference from that model on the same data and the same folds or seeds, and on how many it was not worse."""
+    difference from that model on the same data and the same folds or seeds, and on how many it was not worse.
+
+    A model name found in several files (`cnn` under two defaults) is told apart by its file: `cnn [FILE]`."""
+    rows_of = {path: [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+                      if line.startswith("{")] for path in paths}
+    files_of = defaultdict(set)
+    for path, rows in rows_of.items():
+        for row in rows:
+            files_of[(row["dataset"], row["model"])].add(path)
     results = defaultdict(list)
-    for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.startswith("{"):
-                row = json.loads(line)
-                results[(row["dataset"], row["model"], row.get("tokenizer", ""))].append(row)
+    for path, rows in rows_of.items():
+        for row in rows:
+            model = row["model"]
+            if len(files_of[(row["dataset"], model)]) > 1:
+                model = f"{model} [{Path(path).stem}]"
+            results[(row["dataset"], model, row.get("tokenizer", ""))].append(row)
     extra = f" − {paired_with}, paired (not worse) |" if paired_with else ""
     header = "| data | model | tokenizer | accuracy (mean ± sd) | runs | train s / run | epochs run | best epoch |"
     print(header + extra)
