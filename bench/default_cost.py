@@ -45,7 +45,8 @@ def epoch_cpu_seconds(key: str, params: dict, data, earlier: bool) -> float:
         torch.nn.init.normal_(module.embedding.weight)
     strategy = estimator.build_strategy()
     strategy.fit(train.lengths)
-    settings = TrainSettings(epochs=1, lr=estimator.default_lrs["adam"], clip_norm=estimator.clip_norm)
+    settings = TrainSettings(epochs=1, lr=estimator.default_lrs["adam"], clip_norm=estimator.clip_norm,
+                             max_slots=estimator.max_training_slots)
     started = time.process_time()
     train_module(module, train, y, val, y_val, strategy, settings, device=torch.device("cpu"))
     return time.process_time() - started
