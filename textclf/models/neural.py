@@ -47,10 +47,10 @@ from textclf.train import (
 from textclf.vocab import UNK, EncodedTexts, Vocabulary, encode
 
 # Tokens a neural model reads: BERT's 512, which keeps whole nearly every text of the shared sets and most
-# news articles, where 256 cut 83 % of BBC's and cost its TextCNN 1.6 points against the SVM (BENCHMARKS.md).
+# news articles; 256 cut most of BBC's and cost its TextCNN 1.6 points against the SVM (BENCHMARKS.md).
 DEFAULT_MAX_LEN = 512
-# A recurrent layer keeps every time step's gates for the backward pass: the default BiLSTM holds about 24 KB
-# of activations per token slot (0.58 GB for 50 texts of 512 tokens), the TextCNN about 12 KB. So recurrent
+# A recurrent layer keeps every time step's gates for the backward pass: the default BiLSTM holds about 25 KB
+# of activations per token slot (0.62 GB for 50 texts of 512 tokens), the TextCNN about 11 KB. So recurrent
 # models accumulate gradients over chunks of at most 50 × 256 slots, the largest batch of the earlier 256-token
 # default, whose memory the scale table measured (BENCHMARKS.md, "Memory per worker").
 RECURRENT_TRAINING_SLOTS = 50 * 256
