@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import state, ui
-from textclf.report import headline
+from textclf.results.report import headline
 
 ui.page_setup("Home")
 st.title("textclf — a text-classification lab")

@@ -3,7 +3,7 @@
     python bench/accuracy_cv.py --dataset cr --models cnn,rnn --folds 1-10
     python bench/accuracy_cv.py --dataset waimai_10k --protocol split --seeds 0,1,2 --models svm,cnn
 
-Each run is `python -m textclf compare`'s own (`textclf.experiment.prepare` and `run_one`, bucket batching):
+Each run is `python -m textclf compare`'s own (`textclf.runs.prepare.prepare` and `run_one`, bucket batching):
 `cv` is `compare --cv 10` (stratified 10-fold cross-validation shuffled with seed 0, validation carved out of
 each fold's training part), `split` is compare's 80/10/10 split with split seeds `--seeds`. Unlike `compare`,
 it prints one JSON line per (fold or seed, model) as soon as that run finishes, so a long run that is cut
@@ -23,8 +23,10 @@ from pathlib import Path
 import torch
 from common import dataset_path
 
-from textclf.data import load_dataset
-from textclf.experiment import CompareConfig, ModelSpec, RunSpec, prepare, run_one
+from textclf.data.reading import load_dataset
+from textclf.runs.config import CompareConfig, ModelSpec, RunSpec
+from textclf.runs.prepare import prepare
+from textclf.runs.run_one import run_one
 
 CV_FOLDS = 10
 FEW_PARTS = 3

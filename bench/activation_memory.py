@@ -5,7 +5,7 @@
 
 Each measurement runs in a fresh process (a process's peak memory only grows): the model's module on a batch
 of 50 random texts (the default batch size) of the given length, two forward and backward passes the way
-training runs them (`textclf.train.accumulate_gradients`, so recurrent models train in chunks of at most
+training runs them (`textclf.training.loop.accumulate_gradients`, so recurrent models train in chunks of at most
 their `max_training_slots`), and the growth of the peak over the process's memory before the batch. The
 "unchunked" columns are the same batch in one piece, what recurrent models did before the chunks. Texts are
 all of the given length, or with `--mixed` of random lengths from half of it to all of it (seeded), as in a
@@ -30,10 +30,10 @@ def measure(key: str, length: int, chunked: bool, mixed: bool) -> tuple[float, f
 
     import torch
 
-    from textclf.batching import Batch
+    from textclf.data.vocab import EncodedTexts
     from textclf.models import create
-    from textclf.train import accumulate_gradients
-    from textclf.vocab import EncodedTexts
+    from textclf.training.batching import Batch
+    from textclf.training.loop import accumulate_gradients
 
     torch.set_num_threads(1)
     estimator = create(key)

@@ -14,10 +14,11 @@ DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 ALL_DATASETS = ("mr", "sms_spam", "ag_news_test", "waimai_10k")
 sys.path.insert(0, str(REPO))
 
-from textclf.data import load_dataset  # noqa: E402
-from textclf.experiment import CompareConfig, Prepared, prepare  # noqa: E402
+from textclf.data.reading import load_dataset  # noqa: E402
+from textclf.data.vocab import EncodedTexts, Vocabulary, encode  # noqa: E402
 from textclf.models import create  # noqa: E402
-from textclf.vocab import EncodedTexts, Vocabulary, encode  # noqa: E402
+from textclf.runs.config import CompareConfig  # noqa: E402
+from textclf.runs.prepare import Prepared, prepare  # noqa: E402
 
 
 def dataset_path(name: str) -> Path:

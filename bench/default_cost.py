@@ -21,10 +21,10 @@ import time
 import torch
 from common import prepared
 
-from textclf.experiment import ModelSpec
+from textclf.data.vocab import Vocabulary, encode
 from textclf.models import create
-from textclf.train import TrainSettings, seed_everything, train_module
-from textclf.vocab import Vocabulary, encode
+from textclf.runs.config import ModelSpec
+from textclf.training.loop import TrainSettings, seed_everything, train_module
 
 EARLIER = {"cnn": {"kernel_sizes": (2, 3, 5), "batch_size": 64, "max_norm": None, "clip_norm": None, "wide": False},
            "rnn": {"batch_size": 64, "clip_norm": None}}

@@ -8,7 +8,7 @@ weights) and the epochs run interleaved — rep 1: max_length, per_batch, bucket
 trains a few untimed warm-up batches. Reported: the median epoch time, the speed ratio (max_length's median /
 the strategy's) and the slots ratio (max_length's padded slots / the strategy's), the speed-up that padding
 alone would predict. Two clocks, both training only (validation excluded): the process CPU time, which other
-processes taking the cores barely change, and textclf.train's own wall-clock epoch seconds, which they do.
+processes taking the cores barely change, and textclf.training.loop's own wall-clock epoch seconds, which they do.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import time
 import torch
 from common import CompareConfig, encoded_parts, prepared
 
-from textclf.batching import STRATEGIES, make_strategy
+from textclf.data.vocab import EncodedTexts
 from textclf.models import create
-from textclf.train import TrainSettings, seed_everything, train_module
-from textclf.vocab import EncodedTexts
+from textclf.training.batching import STRATEGIES, make_strategy
+from textclf.training.loop import TrainSettings, seed_everything, train_module
 
 WARMUP_ROWS = 640
 

@@ -19,7 +19,7 @@ import time
 import torch
 from common import REPO, prepared
 
-from textclf.faithfulness import deletion_test
+from textclf.explain.faithfulness import deletion_test
 from textclf.models import create
 
 SMALL_NEURAL = {"embed_dim": 64, "epochs": 3, "patience": 3}

@@ -18,9 +18,10 @@ import time
 import torch
 from common import dataset_path
 
-from textclf.data import load_dataset
-from textclf.dispatch import Sequential
-from textclf.experiment import CompareConfig, compare
+from textclf.data.reading import load_dataset
+from textclf.runs.compare import compare
+from textclf.runs.config import CompareConfig
+from textclf.runs.dispatch import Sequential
 
 
 def timed(dataset, config: CompareConfig) -> tuple[float, list[dict]]:

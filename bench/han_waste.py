@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from textclf.batching import Batch, document_level_stats, make_document_strategy, padding_stats
-from textclf.data import load_dataset
-from textclf.documents import encode_documents, sentence_tokens
-from textclf.tokenize import Tokenizer, resolve
-from textclf.vocab import Vocabulary
+from textclf.data.documents import encode_documents, sentence_tokens
+from textclf.data.reading import load_dataset
+from textclf.data.tokenize import Tokenizer, resolve
+from textclf.data.vocab import Vocabulary
+from textclf.training.batching import Batch, document_level_stats, make_document_strategy, padding_stats
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 BATCH, MAX_LEN = 32, 256

@@ -17,8 +17,8 @@ import torch
 from common import prepared
 from explain_deletion import MODELS
 
-from textclf.attribution import embedding_layer, integrated_gradients, margin
 from textclf.errors import TextclfError
+from textclf.explain.attribution import embedding_layer, integrated_gradients, margin
 from textclf.models import create
 
 

@@ -17,8 +17,10 @@ import resource
 import torch
 from common import sample_rows
 
-from textclf.data import load_dataset
-from textclf.experiment import CompareConfig, RunSpec, prepare, run_one
+from textclf.data.reading import load_dataset
+from textclf.runs.config import CompareConfig, RunSpec
+from textclf.runs.prepare import prepare
+from textclf.runs.run_one import run_one
 
 
 def current_mb() -> float:

@@ -21,11 +21,12 @@ import time
 
 from common import dataset_path, sample_rows
 
-from textclf.data import load_dataset
-from textclf.demo import demo_dataset
-from textclf.dispatch import LocalWorkers, Sequential, available_cores
-from textclf.experiment import CompareConfig, ModelSpec, compare
-from textclf.jobs import JobRunner
+from textclf.data.demo import demo_dataset
+from textclf.data.reading import load_dataset
+from textclf.jobs.runner import JobRunner
+from textclf.runs.compare import compare
+from textclf.runs.config import CompareConfig, ModelSpec
+from textclf.runs.dispatch import LocalWorkers, Sequential, available_cores
 
 GRID_MODELS = ("cnn", "rnn", "svm", "knn")
 

@@ -20,8 +20,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from textclf.data import load_dataset
-from textclf.experiment import CompareConfig, ModelSpec, RunSpec, prepare, run_one
+from textclf.data.reading import load_dataset
+from textclf.runs.config import CompareConfig, ModelSpec, RunSpec
+from textclf.runs.prepare import prepare
+from textclf.runs.run_one import run_one
 
 
 def reference(chinese: bool):

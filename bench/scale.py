@@ -18,9 +18,10 @@ import time
 
 from common import dataset_path, sample_rows
 
-from textclf.data import load_dataset
-from textclf.dispatch import LocalWorkers, peak_memory_mb
-from textclf.experiment import CompareConfig, compare
+from textclf.data.reading import load_dataset
+from textclf.runs.compare import compare
+from textclf.runs.config import CompareConfig
+from textclf.runs.dispatch import LocalWorkers, peak_memory_mb
 
 NAMES = {"svm": "SVM", "cnn": "TextCNN", "rnn": "BiLSTM"}
 

@@ -4,7 +4,7 @@
 
 One thread. The forward and backward shrink with the padded slots; the optimizer step does not (Adam updates
 the whole embedding table every step), so a slow step caps bucketing's speed-up well below the slots ratio.
-textclf.train.make_optimizer uses torch's fused Adam; `plain` is torch.optim.Adam's default (unfused on CPU).
+textclf.training.loop.make_optimizer uses torch's fused Adam; `plain` is torch.optim.Adam's default (unfused on CPU).
 Every (strategy, optimizer) pair runs the same batches, interleaved, for --reps rounds; medians per batch.
 """
 
@@ -18,9 +18,9 @@ import torch
 from common import CompareConfig, encoded_parts, prepared
 from torch.nn import functional as F
 
-from textclf.batching import STRATEGIES, make_strategy
 from textclf.models import create
-from textclf.train import make_optimizer, seed_everything
+from textclf.training.batching import STRATEGIES, make_strategy
+from textclf.training.loop import make_optimizer, seed_everything
 
 OPTIMIZERS = {"plain": lambda module, lr: torch.optim.Adam(module.parameters(), lr=lr), "fused": make_optimizer}
 

@@ -5,7 +5,7 @@
 
 import sys
 
-from textclf.experiment import load_results
+from textclf.runs.comparison import load_results
 
 
 def summary(path: str) -> str:

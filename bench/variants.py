@@ -3,7 +3,7 @@
     python bench/variants.py --dataset mr --model cnn --seeds 0,1,2,3 '{}' '{"embed_dim": 300}'
 
 Each JSON object is one variant: model parameters that differ from the defaults ('{}' = the defaults). Every
-run is `compare`'s own (textclf.experiment.run_one on its split, bucket batching, default settings otherwise),
+run is `compare`'s own (textclf.runs.run_one.run_one on its split, bucket batching, default settings otherwise),
 so a variant equals `python -m textclf compare FILE --models cnn:embed_dim=300 --batching bucket --seeds ...`.
 """
 
@@ -16,7 +16,8 @@ import statistics
 import torch
 from common import prepared
 
-from textclf.experiment import CompareConfig, ModelSpec, RunSpec, run_one
+from textclf.runs.config import CompareConfig, ModelSpec, RunSpec
+from textclf.runs.run_one import run_one
 
 
 def main() -> None:

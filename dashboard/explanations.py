@@ -1,7 +1,7 @@
 """The Predict page's 'Why?' section: every model's reasons for the typed text, side by side.
 
 Kept apart from the page so the page only calls `explanation_section`. All HTML comes from
-`textclf.highlight`, which escapes the user's text; class names and model names are escaped here too.
+`textclf.explain.highlight`, which escapes the user's text; class names and model names are escaped here too.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import state, ui
+from textclf.data.split import split_dataset
 from textclf.errors import TextclfError
-from textclf.explain import Explanation, explain, methods
-from textclf.highlight import class_table_frame, details_table, highlight_html, legend_html, top_tokens_table
-from textclf.split import split_dataset
+from textclf.explain.explanation import Explanation, explain, methods
+from textclf.explain.highlight import class_table_frame, details_table, highlight_html, legend_html, top_tokens_table
 
 OWN, GRADIENTS = "Each model's own way", "Integrated gradients (neural models)"
 COLUMNS = 2

@@ -13,12 +13,12 @@ from typing import TypeVar
 
 import streamlit as st
 
-from textclf.data import Dataset
-from textclf.demo import demo_dataset
-from textclf.dispatch import backend_from_environment
-from textclf.experiment import Comparison
-from textclf.jobs import Job, JobRunner
-from textclf.store import Store
+from textclf.data.demo import demo_dataset
+from textclf.data.reading import Dataset
+from textclf.jobs.runner import Job, JobRunner
+from textclf.runs.comparison import Comparison
+from textclf.runs.dispatch import backend_from_environment
+from textclf.storage.store import Store
 
 DATASET, JOB, SOURCE, SETTINGS, SESSION_ID = "dataset", "job", "compare_source", "train_settings", "session_id"
 UPLOAD_TABLE, UPLOAD_DATASET = "upload_table", "upload_dataset"

@@ -11,9 +11,9 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import access, state
-from textclf.charts import BATCHING_COLOURS
 from textclf.errors import TextclfError
-from textclf.report import BATCHING_NAMES
+from textclf.results.charts import BATCHING_COLOURS
+from textclf.results.report import BATCHING_NAMES
 
 LOG = logging.getLogger("textclf.dashboard")
 PAGES = {"home": "app.py", "data": "pages/1_Data.py", "train": "pages/2_Train.py", "compare": "pages/3_Compare.py",

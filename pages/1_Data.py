@@ -3,9 +3,8 @@
 import streamlit as st
 
 from dashboard import state, ui
-from textclf import charts
-from textclf.batching import DEFAULT_BUCKETS, boundaries_for
-from textclf.data import (
+from textclf.data.profile import profile_dataset
+from textclf.data.reading import (
     ENCODINGS,
     MISSING_LABELS,
     SEPARATOR_BY_NAME,
@@ -16,8 +15,10 @@ from textclf.data import (
     to_dataset,
 )
 from textclf.errors import DataError
-from textclf.experiment import AUTO, CompareConfig, prepare
-from textclf.profile import profile_dataset
+from textclf.results import charts
+from textclf.runs.config import AUTO, CompareConfig
+from textclf.runs.prepare import prepare
+from textclf.training.batching import DEFAULT_BUCKETS, boundaries_for
 
 DETECT = "detect automatically"
 NO_SPLIT = "(none: split at random)"

@@ -3,14 +3,15 @@
 import streamlit as st
 
 from dashboard import state, ui
-from textclf import charts
-from textclf.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
-from textclf.embeddings import CORPUS, EMBEDDINGS, store_vectors, uses_vectors, vectors_dimension
+from textclf.data.embeddings import CORPUS, EMBEDDINGS, store_vectors, uses_vectors, vectors_dimension
 from textclf.errors import TextclfError
-from textclf.experiment import AUTO, MAX_TRUNCATION, REFIT_STAGE, CompareConfig, ModelSpec
 from textclf.models import get_model_class
 from textclf.models.birnn import POOLINGS
-from textclf.store import resolve_home
+from textclf.results import charts
+from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
+from textclf.runs.run_one import REFIT_STAGE
+from textclf.storage.store import resolve_home
+from textclf.training.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
 
 MODELS = {"TextCNN": "cnn", "BiRNN": "rnn", "HAN": "han", "RCNN": "rcnn", "C-LSTM": "clstm", "SVM": "svm",
           "kNN": "knn"}

@@ -1,13 +1,16 @@
 """Compare: accuracy with its uncertainty, paired tests, time and padding, accuracy by length and by class."""
 
+from functools import partial
+
 import streamlit as st
 
 from dashboard import state, ui
-from textclf import charts
-from textclf.breakdown import accuracy_by_length, per_class
-from textclf.experiment import Comparison
-from textclf.pairwise import matrix, pairwise_table
-from textclf.report import BATCHING_NAMES, COLUMN_NAMES, aggregate, headline, readable_table, run_label
+from textclf.results import charts
+from textclf.results.analysis import comparison_json_text
+from textclf.results.breakdown import accuracy_by_length, per_class
+from textclf.results.pairwise import matrix, pairwise_table
+from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, aggregate, headline, readable_table, run_label
+from textclf.runs.comparison import Comparison
 
 PERCENT_COLUMNS = ("accuracy", "macro_f1", "padding_waste")
 SECONDS_COLUMNS = ("train_seconds", "seconds_per_epoch", "inference_seconds")
@@ -96,7 +99,7 @@ def show_tables(comparison: Comparison, found: dict) -> None:
                                  "textclf-by-length.csv", "text/csv")
     downloads[3].download_button("Pairwise tests (CSV)", lambda: found["pairs"].to_csv(index=False),
                                  "textclf-pairwise.csv", "text/csv")
-    downloads[4].download_button("Everything (JSON)", comparison.json_text, "textclf-results.json",
+    downloads[4].download_button("Everything (JSON)", partial(comparison_json_text, comparison), "textclf-results.json",
                                  "application/json")
 
 

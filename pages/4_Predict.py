@@ -6,11 +6,11 @@ import streamlit as st
 
 from dashboard import state, ui
 from dashboard.explanations import explanation_section
-from textclf import charts
-from textclf.bundle import bundle_bytes, load_bundle
-from textclf.data import guess_columns, read_table
-from textclf.predict import predictions_table
-from textclf.report import run_label
+from textclf.data.reading import guess_columns, read_table
+from textclf.results import charts
+from textclf.results.predictions import predictions_table
+from textclf.results.report import run_label
+from textclf.storage.bundle import bundle_bytes, load_bundle
 
 BATCH_PREVIEW_ROWS = 20
 

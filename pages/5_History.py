@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state, ui
-from textclf.report import BATCHING_NAMES
+from textclf.results.report import BATCHING_NAMES
 
 COLUMNS = {"id": "#", "dataset": "Dataset", "models": "Models", "best": "Most accurate", "accuracy": "Its accuracy",
            "started": "Started", "status": "Status", "progress": "Runs", "bundles_mb": "Model bundles (MB)"}

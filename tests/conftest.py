@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from textclf.demo import demo_dataset
+from textclf.data.demo import demo_dataset
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

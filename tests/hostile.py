@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from textclf.bundle import MANIFEST, TFIDF_STATE, VOCABULARY, WEIGHTS, bundle_bytes
-from textclf.demo import demo_dataset
+from textclf.data.demo import demo_dataset
 from textclf.models import create
+from textclf.storage.bundle import MANIFEST, TFIDF_STATE, VOCABULARY, WEIGHTS, bundle_bytes
 
 MiB = 1 << 20
 # Markup a careless or hostile file may carry in names; shown anywhere it must stay literal text.

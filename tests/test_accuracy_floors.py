@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_dataset
-from textclf.data import Dataset, load_dataset
-from textclf.experiment import CompareConfig, compare
+from textclf.data.reading import Dataset, load_dataset
+from textclf.runs.compare import compare
+from textclf.runs.config import CompareConfig
 
 SIZES = {"train": 1500, "validation": 300, "test": 1500}
 QUICK_TRAINING = {"epochs": 6, "patience": 2}

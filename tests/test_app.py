@@ -14,10 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.state import runner as state_runner
 from tests.conftest import shared_dataset
-from textclf.demo import demo_csv, demo_dataset
-from textclf.experiment import CompareConfig
-from textclf.jobs import JobRunner
-from textclf.store import Store
+from textclf.data.demo import demo_csv, demo_dataset
+from textclf.jobs.runner import JobRunner
+from textclf.runs.config import CompareConfig
+from textclf.storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["app.py", "pages/1_Data.py", "pages/2_Train.py", "pages/3_Compare.py", "pages/4_Predict.py",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.test_app import button, finished_job, fresh_caches, page  # noqa: F401  (fixtures used by name)
-from textclf.demo import demo_dataset
+from textclf.data.demo import demo_dataset
 
 HOSTILE = "really bad food <script>alert('x')</script>, would not order again"
 

@@ -4,7 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textclf.batching import (
+from textclf.training.batching import (
     Bucketed,
     LengthSorted,
     MaxLength,

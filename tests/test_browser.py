@@ -197,7 +197,7 @@ def small_csv(tmp_path: Path) -> Path:
 
         pd.read_csv(sms).sample(800, random_state=0).to_csv(path, index=False)
     else:
-        from textclf.demo import demo_csv
+        from textclf.data.demo import demo_csv
 
         path.write_bytes(demo_csv(800))
     return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_browser import READY, browser, go_to, page, remove_choice, server, settle, shots, snap  # noqa: F401,E501  (fixtures)
-from textclf.demo import demo_csv
+from textclf.data.demo import demo_csv
 
 pytestmark = pytest.mark.browser
 

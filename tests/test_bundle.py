@@ -14,13 +14,13 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import FunctionTransformer
 
-from textclf.bundle import MANIFEST, TFIDF_STATE, WEIGHTS, bundle_bytes, load_bundle, save_bundle
 from textclf.cli import main
+from textclf.data.tokenize import Tokenizer, identity
 from textclf.errors import BundleError, TextclfError
-from textclf.experiment import CompareConfig
-from textclf.jobs import JobRunner
+from textclf.jobs.runner import JobRunner
 from textclf.models import create
-from textclf.tokenize import Tokenizer, identity
+from textclf.runs.config import CompareConfig
+from textclf.storage.bundle import MANIFEST, TFIDF_STATE, WEIGHTS, bundle_bytes, load_bundle, save_bundle
 
 MODELS = ("cnn:embed_dim=16:filters=8", "rnn:embed_dim=16:hidden=8:pooling=attention", "svm", "knn:k=3")
 

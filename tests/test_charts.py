@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from textclf import charts
-from textclf.experiment import CompareConfig, Comparison, RunResult
-from textclf.profile import Profile
-from textclf.report import aggregate
+from textclf.data.profile import Profile
+from textclf.results import charts
+from textclf.results.report import aggregate
+from textclf.runs.comparison import Comparison, RunResult
+from textclf.runs.config import CompareConfig
 
 
 def record(model, batching, seed, accuracy, seconds, waste, key="cnn"):

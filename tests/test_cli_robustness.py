@@ -8,11 +8,11 @@ import time
 import pytest
 
 from textclf.cli import main
-from textclf.demo import demo_dataset
+from textclf.data.demo import demo_dataset
 from textclf.errors import TextclfError
-from textclf.experiment import CompareConfig
-from textclf.jobs import JobRunner
-from textclf.store import DATABASE, Store
+from textclf.jobs.runner import JobRunner
+from textclf.runs.config import CompareConfig
+from textclf.storage.store import DATABASE, Store
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ import pytest
 
 from tests.test_dispatch import same_results
 from textclf.cli import build_parser, config_from_args
-from textclf.data import load_dataset
-from textclf.dispatch import Sequential
-from textclf.experiment import compare, load_results
-from textclf.store import Store
+from textclf.data.reading import load_dataset
+from textclf.runs.compare import compare
+from textclf.runs.comparison import load_results
+from textclf.runs.dispatch import Sequential
+from textclf.storage.store import Store
 
 pytest.importorskip("distributed")
 

@@ -14,11 +14,14 @@ from streamlit.testing.v1 import AppTest
 from dashboard import ui
 from dashboard.state import runner as state_runner
 from tests.test_app import ROOT, button, figure, fresh_caches, page  # noqa: F401  (fresh_caches is autouse)
-from textclf import charts
-from textclf.demo import demo_csv, demo_dataset
-from textclf.experiment import CompareConfig, Comparison, RunResult, compare, prepare
-from textclf.report import readable_table
-from textclf.store import Store
+from textclf.data.demo import demo_csv, demo_dataset
+from textclf.results import charts
+from textclf.results.report import readable_table
+from textclf.runs.compare import compare
+from textclf.runs.comparison import Comparison, RunResult
+from textclf.runs.config import CompareConfig
+from textclf.runs.prepare import prepare
+from textclf.storage.store import Store
 
 TINY_CNN = "cnn:embed_dim=8:filters=4"
 
@@ -228,7 +231,7 @@ def test_predict_has_a_button_and_a_batch_mode_with_a_download(small_comparison)
 def test_a_failed_training_says_so_in_one_sentence_per_thought():
     at = page("pages/2_Train.py")
     three = "text,label\ngood,pos\nbad,neg\nfine,pos\n"
-    from textclf.data import load_dataset
+    from textclf.data.reading import load_dataset
 
     at.session_state["dataset"] = load_dataset(io.BytesIO(three.encode()), name="three")
     at.run()

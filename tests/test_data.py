@@ -2,7 +2,7 @@ import codecs
 
 import pytest
 
-from textclf.data import detect_encoding, detect_separator, guess_columns, load_dataset, read_table
+from textclf.data.reading import detect_encoding, detect_separator, guess_columns, load_dataset, read_table
 from textclf.errors import DataError
 
 ROWS = [("très bien, vraiment", "pos"), ("pas terrible; déçu", "neg"), ("ça va \"mieux\"", "pos")]

@@ -5,13 +5,13 @@ import numpy as np
 import torch
 from scipy import sparse
 
+from textclf.data.tokenchoice import CANDIDATES, choose_tokenizer, explain
+from textclf.data.vocab import PAD
 from textclf.models import create
 from textclf.models.nbsvm import NBSVM
 from textclf.models.neural import EMBEDDING_INIT_RANGE
 from textclf.models.textcnn import TextCNN
-from textclf.tokenchoice import CANDIDATES, choose_tokenizer, explain
-from textclf.train import EarlyStopping
-from textclf.vocab import PAD
+from textclf.training.loop import EarlyStopping
 
 
 def test_textcnn_defaults_are_kims():
@@ -55,7 +55,8 @@ def test_early_stopping_keeps_the_most_accurate_epoch_even_when_loss_rises():
 
 
 def test_a_model_still_improving_at_the_cap_says_so(small_demo):
-    from textclf.experiment import CompareConfig, compare
+    from textclf.runs.compare import compare
+    from textclf.runs.config import CompareConfig
 
     config = CompareConfig(models=("cnn:embed_dim=8:filters=4",), batchings=("bucket",), epochs=1)
     record = compare(small_demo, config).runs[0].record
@@ -130,7 +131,7 @@ def test_nbsvm_keeps_unbalanced_classes_apart():
 
 
 def test_an_nbsvm_bundle_loads_and_predicts_like_the_trained_model(small_demo, tmp_path):
-    from textclf.bundle import load_bundle, save_bundle
+    from textclf.storage.bundle import load_bundle, save_bundle
 
     model = create("svm", nb=True).fit(small_demo.texts, small_demo.labels)
     bundle = load_bundle(save_bundle(model, tmp_path / "nbsvm.textclf"))

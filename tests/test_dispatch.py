@@ -7,8 +7,12 @@ from collections import deque
 
 import pytest
 
-from textclf.bundle import load_bundle, save_bundle
-from textclf.dispatch import (
+from textclf.errors import TextclfError
+from textclf.jobs.runner import JobRunner
+from textclf.runs.compare import compare
+from textclf.runs.comparison import TIMING_COLUMNS
+from textclf.runs.config import CompareConfig, plan_runs
+from textclf.runs.dispatch import (
     Batch,
     DaskCluster,
     Listener,
@@ -20,11 +24,11 @@ from textclf.dispatch import (
     describe_exit,
     make_backend,
 )
-from textclf.errors import TextclfError
-from textclf.experiment import TIMING_COLUMNS, CompareConfig, compare, plan_runs, prepare, run_one
-from textclf.jobs import JobRunner
-from textclf.store import Store
-from textclf.train import Cancelled
+from textclf.runs.prepare import prepare
+from textclf.runs.run_one import run_one
+from textclf.storage.bundle import load_bundle, save_bundle
+from textclf.storage.store import Store
+from textclf.training.loop import Cancelled
 
 TINY_CNN = "cnn:embed_dim=16:filters=8"
 TINY_RNN = "rnn:embed_dim=16:hidden=8"

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from tests.test_models import CLASSES, VOCAB, assert_padding_invariant, random_texts
-from textclf.batching import MaxLength
-from textclf.embeddings import (
+from textclf.data.embeddings import (
     EMBEDDING_INIT_RANGE,
     EMBEDDINGS,
     WordEmbedding,
@@ -17,14 +16,15 @@ from textclf.embeddings import (
     load_vectors,
     train_word2vec,
 )
+from textclf.data.vocab import PAD, Vocabulary
 from textclf.errors import TextclfError
-from textclf.experiment import CompareConfig
 from textclf.models import create, model_keys
 from textclf.models.birnn import BiRNN
 from textclf.models.clstm import CLSTM
 from textclf.models.rcnn import RCNN
 from textclf.models.textcnn import TextCNN
-from textclf.vocab import PAD, Vocabulary
+from textclf.runs.config import CompareConfig
+from textclf.training.batching import MaxLength
 
 DIM = 8
 TEXTS = ["a good film", "a bad film", "good acting and a good plot", "bad acting , bad plot", "good", "bad"] * 4

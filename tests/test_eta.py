@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from textclf.eta import WorkEstimate, planned_slots
-from textclf.experiment import CompareConfig, compare, plan_runs, prepare
+from textclf.runs.compare import compare
+from textclf.runs.config import CompareConfig, plan_runs
+from textclf.runs.eta import WorkEstimate, planned_slots
+from textclf.runs.prepare import prepare
 
 
 def test_planned_slots_match_what_training_processes(small_demo):

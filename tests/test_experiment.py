@@ -5,20 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from textclf.data import Dataset
+from textclf.data.reading import Dataset
 from textclf.errors import TextclfError
-from textclf.experiment import (
-    MAX_TRUNCATION,
-    TIMING_COLUMNS,
-    CompareConfig,
-    ModelSpec,
-    compare,
-    load_results,
-    plan_runs,
-    prepare,
-    timing_note,
-)
 from textclf.models import create
+from textclf.results.analysis import save_comparison
+from textclf.runs.compare import compare
+from textclf.runs.comparison import TIMING_COLUMNS, load_results
+from textclf.runs.config import MAX_TRUNCATION, CompareConfig, ModelSpec, plan_runs
+from textclf.runs.prepare import prepare
+from textclf.runs.run_one import timing_note
 
 TINY_MODELS = ("cnn:embed_dim=16:filters=8:min_freq=1", "rnn:embed_dim=16:hidden=8:min_freq=1", "svm", "knn:k=3")
 
@@ -105,7 +100,7 @@ def test_same_seed_same_data_gives_the_same_table(small_demo, comparison):
 
 def test_results_round_trip_through_json(tmp_path, comparison):
     path = tmp_path / "results.json"
-    comparison.save(path)
+    save_comparison(comparison, path)
     records = json.loads(path.read_text())["runs"]
     assert {"model", "batching", "accuracy", "padding_waste", "train_seconds"} <= set(records[0])
     loaded = load_results(path)
@@ -190,7 +185,7 @@ def test_cross_validation_tests_every_model_on_the_same_folds(small_demo, tmp_pa
         assert truth == [str(small_demo.labels[i]) for i in fold.test]
         assert len(run.predictions) == len(truth) == len(lengths)
     path = tmp_path / "cv.json"
-    result.save(path)
+    save_comparison(result, path)
     loaded = load_results(path)
     assert loaded.folds == result.folds and loaded.config.cv == 3
     assert loaded.test_of(loaded.runs[4].record)[0] == result.test_of(result.runs[4].record)[0]

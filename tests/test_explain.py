@@ -15,15 +15,15 @@ from sklearn.preprocessing import MaxAbsScaler
 from sklearn.svm import LinearSVC
 
 from tests.conftest import shared_dataset
-from textclf.attribution import margin
-from textclf.bundle import load_bundle, save_bundle
 from textclf.cli import main
 from textclf.errors import TextclfError
-from textclf.explain import explain, methods
-from textclf.faithfulness import deletion_test
-from textclf.highlight import class_table_frame, details_table, highlight_html, token_spans
+from textclf.explain.attribution import margin
+from textclf.explain.explanation import explain, methods
+from textclf.explain.faithfulness import deletion_test
+from textclf.explain.highlight import class_table_frame, details_table, highlight_html, token_spans
 from textclf.models import create
 from textclf.models.svm import class_direction, linear_coefficients
+from textclf.storage.bundle import load_bundle, save_bundle
 
 SMALL = {"embed_dim": 32, "epochs": 3, "batch_size": 32}
 # Three epochs on 240 texts are 24 steps: at the default 0.001 this small TextCNN scores some texts as it scores the

@@ -5,20 +5,21 @@ import numpy as np
 import pytest
 import torch
 
-from textclf.batching import (
+from textclf.data.documents import encode_documents, split_sentences, split_tokens
+from textclf.data.embeddings import EMBEDDINGS, WordEmbedding
+from textclf.data.vocab import Vocabulary
+from textclf.models import create
+from textclf.models.han import HAN
+from textclf.runs.compare import compare
+from textclf.runs.config import CompareConfig
+from textclf.storage.bundle import bundle_bytes, load_bundle
+from textclf.training.batching import (
     DocumentBucketed,
     DocumentMaxLength,
     document_level_stats,
     make_document_strategy,
     padding_stats,
 )
-from textclf.bundle import bundle_bytes, load_bundle
-from textclf.documents import encode_documents, split_sentences, split_tokens
-from textclf.embeddings import EMBEDDINGS, WordEmbedding
-from textclf.experiment import CompareConfig, compare
-from textclf.models import create
-from textclf.models.han import HAN
-from textclf.vocab import Vocabulary
 
 VOCAB, CLASSES, DIM = 40, 3, 8
 SENTENCES_PER_DOC = [1, 3, 2, 7, 1, 4, 2, 5, 1]

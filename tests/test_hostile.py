@@ -17,10 +17,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.ui import plain
 from tests.hostile import HOSTILE_NAMES, IMAGE, LINK, TAG, Read, good_bundles, hostile_bundles, hostile_csvs
-from textclf.bundle import load_bundle
 from textclf.cli import main
-from textclf.data import Dataset, load_dataset
+from textclf.data.reading import Dataset, load_dataset
 from textclf.errors import BundleError, DataError
+from textclf.storage.bundle import load_bundle
 
 CSVS = hostile_csvs()
 CLI_OPTIONS = {"encoding": "--encoding", "text_col": "--text-col", "label_col": "--label-col",

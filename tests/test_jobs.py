@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from textclf.bundle import load_bundle
-from textclf.eta import WorkEstimate
-from textclf.experiment import CompareConfig, plan_runs
-from textclf.jobs import JobRunner, _Progress
-from textclf.store import Store
+from textclf.jobs.runner import JobRunner, _Progress
+from textclf.runs.config import CompareConfig, plan_runs
+from textclf.runs.eta import WorkEstimate
+from textclf.storage.bundle import load_bundle
+from textclf.storage.store import Store
 
 TINY_CNN = "cnn:embed_dim=16:filters=8"
 

@@ -16,7 +16,7 @@ MAX_GROWTH = 300 * MiB
 # Loads a normal bundle first (imports, torch's allocator), then each bomb; reports the peak RSS growth after each.
 PROBE = """
 import json, resource, sys
-from textclf.bundle import load_bundle
+from textclf.storage.bundle import load_bundle
 from textclf.errors import BundleError
 
 def peak():

@@ -14,16 +14,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils import estimator_checks as checks
 from sklearn.utils import get_tags
 
-from textclf.batching import Batch, Bucketed, MaxLength
+from textclf.data.tokenize import Tokenizer, identity
+from textclf.data.vocab import EncodedTexts
 from textclf.errors import TextclfError
 from textclf.models import create, model_keys
 from textclf.models.birnn import CELLS, POOLINGS, BiRNN
 from textclf.models.neural import DEFAULT_MAX_LEN, RECURRENT_TRAINING_SLOTS
 from textclf.models.textcnn import TextCNN
 from textclf.models.tfidf import HashedTfidf
-from textclf.tokenize import Tokenizer, identity
-from textclf.train import accumulate_gradients, make_optimizer
-from textclf.vocab import EncodedTexts
+from textclf.training.batching import Batch, Bucketed, MaxLength
+from textclf.training.loop import accumulate_gradients, make_optimizer
 
 VOCAB, CLASSES = 50, 3
 LENGTHS = [1, 2, 4, 5, 9, 17, 30, 3, 12, 1, 25, 6]
@@ -261,7 +261,7 @@ def test_scikit_learn_estimator_checks_that_apply_to_text_models(key, check):
 
 def test_onednn_keeps_no_kernel_cache_unless_the_user_set_one():
     """The per-shape kernel cache held ~0.5 GB under bucketed batching (BENCHMARKS.md, "Memory per worker")."""
-    read = "import textclf.train, os; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    read = "import textclf.training.loop, os; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
     assert subprocess.run([sys.executable, "-c", read], env=env, capture_output=True, text=True,
                           check=True).stdout.strip() == "0"

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile import good_bundles, manifest, members, replaced
-from textclf.bundle import MANIFEST, VOCABULARY, load_bundle
-from textclf.data import load_dataset
+from textclf.data.reading import load_dataset
 from textclf.errors import BundleError, DataError
+from textclf.storage.bundle import MANIFEST, VOCABULARY, load_bundle
 
 VALID_CSV = ("text,label\n" + "".join(f"a tasty warm meal {i},pos\ncold soggy awful food {i},neg\n"
                                        for i in range(8))).encode()

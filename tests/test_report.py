@@ -4,11 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from textclf.breakdown import accuracy_by_length, length_edges, per_class
-from textclf.experiment import CompareConfig, Comparison, RunResult
-from textclf.pairwise import matrix, pair_result, pairwise_table
-from textclf.report import accuracy_change_text, aggregate, convergence_caution, headline, readable_table
-from textclf.stats import PairedResult, format_p
+from textclf.results.analysis import comparison_json
+from textclf.results.breakdown import accuracy_by_length, length_edges, per_class
+from textclf.results.pairwise import matrix, pair_result, pairwise_table
+from textclf.results.report import accuracy_change_text, aggregate, convergence_caution, headline, readable_table
+from textclf.results.stats import PairedResult, format_p
+from textclf.runs.comparison import Comparison, RunResult
+from textclf.runs.config import CompareConfig
 
 TEXTS = 400
 TRUTH = ["pos" if i % 2 else "neg" for i in range(TEXTS)]
@@ -135,7 +137,7 @@ def test_per_class_metrics_for_every_run():
 
 
 def test_the_json_carries_the_analysis():
-    analysis = bucketing_case(0.10).to_json()["analysis"]
+    analysis = comparison_json(bucketing_case(0.10))["analysis"]
     assert {"summary", "pairwise", "accuracy_by_length", "per_class"} <= set(analysis)
     assert analysis["summary"][0]["accuracy_ci_low"] < analysis["summary"][0]["accuracy_mean"]
     assert pd.DataFrame(analysis["per_class"])["class"].nunique() == 2

@@ -11,9 +11,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.state import runner as dashboard_runner
-from textclf.demo import demo_dataset
-from textclf.experiment import CompareConfig
-from textclf.jobs import JobRunner
+from textclf.data.demo import demo_dataset
+from textclf.jobs.runner import JobRunner
+from textclf.runs.config import CompareConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SVM = CompareConfig(models=("svm",))

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textclf.data import Dataset, load_dataset
+from textclf.data.reading import Dataset, load_dataset
+from textclf.data.split import kfold_splits, split_dataset
 from textclf.errors import DataError
-from textclf.split import kfold_splits, split_dataset
 
 
 def make_dataset(counts: dict[str, int]) -> Dataset:

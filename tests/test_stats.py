@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from textclf.stats import (
+from textclf.results.stats import (
     accuracy_interval,
     corrected_resampled_t,
     format_p,

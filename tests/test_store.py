@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import textclf.store as store_module
+import textclf.storage.store as store_module
 from textclf.cli import main
 from textclf.errors import TextclfError
-from textclf.experiment import CompareConfig
-from textclf.jobs import JobRunner
-from textclf.store import MIGRATIONS, SCHEMA_VERSION, Store, process_owner, resolve_home
+from textclf.jobs.runner import JobRunner
+from textclf.results.analysis import comparison_json_text
+from textclf.runs.config import CompareConfig
+from textclf.storage.store import MIGRATIONS, SCHEMA_VERSION, Store, process_owner, resolve_home
 
 CONFIG = CompareConfig(models=("cnn:embed_dim=16:filters=8", "svm"), batchings=("bucket",), epochs=2, batch_size=16)
 
@@ -99,7 +100,8 @@ def test_a_newer_or_foreign_database_is_refused_with_a_clear_message(tmp_path):
 def test_a_recorded_experiment_reads_back_exactly(tmp_path, small_demo, finished):
     store = Store(tmp_path)
     experiment_id = record(store, small_demo, finished)
-    assert json.loads(store.load_comparison(experiment_id).json_text()) == json.loads(finished.json_text())
+    stored = store.load_comparison(experiment_id)
+    assert json.loads(comparison_json_text(stored)) == json.loads(comparison_json_text(finished))
     (row,) = store.list_experiments()
     assert row["id"] == experiment_id and row["status"] == "done" and row["dataset"] == small_demo.name
     assert row["models"] == ["TextCNN", "SVM"] and row["runs"] == row["total_runs"] == 2
@@ -126,7 +128,7 @@ def test_export_gives_the_table_as_csv_and_the_comparison_as_json(tmp_path, smal
     table = pd.read_csv(StringIO(store.export_experiment(experiment_id, "csv")))
     assert list(table.model) == ["TextCNN", "SVM"]
     assert table.accuracy.tolist() == pytest.approx(finished.table.accuracy.tolist())
-    assert json.loads(store.export_experiment(experiment_id, "json")) == json.loads(finished.json_text())
+    assert json.loads(store.export_experiment(experiment_id, "json")) == json.loads(comparison_json_text(finished))
     with pytest.raises(TextclfError, match="choose csv or json"):
         store.export_experiment(experiment_id, "xlsx")
 

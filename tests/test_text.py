@@ -2,8 +2,8 @@
 
 import torch
 
-from textclf.tokenize import Tokenizer, detect_language, resolve
-from textclf.vocab import PAD, UNK, Vocabulary, encode
+from textclf.data.tokenize import Tokenizer, detect_language, resolve
+from textclf.data.vocab import PAD, UNK, Vocabulary, encode
 
 
 def test_auto_picks_characters_for_unlabelled_chinese_and_words_otherwise():

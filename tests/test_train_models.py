@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.test_app import assert_clean, fresh_caches, page  # noqa: F401  (fresh_caches is an autouse fixture)
-from textclf.demo import demo_dataset
+from textclf.data.demo import demo_dataset
 
 
 def form(rows: int = 120):

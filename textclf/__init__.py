@@ -5,13 +5,15 @@ A library first (usable from a notebook or `python -m textclf`); the Streamlit d
 
 __version__ = "0.1.0"
 
-from textclf.data import Dataset, load_dataset, read_table, to_dataset
-from textclf.demo import demo_dataset
+from textclf.data.demo import demo_dataset
+from textclf.data.profile import profile_dataset
+from textclf.data.reading import Dataset, load_dataset, read_table, to_dataset
+from textclf.data.split import split_dataset
 from textclf.errors import DataError, TextclfError
-from textclf.experiment import CompareConfig, Comparison, ModelSpec, compare, load_results
-from textclf.explain import Explanation, explain
-from textclf.profile import profile_dataset
-from textclf.split import split_dataset
+from textclf.explain.explanation import Explanation, explain
+from textclf.runs.compare import compare
+from textclf.runs.comparison import Comparison, load_results
+from textclf.runs.config import CompareConfig, ModelSpec
 
 __all__ = [
     "CompareConfig", "Comparison", "DataError", "Dataset", "Explanation", "ModelSpec", "TextclfError", "compare",

@@ -15,20 +15,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from textclf.batching import PAD_TO, STRATEGIES
-from textclf.bundle import load_bundle
-from textclf.data import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
-from textclf.demo import demo_dataset
-from textclf.dispatch import BACKEND_VARIABLE, BACKENDS, PROCESSES, make_backend
+from textclf.data.demo import demo_dataset
+from textclf.data.profile import profile_dataset
+from textclf.data.reading import ENCODINGS, SEPARATOR_BY_NAME, Dataset, load_dataset
+from textclf.data.tokenize import TOKENIZERS
 from textclf.errors import TextclfError
-from textclf.experiment import AUTO, MAX_TRUNCATION, REFIT_STAGE, CompareConfig, Comparison, load_results
-from textclf.explain import Explanation, explain, methods
-from textclf.jobs import FAILED, JobRunner
-from textclf.pairwise import matrix, pairwise_table
-from textclf.profile import profile_dataset
-from textclf.report import aggregate, headline
-from textclf.store import BUNDLES, MAX_ID, Store, resolve_home
-from textclf.tokenize import TOKENIZERS
+from textclf.explain.explanation import Explanation, explain, methods
+from textclf.jobs.runner import FAILED, JobRunner
+from textclf.results.analysis import comparison_json_text
+from textclf.results.pairwise import matrix, pairwise_table
+from textclf.results.report import aggregate, headline
+from textclf.runs.comparison import Comparison, load_results
+from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig
+from textclf.runs.dispatch import BACKEND_VARIABLE, BACKENDS, PROCESSES, make_backend
+from textclf.runs.run_one import REFIT_STAGE
+from textclf.storage.bundle import load_bundle
+from textclf.storage.store import BUNDLES, MAX_ID, Store, resolve_home
+from textclf.training.batching import PAD_TO, STRATEGIES
 
 TABLE_COLUMNS = ["model", "batching", "seed", "fold", "accuracy", "macro_f1", "seconds_per_epoch",
                  "seconds_to_best_epoch", "train_cpu_seconds", "validation_seconds", "inference_seconds", "epochs_run",
@@ -279,7 +282,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if store:
         print(f"recorded as experiment {job.experiment_id} in {store.path}")
     if args.out:
-        write_text(args.out, comparison.json_text(), "--out")
+        write_text(args.out, comparison_json_text(comparison), "--out")
         print(f"results written to {args.out}")
     return 0
 

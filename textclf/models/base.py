@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from textclf.data.tokenize import Tokenizer, is_tokenized, resolve
 from textclf.errors import TextclfError
-from textclf.explain import NOTHING_TO_EXPLAIN, Explanation, joiner_for, reading_notes
-from textclf.tokenize import Tokenizer, is_tokenized, resolve
+from textclf.explain.explanation import NOTHING_TO_EXPLAIN, Explanation, joiner_for, reading_notes
 
 Explainer = Callable[[list[str]], Explanation]
 

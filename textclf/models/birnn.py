@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from textclf.embeddings import WordEmbedding
-from textclf.explain import Explanation
+from textclf.data.embeddings import WordEmbedding
+from textclf.explain.explanation import Explanation
 from textclf.models import register
 from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier
 

@@ -13,11 +13,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from textclf.embeddings import WordEmbedding
+from textclf.data.embeddings import WordEmbedding
+from textclf.data.vocab import PAD
 from textclf.models import register
 from textclf.models.birnn import CELLS
 from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier
-from textclf.vocab import PAD
 
 
 class CLSTM(nn.Module):

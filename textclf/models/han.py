@@ -3,7 +3,7 @@
 A word-level BiGRU with attention turns each sentence into a vector; a sentence-level BiGRU with attention turns
 the sentence vectors into the document's. Both GRUs run on packed sequences and both attentions give pads a
 weight of exactly zero, so neither the pad words of a sentence nor the pad sentences of a document change the
-output. Documents are split into sentences (see `textclf.documents`) and batched on two levels.
+output. Documents are split into sentences (see `textclf.data.documents`) and batched on two levels.
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from textclf.batching import make_document_strategy
-from textclf.documents import (
+from textclf.data.documents import (
     DocumentTensors,
     EncodedDocuments,
     encode_documents,
     sentence_tokens,
     truncate_document,
 )
-from textclf.embeddings import WordEmbedding
-from textclf.explain import Explanation, joiner_for, refuse_all_unknown
+from textclf.data.embeddings import WordEmbedding
+from textclf.data.tokenize import Tokenizer, is_tokenized, resolve
+from textclf.data.vocab import SPECIALS, UNK
+from textclf.explain.explanation import Explanation, joiner_for, refuse_all_unknown
 from textclf.models import register
 from textclf.models.neural import AttributionInput, NeuralTextClassifier
-from textclf.tokenize import Tokenizer, is_tokenized, resolve
-from textclf.vocab import SPECIALS, UNK
+from textclf.training.batching import make_document_strategy
 
 UNK_TOKEN = SPECIALS[1]
 
@@ -124,7 +124,7 @@ class HANClassifier(NeuralTextClassifier):
 
     `max_len` bounds the tokens kept per document (its first ones, across sentences), as for the flat models.
     Texts are split into sentences before tokenizing (line breaks count), so give it raw texts; token lists are
-    split at end-mark tokens. Batching is two-level (`textclf.batching`); `pad_to` does not apply.
+    split at end-mark tokens. Batching is two-level (`textclf.training.batching`); `pad_to` does not apply.
     """
 
     key = "han"

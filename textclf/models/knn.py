@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
-from textclf.explain import Explanation, feature_token_weights, joiner_for, refuse_all_unknown
+from textclf.explain.explanation import Explanation, feature_token_weights, joiner_for, refuse_all_unknown
 from textclf.models import register
 from textclf.models.tfidf import TfidfTextClassifier
 

@@ -5,7 +5,7 @@ one-time encoding, the batching strategy, the training loop and batched predicti
 how to build its `nn.Module`.
 
 Defaults follow Kim (2014) where he published a choice: 300-dimensional embeddings initialised uniformly in
-[-0.25, 0.25] (his CNN-rand; the `embedding` setting picks the other modes, see textclf.embeddings),
+[-0.25, 0.25] (his CNN-rand; the `embedding` setting picks the other modes, see textclf.data.embeddings),
 dropout 0.5, mini-batches of 50, early stopping on a validation part. The epoch
 cap is high (30) because early stopping, not the cap, should end training; `patience` counts epochs in a row
 in which neither validation accuracy rose nor validation loss fell. Gradients are clipped to a global L2
@@ -23,9 +23,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from textclf.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients
-from textclf.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
-from textclf.embeddings import (  # noqa: F401  (init_embedding, EMBEDDING_INIT_RANGE: re-exported)
+from textclf.data.embeddings import (  # noqa: F401  (init_embedding, EMBEDDING_INIT_RANGE: re-exported)
     CORPUS,
     EMBEDDING_INIT_RANGE,
     WordEmbedding,
@@ -33,9 +31,12 @@ from textclf.embeddings import (  # noqa: F401  (init_embedding, EMBEDDING_INIT_
     init_embedding,
     pretrained_matrix,
 )
-from textclf.explain import Explanation, refuse_all_unknown
+from textclf.data.vocab import UNK, EncodedTexts, Vocabulary, encode
+from textclf.explain.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients
+from textclf.explain.explanation import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
-from textclf.train import (
+from textclf.training.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
+from textclf.training.loop import (
     ProgressCallback,
     StopCheck,
     TrainSettings,
@@ -44,7 +45,6 @@ from textclf.train import (
     seed_everything,
     train_module,
 )
-from textclf.vocab import UNK, EncodedTexts, Vocabulary, encode
 
 # Tokens a neural model reads: BERT's 512, which keeps whole nearly every text of the shared sets and most
 # news articles; 256 cut most of BBC's and cost its TextCNN 1.6 points against the SVM (BENCHMARKS.md).

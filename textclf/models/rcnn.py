@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from textclf.embeddings import WordEmbedding
+from textclf.data.embeddings import WordEmbedding
 from textclf.models import register
 from textclf.models.birnn import CELLS
 from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier

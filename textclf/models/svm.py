@@ -16,7 +16,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import LinearSVC
 
 from textclf.errors import TextclfError
-from textclf.explain import Explanation, feature_token_weights, refuse_all_unknown
+from textclf.explain.explanation import Explanation, feature_token_weights, refuse_all_unknown
 from textclf.models import register
 from textclf.models.nbsvm import NBSVM
 from textclf.models.tfidf import TfidfTextClassifier

@@ -23,13 +23,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from textclf.attribution import margin
-from textclf.batching import evaluation_strategy
-from textclf.embeddings import WordEmbedding
-from textclf.explain import Explanation, joiner_for, spread
+from textclf.data.embeddings import WordEmbedding
+from textclf.data.vocab import PAD
+from textclf.explain.attribution import margin
+from textclf.explain.explanation import Explanation, joiner_for, spread
 from textclf.models import register
 from textclf.models.neural import NeuralTextClassifier
-from textclf.vocab import PAD
+from textclf.training.batching import evaluation_strategy
 
 
 class TextCNN(nn.Module):

@@ -25,9 +25,9 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
+from textclf.data.tokenize import Tokenizer, identity
 from textclf.errors import TextclfError
 from textclf.models.base import TextClassifier
-from textclf.tokenize import Tokenizer, identity
 
 WORD_NGRAM_MAX = 2
 CHAR_NGRAM_MAX = 3

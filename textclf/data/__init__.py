@@ -1,0 +1,1 @@
+"""Data: reading a table of labelled texts, splitting it, tokenizing, the vocabulary, documents, word vectors."""

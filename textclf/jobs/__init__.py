@@ -1,0 +1,1 @@
+"""Jobs: comparisons running in the background for the dashboard and the CLI, stored as they finish."""

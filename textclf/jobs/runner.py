@@ -1,0 +1,399 @@
+"""Background comparisons: queued, trained by a dispatch back-end, with live progress, cancel and a durable record.
+
+A person starts a comparison and keeps clicking, opens another tab or closes the laptop; the work must go on
+and nothing finished may be lost. `JobRunner.submit` queues a comparison and returns a `Job` whose status,
+progress and results any thread may read. Where the runs train is the runner's back-end (`textclf.runs.dispatch`):
+in the runner's own thread, one comparison at a time (the default), or in worker processes or on a Dask cluster,
+where several comparisons run at once and share the workers fairly, so the process serving pages only relays
+progress. Training stays the plain functions of `textclf.runs`: a job only listens to their callbacks,
+writes each run to the store (and a bundle) as soon as it arrives here, and asks them to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from textclf.data.profile import profile_dataset
+from textclf.data.reading import Dataset
+from textclf.errors import TextclfError
+from textclf.runs.compare import compare
+from textclf.runs.comparison import Comparison, RunResult
+from textclf.runs.config import CompareConfig, RunSpec, plan_runs
+from textclf.runs.dispatch import Backend, Sequential
+from textclf.runs.eta import WorkEstimate, planned_slots
+from textclf.runs.prepare import Prepared
+from textclf.storage.bundle import run_bundle_path, save_bundle
+from textclf.storage.store import BUNDLES, Store, resolve_home
+from textclf.training.loop import Cancelled
+
+QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = (
+    "queued", "running", "done", "cancelled", "failed", "interrupted")
+FINISHED = frozenset({DONE, CANCELLED, FAILED, INTERRUPTED})
+LOSS_POINTS = 2000
+CONCURRENT_JOBS = 8
+
+EventListener = Callable[[dict], None]
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _InFlight:
+    """A run training now: its place in the plan, when and where it started, and its share of epochs done."""
+
+    index: int
+    run: RunSpec
+    started: float
+    worker: str | None
+    share: float = 0.0
+
+
+@dataclass
+class _Progress:
+    """Where a job is, and the work its time-left estimate comes from (guarded by the job's lock).
+
+    With a parallel back-end several runs train at once: the newest one started is shown (its epochs, batches
+    and loss curve), and every run in flight feeds the estimate with its finished epochs and its share done."""
+
+    runs_total: int
+    runs_done: int = 0
+    run: str | None = None
+    model: str | None = None
+    batching: str | None = None
+    epoch: int | None = None
+    epochs: int | None = None
+    batch: int | None = None
+    batches: int | None = None
+    loss: float | None = None
+    val_accuracy: float | None = None
+    losses: deque = field(default_factory=lambda: deque(maxlen=LOSS_POINTS))
+    started: float | None = None
+    ended: float | None = None
+    run_started: float = 0.0
+    estimate: WorkEstimate | None = None
+    in_flight: dict[str, _InFlight] = field(default_factory=dict)
+    finished: set[int] = field(default_factory=set)
+    parallel: int = 1
+    worker: str | None = None
+    stage: str | None = None
+
+    def start_run(self, index: int, run: RunSpec, now: float, worker: str | None = None) -> None:
+        """Run `index` (its place in the plan) began; it becomes the run shown."""
+        self.in_flight[run.name] = _InFlight(index, run, now, worker)
+        self._show(self.in_flight[run.name])
+
+    def _show(self, flight: _InFlight) -> None:
+        run = flight.run
+        self.run, self.model, self.batching, self.run_started = run.name, run.model.label, run.batching, flight.started
+        self.worker = flight.worker
+        self.epoch = self.epochs = self.batch = self.batches = self.loss = self.val_accuracy = self.stage = None
+        self.losses.clear()
+
+    def record(self, event: dict) -> None:
+        """A training event of a run in flight: a batch (its loss joins the curve of the run shown, indexed by
+        step within the run) or an epoch (its padded slots and seconds feed the time-left estimate). A refit's
+        events (stage `refit`) start the run shown's loss curve again: its steps count from 1."""
+        flight = self.in_flight.get(event.get("run", self.run))
+        if flight is None:
+            return
+        flight.share = _share_done(event)
+        if event["event"] == "epoch" and self.estimate:
+            self.estimate.epoch_finished(flight.run.model.label, event["padded_slots"], event["seconds"])
+        if flight.run.name != self.run:
+            return
+        if event.get("stage") != self.stage:
+            self.stage = event.get("stage")
+            self.losses.clear()
+        self.epoch, self.epochs = event["epoch"], event["epochs"]
+        if event["event"] == "batch":
+            self.batch, self.batches, self.loss = event["batch"], event["batches"], event["loss"]
+            self.losses.append(((self.epoch - 1) * self.batches + self.batch, self.loss))
+        elif event["event"] == "epoch":
+            self.val_accuracy = event["val_accuracy"]
+
+    def finish_run(self, index: int, name: str, now: float) -> None:
+        self.runs_done += 1
+        self.finished.add(index)
+        flight = self.in_flight.pop(name, None)
+        if self.estimate:
+            self.estimate.run_finished(index, now - (flight.started if flight else self.run_started))
+        if name == self.run:
+            self.run = self.model = self.batching = self.worker = None
+            if self.in_flight:
+                self._show(next(iter(self.in_flight.values())))
+
+    def drop_run(self, index: int, name: str, *, final: bool) -> None:
+        """A run that failed is no longer in flight; unless it starts again elsewhere, no work is left in it."""
+        self.in_flight.pop(name, None)
+        if final:
+            self.finished.add(index)
+        if name == self.run:
+            self.run = self.model = self.batching = self.worker = None
+
+    def snapshot(self, now: float) -> dict:
+        elapsed = ((self.ended or now) - self.started) if self.started is not None else 0.0
+        return {
+            "runs_done": self.runs_done, "runs_total": self.runs_total, "run": self.run, "model": self.model,
+            "batching": self.batching, "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch,
+            "batches": self.batches, "loss": self.loss, "val_accuracy": self.val_accuracy,
+            "eta_seconds": self.eta(), "elapsed_seconds": elapsed, "losses": list(self.losses),
+            "worker": self.worker, "runs_running": len(self.in_flight), "stage": self.stage,
+        }
+
+    def eta(self) -> float | None:
+        """Seconds left, from the slots still to process at the rates measured on finished epochs (see eta.py),
+        shared between the workers that train this comparison's runs."""
+        if self.started is None or self.ended is not None or self.estimate is None:
+            return None
+        shares = dict.fromkeys(self.finished, 1.0) | {f.index: f.share for f in self.in_flight.values()}
+        return self.estimate.seconds_left(shares, workers=self.parallel)
+
+
+def _share_done(event: dict) -> float:
+    """A run's share (0–1) of its planned epochs done, from its latest training event."""
+    if event["event"] == "batch":
+        return ((event["epoch"] - 1) + event["batch"] / event["batches"]) / event["epochs"]
+    return event["epoch"] / event["epochs"]
+
+
+class Job:
+    """One comparison: status, a progress snapshot, the results so far, cancel and wait (from any thread)."""
+
+    def __init__(self, dataset: Dataset, config: CompareConfig, *, store: Store | None = None,
+                 save_models: bool = False, bundles_dir: Path | None = None, on_event: EventListener | None = None,
+                 owner: str | None = None, backend: Backend | None = None):
+        """`owner` names who started it (a browser session): one owner has at most one unfinished job."""
+        self.id = uuid.uuid4().hex[:12]
+        self.owner = owner
+        self._backend = backend or Sequential()
+        self.dataset, self.config, self.save_models = dataset, config, save_models
+        self.experiment_id = store.create_experiment(dataset, config) if store else None
+        self.status = QUEUED
+        self.error: str | None = None
+        self._store, self._bundles_dir, self._on_event = store, bundles_dir, on_event
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._comparison: Comparison | None = None
+        self._results: dict[int, RunResult] = {}
+        self._plan = {run.name: position for position, run in enumerate(plan_runs(config), start=1)}
+        self._progress = _Progress(len(self._plan), parallel=self._backend.workers)
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the job has finished (done, cancelled, failed), False if `timeout` passed first."""
+        return self._finished.wait(timeout)
+
+    def cancel(self) -> None:
+        """Stop before the next batch (at once if still queued); the runs finished so far are kept."""
+        self._stop.set()
+        with self._lock:
+            was_queued = self.status == QUEUED
+            if was_queued:
+                self.status = CANCELLED
+        if was_queued:
+            self._finish(CANCELLED)
+
+    def progress(self) -> dict:
+        """A copy of where the job is (safe to read while it trains)."""
+        with self._lock:
+            snapshot = {"status": self.status, **self._progress.snapshot(time.monotonic())}
+        snapshot["runs_ahead"] = self._backend.ahead(self.id) if snapshot["status"] == RUNNING else None
+        return snapshot
+
+    def comparison(self) -> Comparison | None:
+        """The runs finished so far, with their fitted models; None until the data is split and tokenized."""
+        with self._lock:
+            if self._comparison is None:
+                return None
+            return replace(self._comparison, runs=list(self._comparison.runs))
+
+    def _run(self) -> None:
+        """Train and record the whole comparison (in the runner's thread); every outcome ends in `_finish`."""
+        if not self._begin():
+            return
+        try:
+            compare(self.dataset, self.config, progress=self._on_training, should_stop=self._stop.is_set,
+                    on_prepared=self._on_prepared, on_run_start=self._on_run_start,
+                    on_run_done=self._on_run_done, on_run_failed=self._on_run_failed, keep_models=True,
+                    backend=self._backend, key=self.id)
+        except Cancelled:
+            self._finish(CANCELLED)
+        except TextclfError as err:
+            self._finish(FAILED, str(err))
+        except Exception as err:
+            logger.exception("comparison job %s failed", self.id)
+            self._finish(FAILED, f"{type(err).__name__}: {err}")
+        else:
+            self._finish(DONE)
+
+    def _begin(self) -> bool:
+        with self._lock:
+            if self.status != QUEUED:
+                return False
+            self.status = RUNNING
+            self._progress.started = time.monotonic()
+        if self._store:
+            self._store.start_experiment(self.experiment_id)
+        return True
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        with self._lock:
+            self.status, self.error = status, error
+            self._progress.ended = time.monotonic()
+        try:
+            if self._store:
+                self._store.finish_experiment(self.experiment_id, status, error)
+        finally:
+            self._finished.set()
+
+    def _on_prepared(self, prepared: Prepared, comparison: Comparison) -> None:
+        if self._store:
+            profile = profile_dataset(self.dataset, prepared.tokenizer, tokens=prepared.tokens)
+            self._store.record_prepared(self.experiment_id, comparison, profile.as_dict())
+        runs = plan_runs(self.config)
+        estimate = WorkEstimate([run.model.label for run in runs], planned_slots(prepared, self.config, runs))
+        with self._lock:
+            self._comparison = replace(comparison, runs=[])
+            self._progress.estimate = estimate
+
+    def _on_run_start(self, run: RunSpec, number: int, total: int, worker: str) -> None:
+        with self._lock:
+            self._progress.start_run(number - 1, run, time.monotonic(), worker)
+        self._emit({"event": "run_start", "run": run.name, "number": number, "total": total, "worker": worker})
+
+    def _on_training(self, event: dict) -> None:
+        with self._lock:
+            self._progress.record(event)
+        self._emit(event)
+
+    def _on_run_done(self, run: RunSpec, result: RunResult) -> None:
+        """Persist the run before anyone is told it finished, so what a page shows is already safe."""
+        position = self._plan[run.name]
+        bundle = self._save_bundle(position, run, result) if self.save_models else None
+        if self._store:
+            self._store.add_run(self.experiment_id, position, run.name, result, bundle)
+        with self._lock:
+            self._results[position] = result
+            self._comparison.runs = [self._results[p] for p in sorted(self._results)]
+            self._progress.finish_run(position - 1, run.name, time.monotonic())
+        self._emit({"event": "run_done", "run": run.name, "number": position, "record": result.record,
+                    "bundle": bundle, "placement": result.placement})
+
+    def _on_run_failed(self, run: RunSpec, reason: str, retrying: bool) -> None:
+        """A run lost with its worker, or refused by its model, is recorded at once with the reason."""
+        if self._store:
+            self._store.add_failure(self.experiment_id, self._plan[run.name], run.name, reason, retrying)
+        with self._lock:
+            self._progress.drop_run(self._plan[run.name] - 1, run.name, final=not retrying)
+        self._emit({"event": "run_failed", "run": run.name, "reason": reason, "retrying": retrying})
+
+    def _save_bundle(self, position: int, run: RunSpec, result: RunResult) -> Path:
+        if self._store:
+            folder = self._store.bundle_folder(self.experiment_id)
+        else:
+            folder = (self._bundles_dir or resolve_home() / BUNDLES) / f"job-{self.id}"
+        metadata = {"dataset": self.dataset.name, "run": run.name, "experiment_id": self.experiment_id,
+                    "accuracy": result.record["accuracy"]}
+        return save_bundle(result.estimator, run_bundle_path(folder, position, run.name), metadata=metadata)
+
+    def _emit(self, event: dict) -> None:
+        if self._on_event:
+            self._on_event(event)
+
+
+class JobRunner:
+    """Runs submitted comparisons in background threads, first come first served, on one back-end.
+
+    With the default back-end (training in the runner's thread) one comparison trains at a time and the others
+    wait in order. With worker processes or a Dask cluster up to `CONCURRENT_JOBS` comparisons are in flight at
+    once and the back-end shares its workers fairly between them; a job reports how many runs are ahead of it.
+    """
+
+    def __init__(self, store: Store | None = None, *, threads: int | None = 1, save_models: bool = False,
+                 bundles_dir: Path | None = None, backend: Backend | None = None):
+        """`threads`: torch threads for training in this process (None keeps torch's choice); `bundles_dir` only
+        without a store; `backend`: where runs train (this runner's thread when None; closed at shutdown)."""
+        self.store, self.save_models, self.bundles_dir = store, save_models, bundles_dir
+        self.backend = backend or Sequential(threads)
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._jobs: list[Job] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        if store:
+            store.mark_interrupted()
+        count = 1 if self.backend.serial else CONCURRENT_JOBS
+        self._workers = [threading.Thread(target=self._work, name="textclf-jobs", daemon=True) for _ in range(count)]
+        for worker in self._workers:
+            worker.start()
+
+    def submit(self, dataset: Dataset, config: CompareConfig, *, save_models: bool | None = None,
+               on_event: EventListener | None = None, owner: str | None = None) -> Job:
+        """Queue a comparison; `on_event` hears every training event in a runner thread (the CLI prints them).
+
+        An `owner` that already has a queued or running job gets that job back instead of a second one, so a
+        double-clicked Start queues one comparison.
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("This JobRunner has been shut down; create a new one.")
+            active = self._active(owner)
+            if active is not None:
+                return active
+            job = Job(dataset, config, store=self.store, bundles_dir=self.bundles_dir, on_event=on_event,
+                      save_models=self.save_models if save_models is None else save_models, owner=owner,
+                      backend=self.backend)
+            self._jobs.append(job)
+            self._queue.put(job)
+        return job
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs)
+
+    def active_job(self, owner: str) -> Job | None:
+        """`owner`'s queued or running job, if any."""
+        with self._lock:
+            return self._active(owner)
+
+    def ahead(self, job: Job) -> list[Job]:
+        """The unfinished jobs that will train before `job` (the running one first): what a queued job waits for."""
+        with self._lock:
+            earlier = self._jobs[: self._jobs.index(job)] if job in self._jobs else []
+        return [other for other in earlier if not other.finished]
+
+    def _active(self, owner: str | None) -> Job | None:
+        if owner is None:
+            return None
+        return next((job for job in self._jobs if job.owner == owner and not job.finished), None)
+
+    def shutdown(self, cancel: bool = True, timeout: float | None = None) -> None:
+        """Stop taking jobs; cancel the unfinished ones (or let them finish), wait, and stop the back-end."""
+        with self._lock:
+            self._closed = True
+            jobs = list(self._jobs)
+        if cancel:
+            for job in jobs:
+                job.cancel()
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join(timeout)
+        self.backend.close()
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            try:
+                job._run()
+            except Exception:
+                logger.exception("recording the end of comparison job %s failed", job.id)

@@ -1,0 +1,1 @@
+"""Results: what a comparison's runs say together (summaries, paired tests, breakdowns, headline, charts)."""

@@ -1,0 +1,295 @@
+"""Plotly figures for the dashboard, built here so tests can check their numbers without a browser.
+
+Every chart uses the same colour for a batching strategy, labels its axes with units, and puts values on
+bars where a reader would otherwise have to hover.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+from textclf.data.profile import Profile
+from textclf.results.pairwise import cell_name
+from textclf.results.report import aggregate
+from textclf.runs.comparison import Comparison, RunResult
+from textclf.training.batching import BATCHING_NAMES
+
+BATCHING_COLOURS = {"max_length": "#d62728", "per_batch": "#ff7f0e", "bucket": "#1f77b4", "none": "#7f7f7f"}
+LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "height": 360,
+          "uniformtext": {"minsize": 9, "mode": "hide"}, "title_font": {"size": 15}}
+LABEL_CHARS = 18
+LEGEND_ROW_PX = 20
+MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
+
+
+def _safe(labels: Sequence) -> list[str]:
+    """User-provided labels (class names) escaped: plotly renders a subset of HTML, links included."""
+    return [html.escape(str(label)) for label in labels]
+
+
+def _short(label: str, limit: int = LABEL_CHARS) -> str:
+    """A label cut to `limit` characters (the full text stays in the hover), so axes keep room for the plot."""
+    label = str(label)
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _wrapped(model: str) -> str:
+    """Model names break before their options ('BiLSTM<br>(mean)'): they stay horizontal and readable."""
+    return html.escape(model).replace(" (", "<br>(")
+
+
+def _readable_models(fig: go.Figure, models: Sequence[str]) -> None:
+    """Horizontal, wrapped model names on the x axis, with room made for them instead of slanting."""
+    models = list(dict.fromkeys(models))
+    fig.update_xaxes(tickangle=0, automargin=True, tickvals=models, ticktext=[_wrapped(m) for m in models])
+    fig.update_yaxes(automargin=True)
+
+
+def _legend_below(fig: go.Figure, rows: int, axis_px: int) -> None:
+    """A legend under the x axis, pinned to the figure's bottom edge in pixels, the figure grown by its rows.
+
+    A legend placed in plot fractions moves with the plot's height and lands on the axis title; pinned to the
+    container, with the margin sized for the tick labels and title (`axis_px`), it cannot overlap them.
+    """
+    legend_px = rows * LEGEND_ROW_PX + 10
+    fig.update_layout(legend={"orientation": "v" if rows > 1 else "h", "yref": "container", "y": 0,
+                              "yanchor": "bottom", "x": 0, "xanchor": "left"},
+                      margin_b=axis_px + legend_px, height=(fig.layout.height or LAYOUT["height"]) + legend_px)
+
+
+def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **LAYOUT)
+    return fig
+
+
+def class_counts(profile: Profile) -> go.Figure:
+    fig = _figure("Texts per class", "class", "texts")
+    names, counts = _safe(profile.classes), list(profile.classes.values())
+    fig.add_bar(x=names, y=counts, text=counts, textposition="outside", marker_color="#4c78a8", name="texts")
+    return fig
+
+
+def length_histogram(lengths: Sequence[int], boundaries: Sequence[int], max_len: int) -> go.Figure:
+    """Training texts' token lengths, with the upper bounds of the buckets bucketed batching would use on top."""
+    fig = _figure("Length of the training texts", f"length in tokens (truncated at {max_len})", "texts")
+    fig.add_histogram(x=np.minimum(np.asarray(lengths), max_len), marker_color="#9ecae1", name="texts")
+    for bound in boundaries:
+        fig.add_vline(x=bound, line_dash="dot", line_color=BATCHING_COLOURS["bucket"])
+    fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dot", "color": BATCHING_COLOURS["bucket"]},
+                    name="bucket upper bounds")
+    return fig
+
+
+def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, percent: bool = False,
+                 include_classical: bool = True) -> go.Figure:
+    """Grouped bars: one group per model, one bar per batching (mean over seeds, sd as error bar).
+
+    Values sit at the foot of each bar, where the error bar at its top cannot cover them."""
+    summary = aggregate(table)
+    if not include_classical:
+        summary = summary[summary["batching"] != "none"]
+    fig = _figure(title, "model", y_title)
+    for batching, rows in summary.groupby("batching", sort=False):
+        means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
+        labels = [f"{m:.1%}" if percent else f"{m:.3g}" for m in means]
+        fig.add_bar(x=rows["model"], y=means, name=BATCHING_NAMES.get(batching, batching), text=labels,
+                    textposition="inside", insidetextanchor="start", textangle=0, textfont={"size": 11},
+                    marker_color=BATCHING_COLOURS.get(batching),
+                    error_y={"type": "data", "array": sds, "visible": bool((rows["runs"] > 1).any())})
+    fig.update_layout(barmode="group")
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def accuracy_dots(table: pd.DataFrame) -> go.Figure:
+    """One row per (model, batching): the mean with its 95 % CI as a bar, every single run as a faint dot.
+
+    Dots on a zoomed axis stay readable where bars from zero would make a 1-point difference invisible,
+    and a row per cell keeps 4 models × 3 strategies legible.
+    """
+    summary = aggregate(table)
+    fig = _figure("Test accuracy (mean, 95 % CI, runs)", "test accuracy", "")
+    names = {cell: _cell_label(*cell) for cell in zip(summary["model"], summary["batching"], strict=True)}
+    for batching, rows in summary.groupby("batching", sort=False):
+        runs = table[table["batching"] == batching]
+        colour, legend = BATCHING_COLOURS.get(batching), BATCHING_NAMES.get(batching, batching)
+        fig.add_scatter(x=runs["accuracy"], y=[names[(m, batching)] for m in runs["model"]], mode="markers",
+                        marker={"size": 6, "color": colour, "opacity": 0.35}, name=f"{legend} runs",
+                        showlegend=False, hovertemplate="%{y}<br>one run: %{x:.1%}<extra></extra>")
+        low, high = rows["accuracy_ci_low"], rows["accuracy_ci_high"]
+        fig.add_scatter(
+            x=rows["accuracy_mean"], y=[names[(m, batching)] for m in rows["model"]], mode="markers", name=legend,
+            marker={"size": 11, "color": colour, "symbol": "diamond"},
+            error_x={"type": "data", "symmetric": False, "array": (high - rows["accuracy_mean"]).fillna(0),
+                     "arrayminus": (rows["accuracy_mean"] - low).fillna(0), "thickness": 2, "width": 6},
+            customdata=np.stack([low, high, rows["runs"]], axis=1),
+            hovertemplate="%{y}<br>mean %{x:.1%}<br>95 % CI %{customdata[0]:.1%}–%{customdata[1]:.1%}"
+                          "<br>%{customdata[2]} runs<extra></extra>")
+    fig.update_xaxes(tickformat=".0%", range=_zoomed(table["accuracy"], summary))
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(list(names.values()))))
+    fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170})
+    _legend_below(fig, rows=1, axis_px=60)
+    return fig
+
+
+def _cell_label(model: str, batching: str) -> str:
+    return html.escape(cell_name((model, batching)))
+
+
+def _zoomed(values: pd.Series, summary: pd.DataFrame) -> list[float]:
+    """An axis around the runs and the CIs, with a little margin, never beyond 0–100 %."""
+    points = pd.concat([values, summary["accuracy_ci_low"], summary["accuracy_ci_high"]]).dropna()
+    low, high = float(points.min()), float(points.max())
+    margin = max(0.01, 0.08 * (high - low))
+    return [max(0.0, low - margin), min(1.0, high + margin)]
+
+
+def time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
+    """Training-only seconds per epoch (validation and test inference are timed apart, the same for all).
+
+    `legend=False` where a shared colour key is shown beside the charts (more room for the bars).
+    """
+    fig = _by_batching(table, "seconds_per_epoch", "Training time per epoch", "seconds", include_classical=False)
+    _readable_models(fig, table.loc[table["batching"] != "none", "model"])
+    fig.update_layout(showlegend=legend)
+    return fig
+
+
+def _dash(dashes: dict[str, str], model: str) -> str:
+    """One line style per model (colour already says the batching)."""
+    return dashes.setdefault(model, ["solid", "dash", "dot", "dashdot"][len(dashes) % 4])
+
+
+def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
+    """Accuracy per test-length bin (quantiles), one line per (model, batching), Wilson 95 % CI as error bars."""
+    fig = _figure("Accuracy by text length", "tokens per text (quantile bins)",
+                  "test accuracy")
+    if rows.empty:
+        return fig
+    ticks = dict(zip(rows["bin"], [f"{b}<br>({n} texts)" for b, n in zip(rows["bin"], rows["texts"], strict=True)],
+                     strict=True))
+    dashes = {}
+    for (model, batching), cell in rows.groupby(["model", "batching"], sort=False):
+        fig.add_scatter(
+            x=[ticks[b] for b in cell["bin"]], y=cell["accuracy"], mode="lines+markers",
+            name=_cell_label(model, batching),
+            line={"color": BATCHING_COLOURS.get(batching), "dash": _dash(dashes, model)},
+            error_y={"type": "data", "symmetric": False, "array": cell["ci_high"] - cell["accuracy"],
+                     "arrayminus": cell["accuracy"] - cell["ci_low"], "thickness": 1},
+            hovertemplate="%{x}<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>")
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(height=380)
+    _legend_below(fig, rows=len(fig.data), axis_px=85)
+    return fig
+
+
+def waste_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
+    fig = _by_batching(table, "padding_waste", "Padding waste (pad / all slots)", "share of slots",
+                       percent=True, include_classical=False)
+    fig.update_yaxes(range=[0, 1.08])
+    _readable_models(fig, table.loc[table["batching"] != "none", "model"])
+    fig.update_layout(showlegend=legend)
+    return fig
+
+
+def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True) -> go.Figure:
+    """One point per run (training seconds to the best epoch, validation excluded; classical: the whole fit).
+
+    Shapes and a legend rather than text beside each point: with several seeds the labels would pile up and
+    be cut at the plot's edges. `colour_legend=False` leaves the colours to a shared key beside the charts.
+    """
+    fig = _figure("Accuracy vs time to best epoch", "", "test accuracy")
+    symbols = {model: MODEL_SYMBOLS[i % len(MODEL_SYMBOLS)] for i, model in enumerate(table["model"].unique())}
+    for (model, batching), rows in table.groupby(["model", "batching"], sort=False):
+        fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows["accuracy"], mode="markers", showlegend=False,
+                        marker={"size": 11, "color": BATCHING_COLOURS.get(batching), "symbol": symbols[model],
+                                "line": {"width": 1, "color": "white"}},
+                        customdata=rows["seed"], name=_cell_label(model, batching),
+                        hovertemplate="%{x:.1f} s, accuracy %{y:.1%}<extra>%{fullData.name} · seed "
+                                      "%{customdata}</extra>")
+    for batching in table["batching"].unique() if colour_legend else []:
+        _legend_entry(fig, BATCHING_NAMES.get(batching, batching), {"color": BATCHING_COLOURS.get(batching)})
+    for model, symbol in symbols.items():
+        _legend_entry(fig, html.escape(model), {"color": "#555", "symbol": symbol})
+    fig.update_xaxes(ticksuffix=" s", automargin=True)
+    fig.update_yaxes(tickformat=".1%", automargin=True)
+    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"})
+    return fig
+
+
+def _legend_entry(fig: go.Figure, name: str, marker: dict) -> None:
+    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, marker={"size": 10, **marker},
+                    hoverinfo="skip")
+
+
+def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go.Figure:
+    """Per-epoch validation accuracy (or training loss) of every neural run; seeds share a legend entry."""
+    title, y_title = {"val_accuracy": ("Validation accuracy per epoch", "accuracy"),
+                      "train_loss": ("Training loss per epoch", "cross-entropy loss")}[measure]
+    fig = _figure(title, "epoch", y_title)
+    dashes, shown, last_epoch = {}, set(), 1
+    for run in runs:
+        if not run.history:
+            continue
+        record = run.record
+        dash = _dash(dashes, record["model"])
+        group = cell_name((record["model"], record["batching"]))
+        epochs = [h["epoch"] for h in run.history]
+        last_epoch = max(last_epoch, *epochs)
+        fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers",
+                        name=html.escape(group), legendgroup=group, showlegend=group not in shown,
+                        line={"color": BATCHING_COLOURS.get(record["batching"]), "dash": dash},
+                        customdata=[record["seed"]] * len(epochs),
+                        hovertemplate="epoch %{x}: %{y:.3g}<extra>%{fullData.name} · seed %{customdata}</extra>")
+        shown.add(group)
+    fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), tickformat="d", range=[0.8, last_epoch + 0.2])
+    if measure == "val_accuracy":  # an accuracy axis never runs past 0–100 %, even around a single point
+        fig.update_yaxes(tickformat=".1%", autorangeoptions={"minallowed": 0, "maxallowed": 1})
+    fig.update_layout(legend={"title": {"text": "one line per seed"}} if len(runs) > len(shown) else {})
+    return fig
+
+
+def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
+    """Counts of (true class, predicted class) on the test set for one run; long class names are shortened."""
+    truth, _ = comparison.test_of(run.record)
+    counts = sk_confusion_matrix(truth, run.predictions, labels=comparison.classes)
+    classes = _safe(comparison.classes)
+    short = _safe(_short(c) for c in comparison.classes)
+    record = run.record
+    fig = _figure(f"Confusion matrix: {_cell_label(record['model'], record['batching'])}",
+                  "predicted class", "true class")
+    fig.add_heatmap(z=counts, x=classes, y=classes, colorscale="Blues", text=counts, texttemplate="%{text}",
+                    hovertemplate="true %{y}<br>predicted %{x}<br>%{z} texts<extra></extra>", showscale=False)
+    side = min(900, 200 + 45 * len(classes))
+    fig.update_layout(height=side, width=side + 150)
+    fig.update_xaxes(tickvals=classes, ticktext=short, automargin=True, tickangle=-30 if len(classes) > 3 else 0)
+    fig.update_yaxes(tickvals=classes, ticktext=short, automargin=True, autorange="reversed")
+    return fig
+
+
+def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
+    fig = _figure("Training loss of the current run (live)", "batch", "cross-entropy loss")
+    fig.add_scatter(x=list(steps), y=list(losses), mode="lines", line={"color": "#555"}, name="batch loss")
+    fig.update_layout(height=260, showlegend=False)
+    return fig
+
+
+def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequence[str]) -> go.Figure:
+    """Class probabilities of one text, one group per model (values on the bars while they have room); the
+    figure grows with the number of models so its legend never needs a scroll bar."""
+    fig = _figure("Class probabilities", "class", "probability")
+    labelled = len(probabilities) <= 4
+    for model, values in probabilities.items():
+        fig.add_bar(x=_safe(classes), y=list(values), name=model, textposition="outside",
+                    text=[f"{v:.0%}" for v in values] if labelled else None)
+    fig.update_layout(barmode="group", height=max(LAYOUT["height"], 120 + LEGEND_ROW_PX * len(probabilities)))
+    fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
+    return fig

@@ -1,0 +1,214 @@
+"""Summaries of a comparison: mean, sd and 95 % CI per (model, batching), and the headline in plain sentences.
+
+The sentences are generated from the numbers (never written by hand), so what the dashboard says is always
+what the runs measured; a difference is called significant only when its paired test says so. Time is
+training time only (per epoch, and to the best epoch): validation and test inference are timed apart.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from textclf.results.pairwise import cell_name, pair_result, pairwise_table
+from textclf.results.stats import PairedResult, accuracy_interval, format_p, mean_interval
+from textclf.runs.run_one import STILL_IMPROVING
+from textclf.training.batching import BATCHING_NAMES
+
+if TYPE_CHECKING:
+    from textclf.runs.comparison import Comparison
+
+MEASURES = ("accuracy", "macro_f1", "seconds_per_epoch", "seconds_to_best_epoch", "train_seconds",
+            "train_cpu_seconds", "validation_seconds", "inference_seconds", "fit_wall_seconds", "padding_waste")
+WITH_CI = ("accuracy", "macro_f1")
+COLUMN_NAMES = {
+    "model": "Model", "batching": "Batching", "seed": "Seed", "fold": "Fold", "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "train_seconds": "Training time (s)", "seconds_per_epoch": "Time per epoch (s)",
+    "seconds_to_best_epoch": "Time to best epoch (s)", "train_cpu_seconds": "Training CPU (s)",
+    "refit_seconds": "Refit on training + validation (s)",
+    "cpu_seconds_per_epoch": "CPU per epoch (s)", "validation_seconds": "Validation time (s)",
+    "inference_seconds": "Prediction time (s)", "inference_cpu_seconds": "Prediction CPU (s)",
+    "inference_padded_slots": "Prediction slots", "fit_wall_seconds": "Total wall time of fit (s)",
+    "load_per_core": "Machine load per core", "timing_note": "Timing note", "epochs_run": "Epochs run",
+    "best_epoch": "Best epoch", "steps": "Steps", "examples_seen": "Examples seen", "real_tokens": "Real tokens",
+    "padded_slots": "Padded slots", "padding_waste": "Padding waste", "batch_shapes": "Batch shapes",
+    "parameters": "Parameters", "test_texts": "Test texts", "note": "Note",
+    "class": "Class", "precision": "Precision", "recall": "Recall", "f1": "F1", "support": "Test texts of class",
+}
+BASELINE, BUCKETED = "max_length", "bucket"
+
+
+def aggregate(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, batching): mean, sample sd and 95 % CI of each measure, and the run count.
+
+    Under cross-validation a fold is the unit (seeds are averaged within it first), so sd and CI are over
+    folds; on one split they are over seeds. A single run's accuracy CI is the Wilson interval over its
+    test texts.
+    """
+    if table.empty:
+        return pd.DataFrame(columns=["model", "batching", "runs"])
+    rows = [_summary_row(keys, group) for keys, group in table.groupby(["model", "batching"], sort=False)]
+    return pd.DataFrame(rows)
+
+
+def _summary_row(keys: tuple[str, str], group: pd.DataFrame) -> dict:
+    row = {"model": keys[0], "batching": keys[1], "runs": len(group), "model_key": group["model_key"].iloc[0]}
+    by_fold = "fold" in group and group["fold"].notna().any()
+    row["unit"] = "folds" if by_fold else "seeds"
+    for measure in MEASURES:
+        if measure not in group:
+            continue
+        values = group.groupby("fold")[measure].mean() if by_fold else group[measure]
+        interval = mean_interval(values)
+        row[f"{measure}_mean"], row[f"{measure}_sd"] = interval.mean, interval.sd
+        if measure in WITH_CI:
+            row[f"{measure}_ci_low"], row[f"{measure}_ci_high"] = _ci(interval, group, measure)
+    return row
+
+
+def run_label(record: dict) -> str:
+    """'TextCNN · bucketed · seed 1' for a neural run, just 'SVM' for a classical one (it runs once per fold)."""
+    fold = record.get("fold")
+    fold = f" · fold {fold}" if fold is not None and not pd.isna(fold) else ""
+    if record["batching"] == "none":
+        return record["model"] + fold
+    batching = BATCHING_NAMES.get(record["batching"], record["batching"])
+    return f"{record['model']} · {batching} · seed {record['seed']}{fold}"
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A results table (runs, or per class) for people: named columns and strategies, internal keys and an
+    empty fold or refit column left out."""
+    unused = ["model_key"] + [c for c in ("fold", "refit_seconds") if c in table and table[c].isna().all()]
+    readable = table.drop(columns=unused, errors="ignore")
+    readable["batching"] = readable["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
+    return readable.rename(columns=COLUMN_NAMES)
+
+
+def _ci(interval, group: pd.DataFrame, measure: str) -> tuple[float, float]:
+    """The t interval over runs (clipped to 0–1: both measures are shares), or one run's Wilson interval."""
+    if interval.n == 1 and measure == "accuracy" and "test_texts" in group:
+        texts = int(group["test_texts"].iloc[0])
+        return accuracy_interval(round(interval.mean * texts), texts)
+    return float(np.clip(interval.low, 0, 1)), float(np.clip(interval.high, 0, 1))
+
+
+def headline(comparison: Comparison, pairs: pd.DataFrame | None = None) -> list[str]:
+    """A sentence per neural model on bucketed against max-length batching, the best model, then cautions.
+
+    Bucketing against max-length is the planned question of each model, tested alone; which model came out best
+    is only known after looking at all of them, so that sentence uses the pairwise table's Holm-adjusted p
+    (`pairs`, computed when not given), the same as the matrix shows.
+    """
+    summary = aggregate(comparison.table)
+    sentences = []
+    for model in summary["model"].unique() if not summary.empty else []:
+        rows = summary[summary["model"] == model].set_index("batching")
+        if BASELINE in rows.index and BUCKETED in rows.index:
+            test = pair_result(comparison, (model, BASELINE), (model, BUCKETED))
+            sentences.append(bucketing_sentence(model, rows.loc[BASELINE], rows.loc[BUCKETED], test))
+    if not summary.empty:
+        sentences.append(best_sentence(summary, pairwise_table(comparison) if pairs is None else pairs))
+    sentences += [caution for caution in (convergence_caution(comparison.table), timing_caution(comparison.table))
+                  if caution]
+    return sentences
+
+
+def bucketing_sentence(model: str, base: pd.Series, bucket: pd.Series, test: PairedResult | None) -> str:
+    """Time and padding saved by bucketing, then the accuracy change with its CI and significance."""
+    per_epoch = _time_change(base["seconds_per_epoch_mean"], bucket["seconds_per_epoch_mean"])
+    to_best = ""
+    if pd.notna(base.get("seconds_to_best_epoch_mean")) and pd.notna(bucket.get("seconds_to_best_epoch_mean")):
+        to_best = (f"; {base['seconds_to_best_epoch_mean']:.1f} → {bucket['seconds_to_best_epoch_mean']:.1f} s "
+                   "of training to the best epoch")
+    return (
+        f"{model}: bucketing cut padding from {base['padding_waste_mean']:.0%} to {bucket['padding_waste_mean']:.0%} "
+        f"of the batch slots and took {per_epoch} ({base['seconds_per_epoch_mean']:.1f} → "
+        f"{bucket['seconds_per_epoch_mean']:.1f} s{to_best}); "
+        f"{accuracy_change_text('bucketing', model, test, bucket['accuracy_mean'] - base['accuracy_mean'])}."
+    )
+
+
+def _time_change(before: float, after: float) -> str:
+    change = 1 - after / before
+    direction = "less" if change >= 0 else "more"
+    return f"{abs(change):.0%} {direction} training time per epoch"
+
+
+def accuracy_change_text(what: str, model: str, test: PairedResult | None, difference: float) -> str:
+    """'bucketing changed TextCNN's accuracy by −0.2 ± 1.1 points (not significant, p = 0.71, McNemar exact)'."""
+    if test is None or np.isnan(test.difference):
+        return f"{what} changed {model}'s accuracy by {_signed(100 * difference)} points (no paired test possible)"
+    verdict = "significant" if test.significant else "not significant"
+    return (f"{what} changed {model}'s accuracy by {_signed(100 * test.difference)} ± "
+            f"{100 * test.half_width:.1f} points ({verdict}, {format_p(test.p_value)}, {test.test})")
+
+
+def best_sentence(summary: pd.DataFrame, pairs: pd.DataFrame) -> str:
+    """The most accurate cell, and whether it is significantly ahead of the runner-up (Holm-adjusted)."""
+    ranked = summary.sort_values("accuracy_mean", ascending=False)
+    best = ranked.iloc[0]
+    where = "" if best["batching"] == "none" else f" with {BATCHING_NAMES.get(best['batching'])} batching"
+    sentence = f"Most accurate: {best['model']}{where}, test accuracy {_accuracy_text(best)}"
+    if len(ranked) < 2:
+        return sentence + "."
+    second = ranked.iloc[1]
+    name = cell_name((second["model"], second["batching"]))
+    found = _pair_row(pairs, cell_name((best["model"], best["batching"])), name)
+    if found is None:
+        return sentence + "."
+    row, sign = found
+    ahead = "significantly" if row["significant"] else "not significantly"
+    return (f"{sentence}; {ahead} ahead of the runner-up, {name} ({_signed(100 * sign * row['difference'])} "
+            f"points, {format_p(row['p_holm'])} after Holm's correction for {len(pairs)} "
+            f"{'pair' if len(pairs) == 1 else 'pairs'}, {row['test']}).")
+
+
+def _pair_row(pairs: pd.DataFrame, first: str, second: str) -> tuple[pd.Series, int] | None:
+    """The pairwise row of two cells and the sign that turns its difference (b − a) into first − second."""
+    for a, b, sign in ((second, first, 1), (first, second, -1)):
+        rows = pairs[(pairs["a"] == a) & (pairs["b"] == b)] if len(pairs) else pairs
+        if len(rows):
+            return rows.iloc[0], sign
+    return None
+
+
+def convergence_caution(table: pd.DataFrame) -> str | None:
+    """Runs that the epoch cap ended while still improving: their accuracy understates the model, and a
+    comparison between an under-trained model and a converged one says little about the models."""
+    if "note" not in table:
+        return None
+    capped = table[table["note"].astype(str).str.startswith(STILL_IMPROVING)]
+    if capped.empty:
+        return None
+    models = ", ".join(dict.fromkeys(capped["model"]))
+    trained = int(table["epochs_run"].notna().sum()) if "epochs_run" in table else len(table)
+    return (f"Training caution: {len(capped)} of {trained} neural runs ({models}) were still improving when the epoch "
+            f"cap stopped them, so their accuracy understates the model; raise the epoch cap and let early "
+            f"stopping end the training.")
+
+
+def timing_caution(table: pd.DataFrame) -> str | None:
+    if "timing_note" not in table:
+        return None
+    noted = table[table["timing_note"].astype(object).fillna("").astype(bool)]
+    if noted.empty:
+        return None
+    return (f"Timing caution: in {len(noted)} of {len(table)} runs training's wall and CPU time differ by more "
+            f"than 25 % (first: {noted['model'].iloc[0]}, {noted['timing_note'].iloc[0]}).")
+
+
+def _signed(points: float) -> str:
+    return f"{'+' if points >= 0 else '−'}{abs(points):.1f}"
+
+
+def _accuracy_text(row: pd.Series) -> str:
+    """'81.2% ± 0.9% (sd over seeds; 95 % CI 79.0–83.4%)'."""
+    details = [f"sd over {row['unit']}"] if row["runs"] > 1 else []
+    if pd.notna(row.get("accuracy_ci_low")):
+        details.append(f"95 % CI {100 * row['accuracy_ci_low']:.1f}–{100 * row['accuracy_ci_high']:.1f}%")
+    spread = f" ± {row['accuracy_sd']:.1%}" if row["runs"] > 1 else ""
+    return f"{row['accuracy_mean']:.1%}{spread}" + (f" ({'; '.join(details)})" if details else "")

@@ -1,0 +1,1 @@
+"""Runs: a comparison's plan, its shared prepared data, one run, the back-ends that execute runs and the ETA."""

@@ -1,0 +1,125 @@
+"""The comparison: one split (or k folds), one tokenization, then every (model x batching x seed x fold) run on
+a back-end, gathered into a `Comparison` in plan order. With cross-validation every model is trained and
+tested on the same folds, so its runs pair up fold by fold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import partial
+
+from textclf.data.reading import Dataset
+from textclf.errors import TextclfError
+from textclf.models import get_model_class
+from textclf.runs.comparison import Comparison, RunResult
+from textclf.runs.config import CompareConfig, RunSpec, expected_cost, plan_runs
+from textclf.runs.dispatch import Backend, Batch, Listener, Sequential
+from textclf.runs.prepare import Prepared, prepare
+from textclf.runs.run_one import Refusal, run_or_refusal
+from textclf.training.loop import ProgressCallback, StopCheck
+
+RunCallback = Callable[[RunSpec, RunResult], None]
+
+
+StartCallback = Callable[[RunSpec, int, int, str], None]
+
+
+FailureCallback = Callable[[RunSpec, str, bool], None]
+
+
+PreparedCallback = Callable[[Prepared, Comparison], None]
+
+
+def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: ProgressCallback | None = None,
+            should_stop: StopCheck | None = None, on_run_start: StartCallback | None = None,
+            on_run_done: RunCallback | None = None, keep_models: bool = False,
+            on_prepared: PreparedCallback | None = None, on_run_failed: FailureCallback | None = None,
+            backend: Backend | None = None, key: str | None = None) -> Comparison:
+    """Run the whole grid on one split, on `backend` (this thread by default); the runs come back in plan order.
+
+    `on_run_done` sees each run as soon as it finishes (to store it), in the calling process whatever the
+    back-end; its fitted model comes with it only with `keep_models`. `should_stop` is checked between batches
+    and between runs (classical models have no batches); when it says stop, `Cancelled` is raised and the runs
+    finished so far have already reached `on_run_done`.
+    A run lost with its worker reaches `on_run_failed` (and is retried once); the others go on. So does a run
+    whose model refuses its settings or data (not retried): the other runs still train and are stored, and
+    then `TextclfError` is raised with the refusal.
+    """
+    config = config or CompareConfig()
+    prepared = prepare(dataset, config)
+    comparison = new_comparison(dataset.name, prepared, config)
+    if on_prepared:
+        on_prepared(prepared, comparison)
+    runs = plan_runs(config)
+    collector = _Collector(runs, progress, on_run_start, on_run_done, on_run_failed, keep_models)
+    work = run_or_refusal if keep_models else partial(run_or_refusal, keep_model=False)
+    batch = Batch(work, runs, _what_runs_read(prepared, runs), config, collector, should_stop,
+                  costs=[expected_cost(r) for r in runs])
+    if key:
+        batch.key = key
+    (backend or Sequential()).run(batch)
+    if collector.refusals:
+        raise TextclfError(" ".join(dict.fromkeys(collector.refusals)))
+    comparison.runs = [collector.results[i] for i in sorted(collector.results)]
+    comparison.failures = collector.failures
+    return comparison
+
+
+def _what_runs_read(prepared: Prepared, runs: Sequence[RunSpec]) -> Prepared:
+    """The prepared data without the raw texts unless a model reads them: a worker gets one copy of the rows,
+    not two."""
+    if any(get_model_class(run.model.key).reads_raw_text for run in runs):
+        return prepared
+    return replace(prepared, texts=())
+
+
+class _Collector(Listener):
+    """Turns a back-end's indexed reports into the comparison's callbacks (named runs, events tagged by run)."""
+
+    def __init__(self, runs: list[RunSpec], progress, on_start, on_done, on_failed, keep_models: bool):
+        self.runs, self.progress, self.on_start, self.on_done, self.on_failed = runs, progress, on_start, on_done, \
+            on_failed
+        self.keep_models = keep_models
+        self.results: dict[int, RunResult] = {}
+        self.failures: list[dict] = []
+        self.refusals: list[str] = []
+
+    def started(self, index: int, worker: str) -> None:
+        if self.on_start:
+            self.on_start(self.runs[index], index + 1, len(self.runs), worker)
+
+    def event(self, index: int, event: dict) -> None:
+        if self.progress:
+            self.progress({**event, "run": self.runs[index].name})
+
+    def finished(self, index: int, result: RunResult | Refusal, info: dict) -> None:
+        if isinstance(result, Refusal):
+            self.refusals.append(result.message)
+            self.failed(index, result.message, retrying=False)
+            return
+        result = replace(result, placement=info)
+        if self.on_done:
+            self.on_done(self.runs[index], result)
+        self.results[index] = result if self.keep_models else replace(result, estimator=None)
+
+    def failed(self, index: int, reason: str, retrying: bool) -> None:
+        self.failures.append({"run": self.runs[index].name, "reason": reason, "retried": retrying})
+        if self.on_failed:
+            self.on_failed(self.runs[index], reason, retrying)
+
+
+def new_comparison(dataset_name: str, prepared: Prepared, config: CompareConfig) -> Comparison:
+    """The comparison's header: the (first) split's sizes and test texts, and under cross-validation each fold's."""
+    folds = [_fold_header(prepared, fold) for fold in range(1, config.cv + 1)] if config.cv else []
+    first = folds[0] if folds else _fold_header(prepared, None)
+    return Comparison(
+        config=config, dataset_name=dataset_name, classes=prepared.classes, tokenizer=prepared.tokenizer,
+        split_sizes=first["split_sizes"], split_notes=list(prepared.split.notes), test_labels=first["test_labels"],
+        test_lengths=first["test_lengths"], max_len=first["max_len"], folds=folds,
+    )
+
+
+def _fold_header(prepared: Prepared, fold: int | None) -> dict:
+    _, test_labels = prepared.part("test", fold)
+    return {"split_sizes": prepared.fold_split(fold).sizes(), "test_labels": [str(v) for v in test_labels],
+            "test_lengths": prepared.test_lengths(fold), "max_len": prepared.fold_max_len(fold)}

@@ -1,0 +1,94 @@
+"""Time left in a comparison, estimated from the work done rather than from the first seconds.
+
+A neural run's time is close to proportional to the padded token slots it processes (epochs × slots per
+epoch), at a rate that depends on the model: so the whole plan is counted in slots before anything trains
+(each strategy's batches are planned on the training lengths), the rate is measured on finished epochs only
+(the first batches carry one-off costs and mislead), and no estimate is given until one epoch has finished.
+Classical runs take seconds; they count at the time the finished ones took. Early stopping can only make the
+real time shorter, so the estimate is an upper bound on the planned work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from textclf.errors import TextclfError
+from textclf.runs.config import CompareConfig, RunSpec
+from textclf.runs.prepare import Prepared
+from textclf.runs.run_one import build_estimator
+from textclf.training.batching import make_strategy, padding_stats
+
+
+def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunSpec]) -> list[int]:
+    """Padded slots each run would process over all its epochs (0 for a classical run).
+
+    Epochs and batch size are the ones the run's estimator will use (the model's own defaults where the
+    comparison leaves them unset), so the plan matches what training does. A run whose settings the model
+    refuses counts as no work: it is reported when the comparison ends, after the other runs have trained."""
+    per_epoch, planned = {}, []
+    for run in runs:
+        try:
+            estimator = build_estimator(run, config, prepared)
+        except TextclfError:
+            planned.append(0)
+            continue
+        if not estimator.uses_batching:
+            planned.append(0)
+            continue
+        key = (run.batching, run.fold, estimator.batch_size)
+        if key not in per_epoch:
+            per_epoch[key] = _slots_per_epoch(prepared, run, estimator.batch_size, config)
+        planned.append(estimator.epochs * per_epoch[key])
+    return planned
+
+
+def _slots_per_epoch(prepared: Prepared, run: RunSpec, batch_size: int, config: CompareConfig) -> int:
+    split, max_len = prepared.fold_split(run.fold), prepared.fold_max_len(run.fold)
+    lengths = torch.as_tensor(np.clip([len(prepared.tokens[i]) for i in split.train], 1, max_len))
+    strategy = make_strategy(run.batching, batch_size, n_buckets=config.n_buckets, pad_to=config.pad_to)
+    if hasattr(strategy, "fit"):
+        strategy.fit(lengths)
+    plan = strategy.plan(lengths, torch.Generator().manual_seed(0))
+    return padding_stats(plan, lengths).padded_slots
+
+
+@dataclass
+class WorkEstimate:
+    """The planned slots of every run and the seconds per slot measured so far, per model."""
+
+    models: list[str]
+    slots: list[int]
+    measured: dict[str, list[float]] = field(default_factory=dict)
+    classical_seconds: list[float] = field(default_factory=list)
+
+    def epoch_finished(self, model: str, slots: int, seconds: float) -> None:
+        seconds_and_slots = self.measured.setdefault(model, [0.0, 0])
+        seconds_and_slots[0] += seconds
+        seconds_and_slots[1] += slots
+
+    def run_finished(self, index: int, seconds: float) -> None:
+        if self.slots[index] == 0:
+            self.classical_seconds.append(seconds)
+
+    def seconds_left(self, shares_done: Mapping[int, float], workers: int = 1) -> float | None:
+        """Seconds for the work left, given each run's share (0–1) of its planned work done (finished runs 1,
+        runs not started yet left out). Several workers share the work left, but it cannot end sooner than its
+        largest run left takes."""
+        if not self.measured:
+            return None
+        overall = sum(s for s, _ in self.measured.values()) / max(1, sum(n for _, n in self.measured.values()))
+        classical = float(np.mean(self.classical_seconds)) if self.classical_seconds else 0.0
+        left = []
+        for index, slots in enumerate(self.slots):
+            share_left = 1.0 - shares_done.get(index, 0.0)
+            if slots == 0:
+                left.append(share_left * classical)
+                continue
+            seconds, measured_slots = self.measured.get(self.models[index], (0.0, 0))
+            rate = seconds / measured_slots if measured_slots else overall
+            left.append(share_left * slots * rate)
+        return max(sum(left) / max(1, workers), max(left, default=0.0))

@@ -1,0 +1,288 @@
+"""Model bundles: one file with everything a trained model needs to predict, loadable without running code.
+
+A bundle is a zip archive. `bundle.json` names the model (registry key and parameters), its classes, tokenizer
+and metadata (label, versions, dataset); the learned state sits beside it in formats that hold data, not code:
+a neural model's vocabulary as JSON and its `state_dict` read back with `torch.load(weights_only=True)`, a
+TF-IDF model's vectorizer and classifier in skops format, read back trusting only the few types they are made
+of. Plain pickle is never read, so a hostile file is refused instead of run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import platform
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import sklearn
+import skops
+import skops.io
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+import textclf
+from textclf.data.reading import safe_name
+from textclf.data.tokenize import Tokenizer
+from textclf.data.vocab import Vocabulary
+from textclf.errors import BundleError, TextclfError
+from textclf.models import get_model_class
+from textclf.models.base import TextClassifier
+from textclf.models.neural import NeuralTextClassifier
+from textclf.models.tfidf import HASH_SPACE, HashedTfidf, TfidfTextClassifier
+from textclf.storage import bundle_checks as checks
+
+BUNDLE_FORMAT = "textclf-bundle"
+BUNDLE_VERSION = 1
+BUNDLE_SUFFIX = ".textclf"
+MANIFEST, VOCABULARY, WEIGHTS, TFIDF_STATE = "bundle.json", "vocabulary.json", "weights.pt", "tfidf.skops"
+NEURAL, TFIDF = "neural", "tfidf"
+SKOPS_TRUSTED = frozenset({
+    "textclf.data.tokenize.Tokenizer", "textclf.data.tokenize.identity", "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
+    "textclf.models.nbsvm.NBSVM", "textclf.models.tfidf.HashedTfidf",
+})
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, OSError)
+INCONSISTENT = (KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError, RecursionError,
+                OverflowError)
+HOW_TO_FIX = "Choose a bundle saved by textclf (compare --save-models or the dashboard's download), or save it again."
+
+
+@dataclass
+class Bundle:
+    """A model read back from a bundle: predicts exactly like the model that was saved."""
+
+    estimator: TextClassifier
+    metadata: dict
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.estimator.classes_]
+
+    @property
+    def has_probabilities(self) -> bool:
+        """False only for an SVM trained with a one-example class (too few to calibrate probabilities)."""
+        return not isinstance(self.estimator, TfidfTextClassifier) or hasattr(
+            self.estimator.classifier_, "predict_proba")
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.estimator.predict(_as_list(texts))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, one column per entry of `classes`."""
+        if not self.has_probabilities:
+            raise TextclfError("This model gives labels but no probabilities (a class had a single training "
+                               "example, too few to calibrate); use predict.")
+        return self.estimator.predict_proba(_as_list(texts))
+
+
+def _as_list(texts: Sequence[str] | str) -> list[str]:
+    return [texts] if isinstance(texts, str) else list(texts)
+
+
+def bundle_bytes(estimator: TextClassifier, *, metadata: dict | None = None) -> bytes:
+    """The bundle as bytes (for a download button); `metadata` adds to what is recorded (e.g. the dataset)."""
+    if not hasattr(estimator, "classes_"):
+        raise TextclfError("The model has not been trained yet; train it before saving it as a bundle.")
+    kind, files = _state_files(estimator)
+    manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "kind": kind,
+                "metadata": _metadata(estimator, metadata)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def save_bundle(estimator: TextClassifier, path: str | os.PathLike, *, metadata: dict | None = None) -> Path:
+    """Write the bundle to `path` atomically, so a crash mid-write never leaves a half file under that name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(bundle_bytes(estimator, metadata=metadata))
+    os.replace(partial, path)
+    return path
+
+
+def run_bundle_path(folder: Path, position: int, run_name: str) -> Path:
+    """A run's bundle file in `folder`, named so that a listing sorts in run order."""
+    return folder / f"{position:02d}-{safe_name(run_name)}{BUNDLE_SUFFIX}"
+
+
+def _metadata(estimator: TextClassifier, extra: dict | None) -> dict:
+    """Which model, trained how and by which versions; `key`, `params`, `classes` and `tokenizer` rebuild it."""
+    params = estimator.get_params()
+    return {
+        "dataset": None, **(extra or {}),
+        "model": get_model_class(estimator.key).label(params), "key": estimator.key, "params": params,
+        "tokenizer": estimator.tokenizer_, "max_len": params.get("max_len"),
+        "classes": [str(c) for c in estimator.classes_], "versions": _versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _versions() -> dict[str, str]:
+    return {"textclf": textclf.__version__, "python": platform.python_version(), "torch": torch.__version__,
+            "scikit-learn": sklearn.__version__, "skops": skops.__version__, "numpy": np.__version__}
+
+
+def _state_files(estimator: TextClassifier) -> tuple[str, dict[str, bytes]]:
+    if isinstance(estimator, NeuralTextClassifier):
+        weights = io.BytesIO()
+        torch.save(estimator.module_.state_dict(), weights)
+        vocabulary = {"tokens": estimator.vocab_.to_list(),
+                      "bucket_boundaries": getattr(estimator.strategy_, "boundaries", None)}
+        return NEURAL, {VOCABULARY: json.dumps(vocabulary, ensure_ascii=False).encode(), WEIGHTS: weights.getvalue()}
+    if isinstance(estimator, TfidfTextClassifier):
+        return TFIDF, {TFIDF_STATE: skops.io.dumps(estimator.bundle_state())}
+    raise TextclfError(f"Saving a {type(estimator).__name__} as a bundle is not supported.")
+
+
+def load_bundle(source: str | os.PathLike | bytes) -> Bundle:
+    """Read a bundle from a path (or its bytes); anything damaged, foreign, oversized or carrying code raises
+    BundleError, and nothing is built before its size is known to be within bounds."""
+    name, opened = _open_source(source)
+    try:
+        with zipfile.ZipFile(opened) as archive:
+            checks.check_members(archive, name)
+            manifest = _manifest(archive, name)
+            estimator = _restore(archive, manifest, name)
+    except TextclfError:
+        raise
+    except DAMAGED as err:
+        raise BundleError(f"{name} is damaged or not a textclf bundle ({_reason(err)}). {HOW_TO_FIX}") from None
+    except INCONSISTENT as err:
+        raise BundleError(f"{name} is damaged or inconsistent ({_reason(err)}). {HOW_TO_FIX}") from None
+    finally:
+        opened.close()
+    return Bundle(estimator, manifest["metadata"])
+
+
+def _reason(err: Exception) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _open_source(source: str | os.PathLike | bytes) -> tuple[str, BinaryIO]:
+    """The bundle as a seekable binary stream, refused by size before anything is read."""
+    if isinstance(source, bytes | bytearray):
+        checks.check_file_size(len(source), "The bundle")
+        return "The bundle", io.BytesIO(bytes(source))
+    path = Path(source)
+    try:
+        checks.check_file_size(path.stat().st_size, str(path))
+        return str(path), path.open("rb")
+    except OSError as err:
+        raise BundleError(f"Cannot read the bundle {path}: {err.strerror}. Check the path.") from None
+
+
+def _manifest(archive: zipfile.ZipFile, name: str) -> dict:
+    if MANIFEST not in archive.namelist():
+        raise BundleError(f"{name} is a zip archive but not a textclf bundle (it has no {MANIFEST}). "
+                          f"{HOW_TO_FIX}")
+    manifest = json.loads(checks.read_member(archive, MANIFEST, checks.MANIFEST_LIMIT, name))
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"{name} is not a textclf bundle. {HOW_TO_FIX}")
+    version = manifest.get("version", 0)
+    if not isinstance(version, int):
+        raise checks.refuse(name, "its version is not a number")
+    if version > BUNDLE_VERSION:
+        raise BundleError(f"{name} was saved by a newer textclf (bundle version {version}); "
+                          "upgrade textclf to read it.")
+    checks.check_manifest(manifest, name)
+    return manifest
+
+
+def _restore(archive: zipfile.ZipFile, manifest: dict, name: str) -> TextClassifier:
+    """Check the settings, rebuild the estimator from them, then put the learned state back."""
+    metadata = manifest["metadata"]
+    cls = _model_class(metadata["key"], manifest.get("kind"), name)
+    params = {**cls.earlier_defaults, **metadata["params"]}
+    checks.check_params(params, cls._get_param_names(), name)
+    estimator = cls(**params)
+    estimator.classes_ = np.array(metadata["classes"], dtype=object)
+    estimator.tokenizer_ = metadata["tokenizer"]
+    estimator.history_ = []
+    if isinstance(estimator, NeuralTextClassifier):
+        _restore_neural(estimator, archive, name)
+    else:
+        _restore_tfidf(estimator, archive, name)
+    return estimator
+
+
+def _model_class(key: str, kind, name: str) -> type[TextClassifier]:
+    """The registered class for `key`, which must be of the family `kind` says the state is stored as."""
+    try:
+        cls = get_model_class(key)
+    except ValueError:
+        raise checks.refuse(name, f"it names a model ({key[:40]!r}) this textclf does not know") from None
+    family = NEURAL if issubclass(cls, NeuralTextClassifier) else TFIDF if issubclass(
+        cls, TfidfTextClassifier) else None
+    if kind not in (NEURAL, TFIDF):
+        raise BundleError(f"{name} holds a model kind ({str(kind)[:40]!r}) this textclf does not know.")
+    if family != kind:
+        raise checks.refuse(name, f"it stores a {kind} model's state for the model {key!r}")
+    return cls
+
+
+def _restore_neural(estimator: NeuralTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
+    vocabulary = json.loads(checks.read_member(archive, VOCABULARY, checks.VOCABULARY_LIMIT, name))
+    estimator.vocab_ = Vocabulary.from_list(checks.check_vocabulary(vocabulary, name))
+    estimator.strategy_ = estimator.build_strategy()
+    if vocabulary.get("bucket_boundaries") is not None:
+        estimator.strategy_.boundaries = list(vocabulary["bucket_boundaries"])
+    estimator.device_ = torch.device("cpu")
+    sizes = (len(estimator.vocab_), len(estimator.classes_))
+    with torch.device("meta"):
+        count = sum(p.numel() for p in estimator.build_module(*sizes).parameters())
+    raw = checks.read_member(archive, WEIGHTS, checks.weights_limit(count, name), name)
+    estimator.module_ = estimator.build_module(*sizes)
+    try:
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise BundleError(f"{name} was refused: its weights hold objects other than plain tensors, which could "
+                          f"run code when loaded. {HOW_TO_FIX}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise checks.refuse(name, "its weights are not a table of tensors")
+    estimator.module_.load_state_dict(state)
+    estimator.module_.eval()
+
+
+def _columns_fit(vectorizer: HashedTfidf) -> bool:
+    """Kept columns strictly increasing inside the hashed range, one IDF weight each (else transform breaks)."""
+    columns = getattr(vectorizer, "columns_", None)
+    idf = getattr(getattr(vectorizer, "tfidf_", None), "idf_", None)
+    if not isinstance(columns, np.ndarray) or columns.ndim != 1 or columns.dtype.kind not in "iu" or idf is None:
+        return False
+    in_range = columns.size == 0 or (columns[0] >= 0 and columns[-1] < HASH_SPACE)
+    return in_range and bool(np.all(np.diff(columns) > 0)) and len(idf) == len(columns) and \
+        isinstance(getattr(vectorizer, "known_tokens_", None), list)
+
+
+def _restore_tfidf(estimator: TfidfTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
+    data = checks.read_member(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name)
+    untrusted = set(skops.io.get_untrusted_types(data=data))
+    if not untrusted <= SKOPS_TRUSTED:
+        raise BundleError(f"{name} was refused: it holds types a textclf model never contains "
+                          f"({', '.join(sorted(untrusted - SKOPS_TRUSTED))}). {HOW_TO_FIX}")
+    state = skops.io.loads(data, trusted=sorted(untrusted))
+    if not isinstance(state, dict) or not isinstance(state.get("vectorizer"), HashedTfidf | TfidfVectorizer):
+        raise checks.refuse(name, "its TF-IDF state has no vectorizer")
+    if isinstance(state["vectorizer"], HashedTfidf) and not _columns_fit(state["vectorizer"]):
+        raise checks.refuse(name, "its TF-IDF columns do not match its IDF weights")
+    classifier = state.get("classifier")
+    if not hasattr(classifier, "predict") or not np.array_equal(
+            getattr(classifier, "classes_", None), np.arange(len(estimator.classes_))):
+        raise checks.refuse(name, f"its classifier does not predict the {len(estimator.classes_)} classes listed")
+    if state["vectorizer"].tokenizer != Tokenizer(estimator.tokenizer_):
+        raise checks.refuse(name, "its vectorizer's tokenizer differs from the one its metadata names")
+    estimator.restore_state(state)

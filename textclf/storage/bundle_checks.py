@@ -1,0 +1,192 @@
+"""What a bundle may ask for: size caps per member and bounds on every value, checked before anything is built.
+
+A bundle is a file from anywhere. A few kilobytes can declare gigabytes (a zip bomb, or `embed_dim=10000000`
+that makes torch allocate the embedding before any weight is read), and metadata that loads fine can still make
+`predict` crash later (a tokenizer that does not exist, fewer classes than the model has outputs). So every
+member's compressed and uncompressed size is capped before it is read, every parameter is checked against
+bounds before a module is built, and the metadata is checked against the weights at load time; anything out
+of bounds raises `BundleError` with one clear message.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+
+from textclf.data.tokenize import TOKENIZERS
+from textclf.errors import BundleError
+
+MiB = 1 << 20
+MAX_BUNDLE_BYTES = 1024 * MiB
+MAX_MEMBERS = 16
+MANIFEST_LIMIT = 1 * MiB
+VOCABULARY_LIMIT = 64 * MiB
+TFIDF_LIMIT = 512 * MiB
+MAX_CLASSES = 10_000
+MAX_CLASS_CHARS = 1_000
+MAX_STRING_PARAM = 100
+MAX_LIST_PARAM = 32
+MAX_PARAMETERS = 256 * MiB  # about 1 GiB of float32 weights: far above any model this lab trains
+WEIGHTS_OVERHEAD = 1 * MiB  # torch's file format around the raw tensor bytes
+CONCRETE_TOKENIZERS = tuple(name for name in TOKENIZERS if name != "auto")
+
+# The widest value a sane model uses for each known setting; unknown integer settings get GENERIC_INT.
+PARAM_BOUNDS = {
+    "embed_dim": (1, 4096), "hidden": (1, 4096), "filters": (1, 4096), "kernel_sizes": (1, 64),
+    "max_len": (1, 1_000_000), "max_vocab": (2, 10_000_000), "min_freq": (1, 1_000_000), "n_buckets": (1, 4096),
+    "batch_size": (1, 1_000_000), "epochs": (0, 100_000), "patience": (0, 100_000), "k": (1, 1_000_000),
+    "ngram_max": (1, 16), "min_df": (0, 1_000_000), "seed": (-(2**63), 2**63 - 1),
+    "dropout": (0.0, 1.0), "C": (1e-12, 1e12), "lr": (1e-12, 1e3),
+}
+GENERIC_INT = (-1_000_000_000, 1_000_000_000)
+
+
+def refuse(name: str, problem: str) -> BundleError:
+    """The one message shape for a refused bundle: which file, what is wrong, what to do."""
+    return BundleError(f"{name} was refused: {problem}. Choose a bundle saved by textclf (compare --save-models "
+                       "or the dashboard's download), or save it again.")
+
+
+def check_file_size(size: int, name: str) -> None:
+    if size > MAX_BUNDLE_BYTES:
+        raise refuse(name, f"it is {size / MiB:.0f} MiB, more than the {MAX_BUNDLE_BYTES // MiB} MiB a bundle may be")
+
+
+def check_members(archive: zipfile.ZipFile, name: str) -> None:
+    """Few members, each named once (a repeated name could hide a second copy of a member)."""
+    names = archive.namelist()
+    if len(names) > MAX_MEMBERS:
+        raise refuse(name, f"it has {len(names)} members; a textclf bundle has at most {MAX_MEMBERS}")
+    if len(set(names)) != len(names):
+        raise refuse(name, "a member name appears twice")
+
+
+def read_member(archive: zipfile.ZipFile, member: str, limit: int, name: str) -> bytes:
+    """A member's bytes, refused before reading when its declared size (compressed or not) is over `limit`.
+
+    The read itself stops at `limit` too, so a header that understates the size cannot smuggle more through.
+    """
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        raise refuse(name, f"it has no {member}") from None
+    if info.file_size > limit or info.compress_size > limit:
+        raise refuse(name, f"{member} declares {max(info.file_size, info.compress_size) / MiB:.1f} MiB, "
+                           f"more than the {limit / MiB:.1f} MiB it may hold")
+    with archive.open(info) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise refuse(name, f"{member} holds more than the {limit / MiB:.1f} MiB it may hold")
+    check_inner_zip(data, limit, member, name)
+    return data
+
+
+def check_inner_zip(data: bytes, limit: int, member: str, name: str) -> None:
+    """torch and skops files are zip archives themselves: their members' declared sizes count against `limit`."""
+    if not data.startswith(b"PK"):
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as inner:
+            declared = sum(info.file_size for info in inner.infolist())
+    except zipfile.BadZipFile:
+        return
+    if declared > limit:
+        raise refuse(name, f"{member} expands to {declared / MiB:.1f} MiB, more than the {limit / MiB:.1f} MiB "
+                           "it may hold")
+
+
+def check_manifest(manifest, name: str) -> dict:
+    """The manifest's shape: a dict with a known kind and a metadata dict naming key, params, classes, tokenizer."""
+    if not isinstance(manifest, dict):
+        raise refuse(name, "bundle.json is not an object")
+    metadata = manifest.get("metadata")
+    if not isinstance(metadata, dict):
+        raise refuse(name, "bundle.json has no metadata")
+    for field, kind in (("key", str), ("params", dict), ("classes", list), ("tokenizer", str)):
+        if not isinstance(metadata.get(field), kind):
+            raise refuse(name, f"its metadata has no valid {field!r}")
+    check_classes(metadata["classes"], name)
+    if metadata["tokenizer"] not in CONCRETE_TOKENIZERS:
+        raise refuse(name, f"its tokenizer {metadata['tokenizer'][:40]!r} is not one of "
+                           f"{', '.join(CONCRETE_TOKENIZERS)}")
+    return metadata
+
+
+def check_classes(classes: list, name: str) -> None:
+    if not 2 <= len(classes) <= MAX_CLASSES:
+        raise refuse(name, f"it lists {len(classes)} classes; a classifier has between 2 and {MAX_CLASSES}")
+    if not all(isinstance(c, str) and len(c) <= MAX_CLASS_CHARS for c in classes):
+        raise refuse(name, "its classes are not all short strings")
+    if len(set(classes)) != len(classes):
+        raise refuse(name, "a class is listed twice")
+
+
+def check_params(params: dict, allowed: list[str], name: str) -> None:
+    """Every setting known to the model class and within bounds, before the estimator or a module exists."""
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise refuse(name, f"it sets {', '.join(repr(u[:40]) for u in unknown[:5])}, which the model does not have")
+    for key, value in params.items():
+        problem = _param_problem(key, value)
+        if problem:
+            raise refuse(name, f"its setting {key} = {_short(value)} {problem}")
+
+
+def _param_problem(key: str, value) -> str | None:
+    """What is wrong with one setting: scalars within bounds, or a short flat list or table of them."""
+    if isinstance(value, list | dict):
+        return _collection_problem(key, value)
+    return _scalar_problem(key, value)
+
+
+def _scalar_problem(key: str, value) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return None if len(value) <= MAX_STRING_PARAM else "is too long"
+    if isinstance(value, int | float):
+        low, high = PARAM_BOUNDS.get(key, GENERIC_INT)
+        if isinstance(value, float) and not math.isfinite(value):
+            return "is not a finite number"
+        return None if low <= value <= high else f"is outside {low}..{high}"
+    return "is not a number, a word or a short list of them"
+
+
+def _collection_problem(key: str, values: list | dict) -> str | None:
+    if not 1 <= len(values) <= MAX_LIST_PARAM:
+        return f"must hold between 1 and {MAX_LIST_PARAM} values"
+    items = list(values.values()) if isinstance(values, dict) else values
+    if any(isinstance(v, list | dict) for v in items):
+        return "must be a flat list of numbers or words"
+    if isinstance(values, dict) and any(len(k) > MAX_STRING_PARAM for k in values):
+        return "has a key that is too long"
+    return next(filter(None, (_scalar_problem(key, v) for v in items)), None)
+
+
+def check_vocabulary(vocabulary, name: str) -> list[str]:
+    if not isinstance(vocabulary, dict) or not isinstance(vocabulary.get("tokens"), list):
+        raise refuse(name, "vocabulary.json has no token list")
+    tokens = vocabulary["tokens"]
+    if not all(isinstance(token, str) for token in tokens):
+        raise refuse(name, "vocabulary.json holds tokens that are not strings")
+    boundaries = vocabulary.get("bucket_boundaries")
+    if boundaries is not None and not (
+            isinstance(boundaries, list) and 1 <= len(boundaries) <= PARAM_BOUNDS["n_buckets"][1]
+            and all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= PARAM_BOUNDS["max_len"][1]
+                    for b in boundaries)
+            and boundaries == sorted(set(boundaries))):
+        raise refuse(name, "vocabulary.json has invalid bucket boundaries")
+    return tokens
+
+
+def weights_limit(count: int, name: str) -> int:
+    """How many bytes the weights of a `count`-parameter module may take; refuses an oversized module first."""
+    if count > MAX_PARAMETERS:
+        raise refuse(name, f"its settings describe a model of {count:,} parameters (at most {MAX_PARAMETERS:,})")
+    return int(4 * count * 1.1) + WEIGHTS_OVERHEAD
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

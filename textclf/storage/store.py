@@ -1,0 +1,435 @@
+"""The run store: one folder with an SQLite database of experiments and the model bundles they saved.
+
+Runs take minutes and people close tabs and laptops, so every finished run is written the moment it finishes
+and nothing lives only in memory. The database is opened per operation (never shared across threads) in WAL
+mode, so readers never wait for the writer and writers wait their turn instead of failing. An experiment
+records the process that runs it; one left `running` or `queued` by a process that is gone reads as
+`interrupted`, never as running forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textclf.data.reading import Dataset
+from textclf.errors import TextclfError
+from textclf.results.analysis import comparison_json_text
+from textclf.runs.comparison import RESULTS_FORMAT, Comparison, RunResult, comparison_from_json
+from textclf.runs.config import CompareConfig, plan_runs
+
+HOME_VARIABLE = "TEXTCLF_HOME"
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+DATABASE = "textclf.db"
+BUNDLES = "bundles"
+BUSY_TIMEOUT_SECONDS = 60.0
+ACTIVE = ("queued", "running")
+IS_ACTIVE = "status IN ('queued', 'running')"
+HEADER_KEYS = ("classes", "tokenizer", "split_sizes", "split_notes", "test_labels", "test_lengths", "max_len",
+               "folds", "evaluation_batching")
+EMPTY_HEADER = {"classes": [], "tokenizer": "", "split_sizes": {}, "split_notes": [], "test_labels": [],
+                "test_lengths": [], "max_len": None, "folds": [],
+                "evaluation_batching": "not recorded"}
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 0 → 1: the first schema
+        """CREATE TABLE datasets (
+            id INTEGER PRIMARY KEY,
+            content_hash TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            profile TEXT,
+            created TEXT NOT NULL)""",
+        """CREATE TABLE experiments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+            config TEXT NOT NULL,
+            status TEXT NOT NULL,
+            total_runs INTEGER NOT NULL,
+            header TEXT,
+            error TEXT,
+            owner TEXT NOT NULL,
+            created TEXT NOT NULL,
+            started TEXT,
+            finished TEXT)""",
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            record TEXT NOT NULL,
+            test_predictions TEXT NOT NULL,
+            bundle TEXT,
+            finished TEXT NOT NULL,
+            UNIQUE (experiment_id, position))""",
+        """CREATE TABLE epochs (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            epoch INTEGER NOT NULL,
+            metrics TEXT NOT NULL,
+            PRIMARY KEY (run_id, epoch))""",
+        "CREATE INDEX experiments_by_status ON experiments(status)",
+    ),
+    (  # 1 → 2: runs that failed (a worker killed or out of memory, a model refusing), recorded as it happens
+        """CREATE TABLE run_failures (
+            id INTEGER PRIMARY KEY,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            retried INTEGER NOT NULL,
+            at TEXT NOT NULL)""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    """The folder for the database and bundles: `home` if given, else $TEXTCLF_HOME, else ~/.textclf."""
+    chosen = home or os.environ.get(HOME_VARIABLE) or Path.home() / ".textclf"
+    path = Path(chosen).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise TextclfError(f"Cannot use {path} as the textclf folder ({err.strerror}). Choose another folder "
+                           f"with --home or the {HOME_VARIABLE} environment variable.") from None
+    return path
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def dataset_hash(dataset: Dataset) -> str:
+    """A fingerprint of the content (texts, labels, split), so the same data is recognised under any name."""
+    content = json.dumps([dataset.texts, dataset.labels, dataset.split], ensure_ascii=False)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def process_owner(pid: int | None = None) -> str:
+    """host:pid:start time of a process; the start time tells a reused pid from the process that had it."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process recorded as `owner` still runs (a process on another host is given the benefit)."""
+    host, pid, start = owner.rsplit(":", 2)
+    if host != socket.gethostname():
+        return True
+    return _process_start(int(pid)) == start
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of `pid` from /proc (None if gone or a zombie); where there is no /proc, '' if it exists."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            fields = (proc / str(pid) / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return None if fields[0] in ("Z", "X") else fields[19]
+    if os.name == "nt":
+        return ""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return ""
+
+
+class Store:
+    """Experiments, runs, per-epoch history, test predictions and bundle references in `<home>/textclf.db`."""
+
+    def __init__(self, home: str | os.PathLike | None = None):
+        self.home = resolve_home(home)
+        self.path = self.home / DATABASE
+        self.bundles_dir = self.home / BUNDLES
+        self._migrate()
+        self.mark_interrupted()
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA foreign_keys = ON")
+        return connection
+
+    @contextmanager
+    def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """One connection for one operation; writes take the write lock up front so they never deadlock.
+
+        A damaged database file (or one rows of which no longer decode) becomes a TextclfError saying what to do.
+        """
+        try:
+            with self._connection(write) as connection:
+                yield connection
+        except sqlite3.DatabaseError as err:
+            raise TextclfError(f"The run store {self.path} cannot be used ({err}). If another program holds it, "
+                               "try again; if it is damaged, move the file away (a new one is created) or choose "
+                               "another folder with --home.") from None
+
+    @contextmanager
+    def _connection(self, write: bool) -> Iterator[sqlite3.Connection]:
+        with closing(self._open()) as connection:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield connection
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        """Apply the missing migration steps in one transaction (a new file starts at 0); refuse a newer schema."""
+        try:
+            with closing(self._open()) as connection:
+                connection.execute("PRAGMA journal_mode = WAL")
+            with self._transaction(write=True) as connection:
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise TextclfError(f"{self.path} was written by a newer textclf (schema {version}); upgrade "
+                                       "textclf or choose another folder with --home.")
+                for step in MIGRATIONS[version:]:
+                    for statement in step:
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as err:
+            raise TextclfError(f"{self.path} is not a usable textclf database ({err}). Move it away or choose "
+                               "another folder with --home.") from None
+
+    @property
+    def schema_version(self) -> int:
+        with self._transaction() as connection:
+            return connection.execute("PRAGMA user_version").fetchone()[0]
+
+    def mark_interrupted(self) -> list[int]:
+        """Experiments whose process is gone become `interrupted`; returns their ids."""
+        with self._transaction() as connection:
+            active = connection.execute(
+                f"SELECT id, owner FROM experiments WHERE {IS_ACTIVE}").fetchall()
+        dead = [row["id"] for row in active if not owner_alive(row["owner"])]
+        if dead:
+            with self._transaction(write=True) as connection:
+                connection.executemany(
+                    f"UPDATE experiments SET status = 'interrupted', finished = ? WHERE id = ? AND {IS_ACTIVE}",
+                    [(now(), experiment_id) for experiment_id in dead])
+        return dead
+
+    # Recording, as a comparison happens.
+
+    def create_experiment(self, dataset: Dataset, config: CompareConfig, *, owner: str | None = None) -> int:
+        """A queued experiment (its dataset recorded on first sight), owned by this process unless told otherwise."""
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO datasets (content_hash, name, rows, created) VALUES (?, ?, ?, ?)",
+                (dataset_hash(dataset), dataset.name, len(dataset), now()))
+            dataset_id = connection.execute(
+                "SELECT id FROM datasets WHERE content_hash = ?", (dataset_hash(dataset),)).fetchone()[0]
+            return connection.execute(
+                """INSERT INTO experiments (dataset_id, config, status, total_runs, owner, created)
+                   VALUES (?, ?, 'queued', ?, ?, ?)""",
+                (dataset_id, json.dumps(config.to_dict()), len(plan_runs(config)), owner or process_owner(), now()),
+            ).lastrowid
+
+    def start_experiment(self, experiment_id: int) -> None:
+        self._update(experiment_id, status="running", started=now())
+
+    def record_prepared(self, experiment_id: int, comparison: Comparison, profile: dict | None = None) -> None:
+        """What the split and tokenization gave (classes, sizes, test labels), and the dataset's profile."""
+        header = {key: value for key, value in comparison.to_json().items() if key in HEADER_KEYS}
+        with self._transaction(write=True) as connection:
+            connection.execute("UPDATE experiments SET header = ? WHERE id = ?",
+                               (json.dumps(header, ensure_ascii=False), experiment_id))
+            if profile is not None:
+                connection.execute(
+                    "UPDATE datasets SET profile = ? WHERE id = (SELECT dataset_id FROM experiments WHERE id = ?)",
+                    (json.dumps(profile, ensure_ascii=False), experiment_id))
+
+    def add_run(self, experiment_id: int, position: int, name: str, result: RunResult,
+                bundle: str | os.PathLike | None = None) -> int:
+        """One finished run (results row, history, test predictions, bundle) in one transaction."""
+        with self._transaction(write=True) as connection:
+            run_id = connection.execute(
+                """INSERT INTO runs (experiment_id, position, name, record, test_predictions, bundle, finished)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (experiment_id, position, name, json.dumps(result.record, ensure_ascii=False),
+                 json.dumps(result.predictions, ensure_ascii=False), self._relative(bundle), now()),
+            ).lastrowid
+            connection.executemany(
+                "INSERT INTO epochs (run_id, epoch, metrics) VALUES (?, ?, ?)",
+                [(run_id, entry["epoch"], json.dumps(entry)) for entry in result.history])
+        return run_id
+
+    def add_failure(self, experiment_id: int, position: int, name: str, reason: str, retried: bool) -> None:
+        """A run that failed (lost with its worker, or refused by its model), and whether it runs again elsewhere."""
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                """INSERT INTO run_failures (experiment_id, position, name, reason, retried, at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (experiment_id, position, name, reason, int(retried), now()))
+
+    def failures(self, experiment_id: int) -> list[dict]:
+        with self._transaction() as connection:
+            rows = connection.execute("SELECT name, reason, retried FROM run_failures WHERE experiment_id = ? "
+                                      "ORDER BY id", (experiment_id,)).fetchall()
+        return [{"run": row["name"], "reason": row["reason"], "retried": bool(row["retried"])} for row in rows]
+
+    def finish_experiment(self, experiment_id: int, status: str, error: str | None = None) -> None:
+        self._update(experiment_id, status=status, error=error, finished=now())
+
+    def _update(self, experiment_id: int, **values) -> None:
+        columns = ", ".join(f"{name} = ?" for name in values)
+        with self._transaction(write=True) as connection:
+            connection.execute(f"UPDATE experiments SET {columns} WHERE id = ?", (*values.values(), experiment_id))
+
+    # Reading, deleting, exporting.
+
+    def list_experiments(self) -> list[dict]:
+        """Newest first, each with its status and how many of its runs finished."""
+        self.mark_interrupted()
+        with self._transaction() as connection:
+            return [_summary(row) for row in connection.execute(_SUMMARY_QUERY + " ORDER BY e.id DESC")]
+
+    def experiment(self, experiment_id: int) -> dict:
+        """The list row plus the full config, the error and each finished run's bundle path (None if not saved)."""
+        with self._transaction() as connection:
+            row = self._experiment_row(connection, experiment_id)
+            runs = connection.execute(
+                "SELECT name, bundle FROM runs WHERE experiment_id = ? ORDER BY position", (experiment_id,))
+            bundles = [{"run": run["name"], "path": self._absolute(run["bundle"])} for run in runs]
+        return {**_summary(row), "config": json.loads(row["config"]), "bundles": bundles,
+                "failures": self.failures(experiment_id)}
+
+    def load_comparison(self, experiment_id: int) -> Comparison:
+        """The experiment as a `Comparison` of its finished runs (models are in bundles, not here)."""
+        with self._transaction() as connection:
+            row = self._experiment_row(connection, experiment_id)
+            runs = connection.execute(
+                "SELECT id, record, test_predictions FROM runs WHERE experiment_id = ? ORDER BY position",
+                (experiment_id,)).fetchall()
+            histories = {run["id"]: [json.loads(e["metrics"]) for e in connection.execute(
+                "SELECT metrics FROM epochs WHERE run_id = ? ORDER BY epoch", (run["id"],))] for run in runs}
+        header = {**EMPTY_HEADER, **json.loads(row["header"] or "{}")}
+        return comparison_from_json({
+            "format": RESULTS_FORMAT, "dataset": row["dataset"], "config": json.loads(row["config"]), **header,
+            "runs": [{**json.loads(run["record"]), "history": histories[run["id"]],
+                      "test_predictions": json.loads(run["test_predictions"])} for run in runs],
+            "failures": self.failures(experiment_id),
+        })
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        """Remove the experiment, its runs and its bundle files; a running one must be cancelled first."""
+        with self._transaction(write=True) as connection:
+            bundles = self._idle_bundles(connection, experiment_id)
+            connection.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
+        for path in bundles:
+            if self._inside_home(path):
+                path.unlink(missing_ok=True)
+        with suppress(OSError):
+            self.bundle_folder(experiment_id).rmdir()
+
+    def _inside_home(self, path: Path) -> bool:
+        """Only files inside the home folder are ever deleted, whatever path the database holds."""
+        return path.parent.resolve().is_relative_to(self.home.resolve()) and path.name not in ("", ".", "..")
+
+    def _idle_bundles(self, connection: sqlite3.Connection, experiment_id: int) -> list[Path]:
+        """The bundle files of an experiment that may be deleted (a running one must be cancelled first)."""
+        row = self._experiment_row(connection, experiment_id)
+        if row["status"] in ACTIVE and owner_alive(row["owner"]):
+            raise TextclfError(f"Experiment {experiment_id} is still {row['status']}; cancel it first.")
+        return [self._absolute(r["bundle"]) for r in connection.execute(
+            "SELECT bundle FROM runs WHERE experiment_id = ? AND bundle IS NOT NULL", (experiment_id,))]
+
+    def best_runs(self) -> dict[int, dict]:
+        """Per experiment, its most accurate (model, batching): mean test accuracy over seeds, and seed count."""
+        with self._transaction() as connection:
+            rows = connection.execute(
+                """SELECT experiment_id, json_extract(record, '$.model') AS model,
+                          json_extract(record, '$.batching') AS batching,
+                          AVG(json_extract(record, '$.accuracy')) AS accuracy, COUNT(*) AS seeds
+                   FROM runs GROUP BY experiment_id, model, batching""").fetchall()
+        best: dict[int, dict] = {}
+        for row in rows:
+            if row["experiment_id"] not in best or row["accuracy"] > best[row["experiment_id"]]["accuracy"]:
+                best[row["experiment_id"]] = {key: row[key] for key in ("model", "batching", "accuracy", "seeds")}
+        return best
+
+    def bundle_sizes(self) -> dict[int, int]:
+        """Bytes on disk of each experiment's saved model bundles (experiments without any are left out)."""
+        with self._transaction() as connection:
+            rows = connection.execute("SELECT experiment_id, bundle FROM runs WHERE bundle IS NOT NULL").fetchall()
+        sizes: dict[int, int] = {}
+        for row in rows:
+            with suppress(OSError):
+                size = self._absolute(row["bundle"]).stat().st_size
+                sizes[row["experiment_id"]] = sizes.get(row["experiment_id"], 0) + size
+        return sizes
+
+    def delete_bundles(self, experiment_id: int) -> int:
+        """Remove an experiment's model bundles but keep its results; returns the bytes freed."""
+        with self._transaction(write=True) as connection:
+            paths = self._idle_bundles(connection, experiment_id)
+            connection.execute("UPDATE runs SET bundle = NULL WHERE experiment_id = ?", (experiment_id,))
+        freed = 0
+        for path in filter(self._inside_home, paths):
+            with suppress(OSError):
+                size = path.stat().st_size
+                path.unlink()
+                freed += size
+        with suppress(OSError):
+            self.bundle_folder(experiment_id).rmdir()
+        return freed
+
+    def export_experiment(self, experiment_id: int, fmt: str) -> str:
+        """The results table as CSV, or the whole comparison as the same JSON as `compare --out`."""
+        if fmt not in ("csv", "json"):
+            raise TextclfError(f"Export format {fmt!r} is not supported; choose csv or json.")
+        comparison = self.load_comparison(experiment_id)
+        return comparison.table.to_csv(index=False) if fmt == "csv" else comparison_json_text(comparison)
+
+    def _experiment_row(self, connection: sqlite3.Connection, experiment_id: int) -> sqlite3.Row:
+        in_range = isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID
+        row = connection.execute(_SUMMARY_QUERY + " WHERE e.id = ?", (experiment_id,)).fetchone() if in_range else None
+        if row is None:
+            raise TextclfError(f"There is no experiment {experiment_id} in {self.path}; list the experiments "
+                               "(python -m textclf runs list) to see their ids.")
+        return row
+
+    def bundle_folder(self, experiment_id: int) -> Path:
+        """Where an experiment's bundles go (deleted with it when empty)."""
+        return self.bundles_dir / f"experiment-{experiment_id}"
+
+    def _relative(self, path: str | os.PathLike | None) -> str | None:
+        """Bundle paths inside the home folder are kept relative, so the folder can move as a whole."""
+        if path is None:
+            return None
+        path = Path(path).resolve()
+        return str(path.relative_to(self.home.resolve()) if path.is_relative_to(self.home.resolve()) else path)
+
+    def _absolute(self, text: str | None) -> Path | None:
+        return None if text is None else self.home / text
+
+
+_SUMMARY_QUERY = """
+    SELECT e.*, d.name AS dataset, d.content_hash AS dataset_hash,
+           (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.id) AS runs
+    FROM experiments e JOIN datasets d ON d.id = e.dataset_id"""
+
+
+def _summary(row: sqlite3.Row) -> dict:
+    config = CompareConfig.from_dict(json.loads(row["config"]))
+    return {
+        "id": row["id"], "dataset": row["dataset"], "dataset_hash": row["dataset_hash"],
+        "models": [spec.label for spec in config.models], "created": row["created"], "started": row["started"],
+        "finished": row["finished"], "status": row["status"], "runs": row["runs"], "total_runs": row["total_runs"],
+        "error": row["error"],
+    }

@@ -1,0 +1,1 @@
+"""Training: the batching strategies (the subject of the study), the torch training loop and its timing."""

@@ -1,0 +1,264 @@
+"""The training loop shared by every neural model: optimiser, early stopping, seeds, progress and cancel.
+
+Batches come from a batching strategy's plan as slices of a once-encoded id matrix; everything the loop
+learns about padding is recorded per epoch, because that is what the product compares.
+
+Early stopping never stops a model that is still improving: an epoch counts as progress when validation
+accuracy rises *or* validation loss falls, and only `patience` epochs in a row without either end training.
+The weights kept are those of the epoch with the best validation accuracy (ties: the lower loss).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+
+import numpy as np
+import torch
+from torch import nn
+
+from textclf.data.vocab import EncodedTexts
+from textclf.training.batching import Strategy, evaluation_strategy, padding_stats
+from textclf.training.timing import Stopwatch
+
+# oneDNN (torch's CPU convolution and LSTM kernels) keeps a compiled kernel for every input shape it has seen,
+# up to 1,024. Length-bucketed batches have a shape per padded length, so on a real data set the cache held
+# about 0.5 GB of kernels that are rarely reused; rebuilding one costs little next to the batch it runs
+# (BENCHMARKS.md, "Memory per worker"). Read when the first kernel is built, so set here, before any is;
+# a value the user set wins.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
+
+ProgressCallback = Callable[[dict], None]
+StopCheck = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """Raised between batches when the caller asked to stop."""
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch: `seconds` (wall) and `cpu_seconds` are training only, validation is timed apart.
+
+    Validation always uses the evaluation batching, so `val_seconds` and `val_padded_slots` do not depend on
+    the strategy under test.
+    """
+
+    epoch: int
+    train_loss: float
+    val_accuracy: float
+    val_loss: float
+    seconds: float
+    cpu_seconds: float
+    val_seconds: float
+    val_padded_slots: int
+    steps: int
+    examples: int
+    real_tokens: int
+    padded_slots: int
+    padding_waste: float
+    batch_shapes: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+OPTIMIZERS = ("adam", "adadelta")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """`epochs` is a cap (early stopping usually ends sooner); `clip_norm` bounds the gradient's global L2 norm
+    (None: no clipping)."""
+
+    epochs: int = 30
+    lr: float = 1e-3
+    patience: int = 5
+    seed: int = 0
+    optimizer: str = "adam"
+    clip_norm: float | None = 5.0
+    max_slots: int | None = None  # token slots per forward and backward pass; a larger batch accumulates chunks
+
+
+class EarlyStopping:
+    """Tracks the best epoch (highest validation accuracy, ties to the lower loss) and whether to stop: after
+    `patience` epochs in a row in which accuracy did not rise and loss did not fall."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best = (-1.0, float("-inf"))
+        self.lowest_loss = float("inf")
+        self.epochs_without_progress = 0
+
+    def update(self, accuracy: float, loss: float) -> bool:
+        """Record one epoch; True when it is the new best (its weights should be kept)."""
+        is_best = (accuracy, -loss) > self.best
+        progressed = is_best or loss < self.lowest_loss
+        self.best = max(self.best, (accuracy, -loss))
+        self.lowest_loss = min(self.lowest_loss, loss)
+        self.epochs_without_progress = 0 if progressed else self.epochs_without_progress + 1
+        return is_best
+
+    @property
+    def should_stop(self) -> bool:
+        return self.epochs_without_progress >= self.patience
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so that a run is repeatable."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """CUDA when present and asked for (or 'auto'), else the CPU; never required."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def make_optimizer(module: nn.Module, lr: float, name: str = "adam") -> torch.optim.Optimizer:
+    """Adam (or Adadelta, Kim 2014's choice, with his rho 0.95 and eps 1e-6), fused where torch supports it.
+
+    Adam uses torch's fused kernel where it supports the parameters (float tensors on CPU or CUDA).
+    The embedding table is most of the parameters and Adam updates all of it every step, so the step costs
+    the same however short the batch is; the unfused CPU step (several passes over every parameter) took
+    nearly as long as a bucketed batch's forward and backward together and ate much of bucketing's gain.
+    """
+    parameters = list(module.parameters())
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {name!r}.")
+    if name == "adadelta":
+        return torch.optim.Adadelta(parameters, lr=lr, rho=0.95, eps=1e-6, foreach=True)
+    try:
+        return torch.optim.Adam(parameters, lr=lr, fused=True)
+    except RuntimeError:
+        return torch.optim.Adam(parameters, lr=lr)
+
+
+def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, val: EncodedTexts,
+                 y_val: torch.Tensor, strategy: Strategy, settings: TrainSettings, *,
+                 device: torch.device, progress: ProgressCallback | None = None,
+                 should_stop: StopCheck | None = None) -> list[EpochRecord]:
+    """Train with early stopping on validation accuracy and loss; the best epoch's weights are restored.
+
+    With no validation texts (a refit for a known number of epochs) every epoch is trained and the last kept."""
+    generator = torch.Generator().manual_seed(settings.seed)
+    optimizer = make_optimizer(module, settings.lr, settings.optimizer)
+    step = partial(_step, module, optimizer, settings.clip_norm)
+    backward = partial(accumulate_gradients, module, loss_fn=nn.CrossEntropyLoss(), device=device,
+                       max_slots=settings.max_slots)
+    history: list[EpochRecord] = []
+    stopping, best_state = EarlyStopping(settings.patience), None
+    evaluation = evaluation_strategy()
+    val_slots = padding_stats(evaluation.plan(val.lengths), val.lengths).padded_slots if len(val) else 0
+    for epoch in range(1, settings.epochs + 1):
+        with Stopwatch() as training:
+            plan = strategy.plan(train.lengths, generator)
+            on_batch = partial(_report, progress, epoch, settings.epochs, len(plan))
+            loss = _train_epoch(module, train, y_train, plan, step, backward, on_batch, should_stop)
+        with Stopwatch() as validating:
+            accuracy, val_loss = _evaluate(module, val, y_val, evaluation, device) if len(val) else (np.nan, np.nan)
+        stats = padding_stats(plan, train.lengths)
+        history.append(EpochRecord(
+            epoch=epoch, train_loss=loss, val_accuracy=accuracy, val_loss=val_loss, seconds=training.wall,
+            cpu_seconds=training.cpu, val_seconds=validating.wall, val_padded_slots=val_slots, steps=len(plan),
+            examples=len(train), real_tokens=stats.real_tokens,
+            padded_slots=stats.padded_slots, padding_waste=stats.waste, batch_shapes=stats.shapes,
+        ))
+        if len(val) and stopping.update(accuracy, val_loss):
+            best_state = copy.deepcopy(module.state_dict())
+        if progress:
+            progress({"event": "epoch", **history[-1].as_dict(), "epochs": settings.epochs})
+        if stopping.should_stop:
+            break
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    return history
+
+
+def _report(progress: ProgressCallback | None, epoch: int, epochs: int, batches: int, batch: int,
+            loss: float) -> None:
+    if progress:
+        progress({"event": "batch", "epoch": epoch, "epochs": epochs, "batch": batch, "batches": batches,
+                  "loss": loss})
+
+
+def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float | None,
+          backward: Callable[[], float]) -> float:
+    """One update: the batch's gradient (`backward` returns its loss), optional global-norm clipping, the
+    optimiser's step, then the module's own weight constraints (TextCNN's max-norm on its output layer)."""
+    optimizer.zero_grad()
+    loss = backward()
+    if clip_norm:
+        nn.utils.clip_grad_norm_(module.parameters(), clip_norm)
+    optimizer.step()
+    if hasattr(module, "apply_constraints"):
+        module.apply_constraints()
+    return loss
+
+
+def accumulate_gradients(module: nn.Module, data, labels: torch.Tensor, batch, *, loss_fn, device,
+                         max_slots: int | None = None) -> float:
+    """Backpropagate one batch's mean loss and return it; with `max_slots`, in chunks of rows of at most that
+    many token slots, each chunk's loss weighted by its share of the rows, so the summed gradient is the whole
+    batch's (up to rounding) while a forward pass holds at most `max_slots` slots of activations."""
+    rows = len(batch.index)
+    per_chunk = rows
+    if max_slots and isinstance(batch.padded_length, int):
+        per_chunk = max(1, max_slots // batch.padded_length)
+    total = 0.0
+    for chunk in torch.split(batch.index, per_chunk):
+        ids, lengths = data.batch(chunk, batch.padded_length)
+        loss = loss_fn(module(ids.to(device), lengths), labels[chunk].to(device))
+        if len(chunk) < rows:
+            loss = loss * (len(chunk) / rows)
+        loss.backward()
+        total += loss.item()
+    return total
+
+
+def _train_epoch(module, data, labels, plan, step, backward, on_batch, should_stop) -> float:
+    module.train()
+    total, seen = 0.0, 0
+    for number, batch in enumerate(plan, start=1):
+        if should_stop and should_stop():
+            raise Cancelled("training was cancelled")
+        value = step(partial(backward, data, labels, batch))
+        total += value * len(batch.index)
+        seen += len(batch.index)
+        on_batch(number, value)
+    return total / max(seen, 1)
+
+
+@torch.no_grad()
+def predict_logits(module: nn.Module, data: EncodedTexts, strategy: Strategy, device: torch.device) -> torch.Tensor:
+    """Logits for every row of `data`, in its order, batched the way `strategy` batches (unshuffled).
+
+    Callers pass `evaluation_strategy()`; padding never changes the output, only the cost.
+    """
+    module.eval()
+    out = None
+    for batch in strategy.plan(data.lengths):
+        ids, lengths = data.batch(batch.index, batch.padded_length)
+        logits = module(ids.to(device), lengths).float().cpu()
+        if out is None:
+            out = torch.empty(len(data), logits.shape[1])
+        out[batch.index] = logits
+    return out
+
+
+def _evaluate(module, data: EncodedTexts, labels: torch.Tensor, strategy: Strategy, device) -> tuple[float, float]:
+    """Accuracy and mean cross-entropy on `data`; labels unseen in training (-1) count as errors."""
+    if len(data) == 0:
+        return 0.0, 0.0
+    logits = predict_logits(module, data, strategy, device)
+    accuracy = float((logits.argmax(dim=1) == labels).float().mean())
+    known = labels >= 0
+    loss = float(nn.functional.cross_entropy(logits[known], labels[known])) if known.any() else 0.0
+    return accuracy, loss
