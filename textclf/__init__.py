@@ -3,8 +3,6 @@
 A library first (usable from a notebook or `python -m textclf`); the Streamlit dashboard only calls it.
 """
 
-__version__ = "0.1.0"
-
 from textclf.data.demo import demo_dataset
 from textclf.data.profile import profile_dataset
 from textclf.data.reading import Dataset, load_dataset, read_table, to_dataset
@@ -14,6 +12,7 @@ from textclf.explain.explanation import Explanation, explain
 from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, load_results
 from textclf.runs.config import CompareConfig, ModelSpec
+from textclf.version import __version__
 
 __all__ = [
     "CompareConfig", "Comparison", "DataError", "Dataset", "Explanation", "ModelSpec", "TextclfError", "compare",

@@ -29,7 +29,6 @@ import skops.io
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-import textclf
 from textclf.data.reading import safe_name
 from textclf.data.tokenize import Tokenizer
 from textclf.data.vocab import Vocabulary
@@ -39,6 +38,7 @@ from textclf.models.base import TextClassifier
 from textclf.models.neural import NeuralTextClassifier
 from textclf.models.tfidf import HASH_SPACE, HashedTfidf, TfidfTextClassifier
 from textclf.storage import bundle_checks as checks
+from textclf.version import __version__
 
 BUNDLE_FORMAT = "textclf-bundle"
 BUNDLE_VERSION = 1
@@ -131,7 +131,7 @@ def _metadata(estimator: TextClassifier, extra: dict | None) -> dict:
 
 
 def _versions() -> dict[str, str]:
-    return {"textclf": textclf.__version__, "python": platform.python_version(), "torch": torch.__version__,
+    return {"textclf": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "scikit-learn": sklearn.__version__, "skops": skops.__version__, "numpy": np.__version__}
 
 
