@@ -12,7 +12,7 @@ from textclf.explain.explanation import Explanation, explain
 from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, load_results
 from textclf.runs.config import CompareConfig, ModelSpec
-from textclf.version import __version__
+from textclf.version import __version__ as __version__
 
 __all__ = [
     "CompareConfig", "Comparison", "DataError", "Dataset", "Explanation", "ModelSpec", "TextclfError", "compare",
