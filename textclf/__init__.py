@@ -1,21 +1,33 @@
 """textclf: compare TextCNN, bidirectional RNNs, SVM and kNN text classifiers, and how batching pads.
 
 A library first (usable from a notebook or `python -m textclf`); the Streamlit dashboard only calls it.
+The names below load on first use, so that importing one sub-package (say `textclf.runs.dispatch` in a
+scheduler) does not pull in torch and every model.
 """
 
-from textclf.data.demo import demo_dataset
-from textclf.data.profile import profile_dataset
-from textclf.data.reading import Dataset, load_dataset, read_table, to_dataset
-from textclf.data.split import split_dataset
-from textclf.errors import DataError, TextclfError
-from textclf.explain.explanation import Explanation, explain
-from textclf.runs.compare import compare
-from textclf.runs.comparison import Comparison, load_results
-from textclf.runs.config import CompareConfig, ModelSpec
+from importlib import import_module
+
 from textclf.version import __version__ as __version__
 
-__all__ = [
-    "CompareConfig", "Comparison", "DataError", "Dataset", "Explanation", "ModelSpec", "TextclfError", "compare",
-    "demo_dataset", "explain", "load_dataset", "load_results", "profile_dataset", "read_table", "split_dataset",
-    "to_dataset",
-]
+_PUBLIC = {
+    "CompareConfig": "textclf.runs.config", "ModelSpec": "textclf.runs.config",
+    "Comparison": "textclf.runs.comparison", "load_results": "textclf.runs.comparison",
+    "compare": "textclf.runs.compare",
+    "DataError": "textclf.errors", "TextclfError": "textclf.errors",
+    "Dataset": "textclf.data.reading", "load_dataset": "textclf.data.reading", "read_table": "textclf.data.reading",
+    "to_dataset": "textclf.data.reading",
+    "demo_dataset": "textclf.data.demo", "profile_dataset": "textclf.data.profile",
+    "split_dataset": "textclf.data.split",
+    "Explanation": "textclf.explain.explanation", "explain": "textclf.explain.explanation",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'textclf' has no attribute {name!r}")
+    return getattr(import_module(_PUBLIC[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
