@@ -18,7 +18,7 @@ _PUBLIC = {
     "to_dataset": "textclf.data.reading",
     "demo_dataset": "textclf.data.demo", "profile_dataset": "textclf.data.profile",
     "split_dataset": "textclf.data.split",
-    "Explanation": "textclf.explain.explanation", "explain": "textclf.explain.explanation",
+    "Explanation": "textclf.explain.explanation",  # explain() itself: the sub-package has that name
 }
 __all__ = sorted(_PUBLIC)
 
