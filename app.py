@@ -5,17 +5,14 @@ import streamlit as st
 from dashboard import state, ui
 from textclf.results.report import headline
 
-ui.page_setup("Home")
-st.title("textclf — a text-classification lab")
-st.markdown(
-    "Train **TextCNN**, a **bidirectional RNN** (LSTM/GRU) and the classical **SVM** and **kNN** on the same "
-    "split of your labelled texts (English or Chinese), and see side by side their **accuracy**, **training "
-    "time** and how much compute goes to **padding** when batches are padded to one maximum length or grouped "
-    "into length buckets. Every padded position is masked, so batching changes speed, never what a model "
-    "computes."
-)
-
-with ui.friendly_errors():
+with ui.page("Home", "textclf — a text-classification lab"):
+    st.markdown(
+        "Train **TextCNN**, a **bidirectional RNN** (LSTM/GRU) and the classical **SVM** and **kNN** on the same "
+        "split of your labelled texts (English or Chinese), and see side by side their **accuracy**, **training "
+        "time** and how much compute goes to **padding** when batches are padded to one maximum length or grouped "
+        "into length buckets. Every padded position is masked, so batching changes speed, never what a model "
+        "computes."
+    )
     left, right = st.columns(2)
     if left.button("Try the demo dataset", type="primary", width="stretch"):
         state.use_demo()
@@ -36,5 +33,3 @@ with ui.friendly_errors():
         for sentence in headline(results):
             st.markdown(f"- {sentence}")
         st.page_link(ui.PAGES["compare"], label="Open Compare", icon=ui.ICONS["compare"])
-
-ui.sidebar_summary()

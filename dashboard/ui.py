@@ -1,4 +1,5 @@
-"""Small page helpers: the menu, friendly errors, the sidebar summary and the 'nothing here yet' hints."""
+"""The frame every page is drawn in (menu, access gate, friendly errors, sidebar status) and small page helpers:
+progress wording, the colour key and the 'nothing here yet' hints."""
 
 from __future__ import annotations
 
@@ -63,11 +64,30 @@ def friendly_errors():
                  "Your dataset and finished runs are kept; try again or reload the page.")
 
 
-def page_setup(title: str) -> None:
-    """Every page starts here: its title, the access check (a shared server asks for its token), then the menu
-    drawn by hand (Streamlit's own is hidden in config.toml) to name Home and give each page an icon."""
+@contextmanager
+def page(title: str, heading: str | None = None):
+    """The frame of every page (app.py and pages/*.py), drawn here once so no page can leave a part out: the tab
+    title, the access gate (a shared server asks for its token), the menu, the heading, then the page's own body
+    with friendly errors, and last the sidebar status, so it reflects what the body just did.
+
+        with ui.page("Compare"):
+            ...
+    """
     st.set_page_config(page_title=f"textclf · {title}", page_icon="🧪", layout="wide")
     access.require_access()
+    menu()
+    st.title(heading or title)
+    with friendly_errors():
+        yield
+    sidebar_summary()
+
+
+def menu() -> None:
+    """The menu drawn by hand, to name Home and give each page an icon. Streamlit's automatic one (from `pages/`)
+    is hidden by .streamlit/config.toml; a server started outside the checkout misses that file, so the option is
+    also set here (it applies from the next rerun: the first page of such a server shows both menus once)."""
+    if st.get_option("client.showSidebarNavigation"):
+        st.set_option("client.showSidebarNavigation", False)
     with st.sidebar:
         for key, path in PAGES.items():
             st.page_link(path, label=key.capitalize(), icon=ICONS[key])

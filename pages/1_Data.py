@@ -117,12 +117,9 @@ def show_profile(data: Dataset, described: tuple) -> None:
                                                max_len), width="stretch")
 
 
-ui.page_setup("Data")
-st.title("Data")
-st.write("A CSV or TSV file with one text per row and a column of labels. The encoding and the separator are "
-         "detected; override them if the preview looks wrong.")
-
-with ui.friendly_errors():
+with ui.page("Data"):
+    st.write("A CSV or TSV file with one text per row and a column of labels. The encoding and the separator are "
+             "detected; override them if the preview looks wrong.")
     upload = st.file_uploader("Upload a labelled CSV", type=["csv", "tsv", "txt"],
                               key=f"upload_{st.session_state.get('upload_generation', 0)}")
     st.caption(f"Upload limit: {st.get_option('server.maxUploadSize')} MB per file; the file is kept for this "
@@ -141,5 +138,3 @@ with ui.friendly_errors():
         st.page_link(ui.PAGES["train"], label="Next: train the models", icon=ui.ICONS["train"])
     elif candidate is None:
         st.info("Upload a file, or use the demo dataset, to see its profile here.")
-
-ui.sidebar_summary()

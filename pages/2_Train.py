@@ -209,9 +209,7 @@ def _outcome(job) -> None:
         st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon=ui.ICONS["compare"])
 
 
-ui.page_setup("Train")
-st.title("Train")
-with ui.friendly_errors():
+with ui.page("Train"):
     if ui.need_dataset():
         data = state.dataset()
         st.write(f"Dataset **{ui.plain(data.name)}**: {len(data)} texts, {len(data.classes)} classes. Training runs "
@@ -226,5 +224,3 @@ with ui.friendly_errors():
             st.rerun()
         if state.job() is not None:
             show_job(state.job())
-
-ui.sidebar_summary()

@@ -121,9 +121,7 @@ def unfinished_warning() -> None:
                    "The charts and the tables show the finished runs only.", icon=":material/warning:")
 
 
-ui.page_setup("Compare")
-st.title("Compare")
-with ui.friendly_errors():
+with ui.page("Compare"):
     if ui.need_results():
         comparison = state.comparison()
         max_len = comparison.max_len
@@ -138,5 +136,3 @@ with ui.friendly_errors():
             show(comparison)
         else:
             st.info("The first run is still training; results appear here as soon as it finishes.")
-
-ui.sidebar_summary()

@@ -100,9 +100,7 @@ def offer_download(models: dict) -> None:
                        help="written when you click, so typing texts above stays fast")
 
 
-ui.page_setup("Predict")
-st.title("Predict")
-with ui.friendly_errors():
+with ui.page("Predict"):
     if ui.need_results():
         models = trained_models()
         if not models:
@@ -114,5 +112,3 @@ with ui.friendly_errors():
             with batch:
                 many_texts(models)
             offer_download(models)
-
-ui.sidebar_summary()

@@ -75,15 +75,11 @@ def show(experiments: list[dict]) -> None:
         st.rerun()
 
 
-ui.page_setup("History")
-st.title("History")
-st.write("Every comparison started from this dashboard or the command line, newest first. Finished runs are "
-         "saved as they finish, so an interrupted experiment still has its results.")
-with ui.friendly_errors():
+with ui.page("History"):
+    st.write("Every comparison started from this dashboard or the command line, newest first. Finished runs are "
+             "saved as they finish, so an interrupted experiment still has its results.")
     experiments = state.store().list_experiments()
     if experiments:
         show(experiments)
     else:
         st.info("No experiments yet.")
-
-ui.sidebar_summary()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 import tomllib
 
@@ -289,3 +290,12 @@ def test_compare_charts_stay_legible_at_four_models_three_strategies_three_seeds
     at.session_state["job"] = _FinishedJob(comparison)
     at.run()
     assert_no_error_box(at)
+
+
+@pytest.mark.parametrize("path", ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))])
+def test_every_page_is_drawn_in_the_one_frame(path):
+    """Menu, access gate, error wrapper and sidebar status come from `ui.page` alone, so no page can miss one."""
+    source = (ROOT / path).read_text(encoding="utf-8")
+    assert len(re.findall(r"^with ui\.page\(", source, re.M)) == 1
+    for part in ("set_page_config", "require_access", "page_link(path", "friendly_errors", "sidebar_summary"):
+        assert part not in source, f"{path} draws {part} itself"
