@@ -1,9 +1,10 @@
 """Hierarchical attention network (Yang et al. 2016): words → sentence vectors → document vector.
 
 A word-level BiGRU with attention turns each sentence into a vector; a sentence-level BiGRU with attention turns
-the sentence vectors into the document's. Both GRUs run on packed sequences and both attentions give pads a
-weight of exactly zero, so neither the pad words of a sentence nor the pad sentences of a document change the
-output. Documents are split into sentences (see `textclf.data.documents`) and batched on two levels.
+the sentence vectors into the document's. Neither GRU reads a pad before a real position (dense or packed:
+`impl`, see textclf.models.recurrent) and both attentions give pads a weight of exactly zero, so neither the
+pad words of a sentence nor the pad sentences of a document change the output. Documents are split into
+sentences (see `textclf.data.documents`) and batched on two levels.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from textclf.data.documents import (
+    DocumentLengths,
     DocumentTensors,
     EncodedDocuments,
     encode_documents,
@@ -25,11 +26,12 @@ from textclf.data.documents import (
 )
 from textclf.data.embeddings import WordEmbedding
 from textclf.data.tokenize import Tokenizer, is_tokenized, resolve
-from textclf.data.vocab import SPECIALS, UNK
+from textclf.data.vocab import SPECIALS, UNK, Vocabulary
 from textclf.explain.explanation import Explanation, joiner_for, refuse_all_unknown
 from textclf.models import register
 from textclf.models.neural import AttributionInput, NeuralTextClassifier
-from textclf.training.batching import make_document_strategy
+from textclf.models.recurrent import RecurrentReader, impl_details, impl_label
+from textclf.training.strategies import get_strategy
 
 UNK_TOKEN = SPECIALS[1]
 
@@ -44,7 +46,7 @@ class MaskedAttention(nn.Module):
     def forward(self, states: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(weighted sum, weights) over the first `lengths` positions of each row; pads weigh exactly 0.
 
-        A pad sentence (length 0, read as one step like `packed_gru` does) attends to its first position: with
+        A pad sentence (length 0, read as one step like `RecurrentReader` does) attends to its first position: with
         every position masked its softmax would be NaN, and NaN × 0 in the backward pass poisons every gradient
         of a max-length batch, though the sentence level never reads that row."""
         read = lengths.to(states.device).clamp(min=1)
@@ -53,17 +55,11 @@ class MaskedAttention(nn.Module):
         return (weights[..., None] * states).sum(dim=1), weights
 
 
-def packed_gru(gru: nn.GRU, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """GRU outputs at every position (zeros past each row's length); rows of length 0 read one step."""
-    packed = pack_padded_sequence(inputs, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
-    outputs, _ = gru(packed)
-    return pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])[0]
-
-
 class HAN(nn.Module):
     def __init__(self, vocab_size: int, n_classes: int, embed_dim: int = 300, hidden: int = 50,
-                 dropout: float = 0.5, embedding: WordEmbedding | None = None):
+                 dropout: float = 0.5, embedding: WordEmbedding | None = None, impl: str = "auto"):
         super().__init__()
+        self.reader = RecurrentReader(impl)  # GRU outputs at every position, zeros past each row's length
         self.embedding = embedding if embedding is not None else WordEmbedding(vocab_size, embed_dim)
         width = 2 * hidden
         self.word_rnn = nn.GRU(self.embedding.output_dim, hidden, batch_first=True, bidirectional=True)
@@ -86,7 +82,7 @@ class HAN(nn.Module):
         """`encode` from word vectors already looked up (integrated gradients interpolates the vectors)."""
         vectors, word_weights = [], []
         for embedded, lengths in chunks:
-            states = packed_gru(self.word_rnn, embedded, lengths)
+            states = self.reader(self.word_rnn, embedded, lengths)[0]
             sentence_vectors, weights = self.word_attention(states, lengths)
             vectors.append(sentence_vectors)
             word_weights.append(weights)
@@ -94,7 +90,7 @@ class HAN(nn.Module):
         grid = vectors[0].new_zeros(documents * sentences, vectors[0].shape[1])
         grid[slots] = torch.cat(vectors)
         grid = grid.view(documents, sentences, -1)
-        states = packed_gru(self.sentence_rnn, grid, n_sentences)
+        states = self.reader(self.sentence_rnn, grid, n_sentences)[0]
         document_vectors, sentence_weights = self.sentence_attention(states, n_sentences)
         return document_vectors, word_weights, sentence_weights
 
@@ -128,24 +124,35 @@ class HANClassifier(NeuralTextClassifier):
     """
 
     key = "han"
+    title = "HAN"
+    summary = "words → sentences → document, a BiGRU with attention at each level (Yang et al. 2016)"
     order = 5
     relative_cost = 25
     reads_raw_text = True
 
-    def __init__(self, *, hidden: int = 50, **params):
+    def __init__(self, *, hidden: int = 50, impl: str = "auto", **params):
         super().__init__(**params)
-        self.hidden = hidden
+        self.hidden, self.impl = hidden, impl
 
     @classmethod
     def label(cls, params: dict) -> str:
-        embedding = cls.embedding_label(params)
-        return f"HAN ({embedding})" if embedding else "HAN"
+        details = ", ".join(filter(None, [cls.embedding_label(params), impl_label(params)]))
+        return f"HAN ({details})" if details else "HAN"
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
-        return HAN(vocab_size, n_classes, self.embed_dim, self.hidden, self.dropout, self.make_embedding(vocab_size))
+        return HAN(vocab_size, n_classes, self.embed_dim, self.hidden, self.dropout, self.make_embedding(vocab_size),
+                   self.impl)
+
+    def fit_details(self) -> dict:
+        return {**super().fit_details(), **impl_details(self)}
 
     def build_strategy(self):
-        return make_document_strategy(self.batching, self.batch_size)
+        """The document side of the chosen strategy (two-level: sentences per document, words per sentence)."""
+        return get_strategy(self.batching).for_documents(self.batch_size)
+
+    def _lengths(self, tokens: list[list[list[str]]]) -> DocumentLengths:
+        """The document lengths `_encode` gives these sentences, without a vocabulary."""
+        return encode_documents(tokens, Vocabulary([]), self.max_len).lengths
 
     def _tokens(self, docs: Sequence) -> list[list[list[str]]]:
         if not hasattr(self, "tokenizer_"):
