@@ -1,10 +1,14 @@
 """A real Dask cluster on 127.0.0.1: a comparison through `--cluster` equals the sequential one, and survives
 one of its two workers being killed mid-run (the run is recorded as failed, retried on the other worker, and
-every finished run is stored). The scheduler and workers are stopped by process id afterwards."""
+every finished run is stored). The scheduler and workers are stopped by process id afterwards.
+
+As on a real cluster, every process runs textclf installed from a wheel of this checkout and starts in a folder
+outside the checkout."""
 
 import os
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +28,7 @@ from textclf.runs.dispatch import Sequential
 from textclf.storage.store import Store
 
 pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # builds and installs the package, starts a scheduler, two workers and the CLI
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULER_PORT, WORKER_PORTS = 18770, (18771, 18772)
@@ -35,9 +40,35 @@ STARTUP_SECONDS = 180
 RUN_SECONDS = 600  # generous: the shared CI machine may be loaded
 
 
-def _start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict:
+    """Where the cluster's processes start and what they import: textclf installed (`pip install --target`, no
+    dependencies: those are this interpreter's) from a wheel of this checkout, as docs/scaling.md asks of every
+    machine, and a working folder outside the checkout. With only the install folder on PYTHONPATH a file the
+    wheel misses, or code that relies on starting in the repository, fails here. Installed rather than PYTHONPATH
+    pointing at the checkout, which would hide both; built now from a copy, so it is never an older version and
+    the checkout gets no build folders."""
+    source, site, work = (tmp_path_factory.mktemp(name) for name in ("source", "site", "work"))
+    for name in ("textclf", "dashboard"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "requirements.txt"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--target", str(site), str(source)], check=True, cwd=work)
+    return {"cwd": work, "env": {**os.environ, "PYTHONPATH": str(site)}}
+
+
+def test_the_cluster_processes_import_the_installed_textclf(installed):
+    where = subprocess.run([sys.executable, "-c", "import dashboard.ui, textclf.cli; print(textclf.cli.__file__)"],
+                           **installed, capture_output=True, text=True, check=True).stdout
+    site = Path(installed["env"]["PYTHONPATH"])
+    assert Path(where.strip()).is_relative_to(site), where
+    assert (site / "bin" / "textclf").is_file()  # the console command
+
+
+def _start(installed: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", *args], **installed, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen) -> None:
@@ -53,15 +84,15 @@ def _wait_for_port(port: int, process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def cluster():
+def cluster(installed):
     processes = []
     try:
-        processes.append(_start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+        processes.append(_start(installed, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
                                 str(SCHEDULER_PORT), "--no-dashboard"))
         _wait_for_port(SCHEDULER_PORT, processes[0])
         workers = {}
         for port in WORKER_PORTS:
-            workers[port] = _start("distributed.cli.dask_worker", ADDRESS, "--nthreads", "1", "--no-nanny",
+            workers[port] = _start(installed, "distributed.cli.dask_worker", ADDRESS, "--nthreads", "1", "--no-nanny",
                                    "--host", "127.0.0.1", "--worker-port", str(port), "--no-dashboard",
                                    "--memory-limit", "0")
             processes.append(workers[port])
@@ -88,14 +119,15 @@ def _lines(process: subprocess.Popen) -> queue.Queue:
     return lines
 
 
-def test_a_comparison_on_a_dask_cluster_equals_sequential_and_survives_a_killed_worker(cluster, tmp_path, small_demo):
+def test_a_comparison_on_a_dask_cluster_equals_sequential_and_survives_a_killed_worker(cluster, installed, tmp_path,
+                                                                                        small_demo):
     csv, out, home = tmp_path / "tiny.csv", tmp_path / "cluster.json", tmp_path / "home"
     pd.DataFrame({"text": small_demo.texts, "label": small_demo.labels}).to_csv(csv, index=False)
     arguments = ["compare", str(csv), "--models", MODELS, "--batching", "bucket", "--epochs", "8", "--patience", "8",
                  "--batch-size", "16", "--cluster", ADDRESS, "--out", str(out)]
-    cli = subprocess.Popen([sys.executable, "-m", "textclf", *arguments], cwd=ROOT, text=True,
+    cli = subprocess.Popen([sys.executable, "-m", "textclf", *arguments], cwd=installed["cwd"], text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           env={**os.environ, "TEXTCLF_HOME": str(home), "PYTHONPATH": str(ROOT)})
+                           env={**installed["env"], "TEXTCLF_HOME": str(home)})
     printed, victim, killed = [], None, None
     try:
         lines, deadline = _lines(cli), time.monotonic() + RUN_SECONDS
