@@ -3,11 +3,14 @@
 import streamlit as st
 
 from dashboard import state, ui
+from textclf.models import model_titles
 from textclf.results.report import headline
+
+MODEL_LIST = ", ".join(f"**{title}**" for title in model_titles())
 
 with ui.page("Home", "textclf — a text-classification lab"):
     st.markdown(
-        "Train **TextCNN**, a **bidirectional RNN** (LSTM/GRU) and the classical **SVM** and **kNN** on the same "
+        f"Train {MODEL_LIST} on the same "
         "split of your labelled texts (English or Chinese), and see side by side their **accuracy**, **training "
         "time** and how much compute goes to **padding** when batches are padded to one maximum length or grouped "
         "into length buckets. Every padded position is masked, so batching changes speed, never what a model "

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import state, ui
 from textclf.data.embeddings import CORPUS, EMBEDDINGS, store_vectors, uses_vectors, vectors_dimension
 from textclf.errors import TextclfError
-from textclf.models import get_model_class
+from textclf.models import get_model_class, model_titles, models_help
 from textclf.models.birnn import POOLINGS
 from textclf.results import charts
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
@@ -13,13 +13,11 @@ from textclf.runs.run_one import REFIT_STAGE
 from textclf.storage.store import resolve_home
 from textclf.training.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
 
-MODELS = {"TextCNN": "cnn", "BiRNN": "rnn", "HAN": "han", "RCNN": "rcnn", "C-LSTM": "clstm", "SVM": "svm",
-          "kNN": "knn"}
-MODELS_HELP = ("TextCNN: filters over word windows, max over time (Kim 2014). BiRNN: bidirectional LSTM/GRU "
-               "with the pooling chosen below. HAN: words → sentences → document, a BiGRU with attention at each "
-               "level (Yang et al. 2016). RCNN: a BiLSTM's context around each word, then max over time (Lai et "
-               "al. 2015). C-LSTM: convolution features read by an LSTM (Zhou et al. 2015). SVM, kNN: TF-IDF "
-               "classics.")
+MODELS = model_titles()
+MODELS_HELP = models_help()
+# The form's model settings, by the name a model family lists in `form_fields`.
+FORM_PARAMS = {"embed_dim": lambda values: values["embed_dim"], "cell": lambda values: values["cell"].lower(),
+               "pooling": lambda values: values["pooling"]}
 EMBEDDINGS_HELP = ("rand learns word embeddings from scratch; static and non-static start from word vectors, "
                    "frozen or fine-tuned; multichannel keeps both copies (Kim 2014). Every neural model trains "
                    "once per choice.")
@@ -121,13 +119,10 @@ def config_from(values: dict) -> CompareConfig:
     specs = []
     for name in values["models"]:
         key = MODELS[name]
-        if not get_model_class(key).uses_batching:
-            specs.append(ModelSpec(key, {}))
-            continue
-        params = {"embed_dim": values["embed_dim"]}
-        if key == "rnn":
-            params.update(cell=values["cell"].lower(), pooling=values["pooling"])
-        specs += [ModelSpec(key, {**params, **embedding_params(mode, values)}) for mode in values["embeddings"]]
+        fields = get_model_class(key).form_fields
+        params = {field: FORM_PARAMS[field](values) for field in fields if field in FORM_PARAMS}
+        modes = values["embeddings"] if "embedding" in fields else ["rand"]
+        specs += [ModelSpec(key, {**params, **embedding_params(mode, values)}) for mode in modes]
     return CompareConfig(models=tuple(specs), batchings=tuple(values["batchings"]), seeds=tuple(range(values["seeds"])),
                          epochs=values["epochs"], batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
                          max_len=TRUNCATION[values["max_len"]], n_buckets=values["n_buckets"], pad_to=values["pad_to"],

@@ -18,6 +18,17 @@ PAD, UNK = 0, 1
 SPECIALS = ("<pad>", "<unk>")
 
 
+def visible_length(length: int, max_len: int) -> int:
+    """How many tokens of a text of `length` a model reads: truncated to `max_len`, and at least one (an empty
+    text is read as one <unk>). Training, batching plans, the ETA and length charts all count with this."""
+    return max(1, min(length, max_len))
+
+
+def visible_lengths(lengths: Sequence[int], max_len: int) -> np.ndarray:
+    """`visible_length` of each of `lengths` (raw token counts), as int64."""
+    return np.fromiter((visible_length(int(n), max_len) for n in lengths), dtype=np.int64, count=len(lengths))
+
+
 class Vocabulary:
     """Token ↔ id mapping with <pad> = 0 and <unk> = 1."""
 
@@ -76,7 +87,7 @@ def encode(docs: Sequence[Sequence[str]], vocab: Vocabulary, max_len: int) -> En
 
     The ids stream straight into one array: a list of Python ints per text would briefly take several times
     the matrix's memory on a large data set."""
-    lengths = np.fromiter((max(1, min(len(doc), max_len)) for doc in docs), dtype=np.int64, count=len(docs))
+    lengths = visible_lengths([len(doc) for doc in docs], max_len)
     width = int(lengths.max()) if len(docs) else 1
     matrix = np.zeros((len(docs), width), dtype=np.int32)
     flat = np.fromiter(_ids(docs, vocab, max_len), dtype=np.int32, count=int(lengths.sum()))

@@ -1,7 +1,8 @@
 """The model registry: every model module registers its estimator under a short key.
 
 Adding a model is one new module in this package that defines a `TextClassifier` subclass decorated with
-`@register`; the modules here are imported automatically.
+`@register`; the modules here are imported automatically. Its family (the base class it extends, or a new one)
+answers everything else the library asks about it: see `textclf.models.base` and docs/extending.md.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ def register(cls: type[TextClassifier]) -> type[TextClassifier]:
     return cls
 
 
+def unregister(key: str) -> None:
+    """Forget a model (tests that register a toy one clean up with this)."""
+    REGISTRY.pop(key, None)
+
+
 def get_model_class(key: str) -> type[TextClassifier]:
     _import_all()
     if key not in REGISTRY:
@@ -33,6 +39,16 @@ def create(key: str, **params) -> TextClassifier:
 def model_keys() -> list[str]:
     _import_all()
     return sorted(REGISTRY, key=lambda key: REGISTRY[key].order)
+
+
+def model_titles() -> dict[str, str]:
+    """Title → key of every registered model, in display order (for model pickers)."""
+    return {get_model_class(key).title: key for key in model_keys()}
+
+
+def models_help() -> str:
+    """One sentence per registered model: its title and what it is."""
+    return " ".join(f"{cls.title}: {cls.summary}." for cls in map(get_model_class, model_keys()))
 
 
 def _import_all() -> None:

@@ -4,12 +4,18 @@ Models keep their own hyperparameters in `__init__` and pass the shared ones up 
 `_get_param_names` collects them along the class hierarchy so `get_params`, `set_params` and `clone` see all.
 `fit` starts by forgetting everything a previous fit learned (tokenizer included), predicting before fitting
 raises scikit-learn's `NotFittedError`, and the tags declare that the input is text, not a numeric matrix.
+
+A model *family* (neural over token ids, neural over documents, classical over TF-IDF, ...) answers, through
+the hooks below, every question the rest of the library has about it: which (batching, seed) cells a comparison
+trains it in, which run settings it takes, how it fits on a run's prepared parts, what its training cost is
+for the ETA and the run order, how a bundle stores it and how it explains. Nothing outside the families asks
+which family a model is. These defaults describe a model trained in one go, without batches or epochs.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -18,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from textclf.data.tokenize import Tokenizer, is_tokenized, resolve
 from textclf.errors import TextclfError
 from textclf.explain.explanation import NOTHING_TO_EXPLAIN, Explanation, joiner_for, reading_notes
+from textclf.training.strategies import NOT_BATCHED
 
 Explainer = Callable[[list[str]], Explanation]
 
@@ -27,7 +34,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     key = "base"
     order = 100
-    uses_batching = False
+    title = "base"  # its name in model lists (the Train page, `--models` help, Home)
+    summary = ""  # what it is, in a few words, for the same lists
+    form_fields: tuple[str, ...] = ()  # the Train page's model settings that apply to it
     fitted_attribute = "history_"  # every fit sets its per-epoch history last (empty for classical models)
     unknown_effect = "it reads each as one unknown word"
     reads_raw_text = False  # True: fit/predict want the raw strings (e.g. to split sentences at line breaks)
@@ -35,6 +44,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     # Settings whose default has changed, with the value they had before: a bundle saved before the change
     # does not name them, and was trained with the earlier value.
     earlier_defaults: dict = {}
+    bundle_kind: str | None = None  # how a bundle stores the learned state (textclf.storage.bundle); None: cannot
+
 
     def __init__(self, *, tokenizer: str = "auto", seed: int = 0):
         self.tokenizer = tokenizer
@@ -54,6 +65,66 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def label(cls, params: dict) -> str:
         """A short display name for a model with these parameters (unique within a comparison)."""
         return cls.key
+
+    # The family's answers to a comparison (textclf.runs): the grid, the settings, the fit, the cost.
+
+    @classmethod
+    def run_grid(cls, batchings: Sequence[str], seeds: Sequence[int]) -> list[tuple[str, int]]:
+        """The (batching, seed) cells a comparison trains this model in, per fold: a model not trained in
+        batches runs once, unbatched, with the first seed."""
+        return [(NOT_BATCHED, seeds[0])]
+
+    @classmethod
+    def check_batchings(cls, batchings: Sequence[str]) -> None:
+        """Raise TextclfError when this model cannot run under a comparison's batchings."""
+
+    @classmethod
+    def run_settings(cls, batching: str, max_len: int, config) -> dict:
+        """Parameters a comparison sets on this model for one run (`config`: its CompareConfig)."""
+        return {}
+
+    @classmethod
+    def expected_cost(cls, batching: str) -> float:
+        """A rough relative training time, so that the longest runs start first."""
+        return cls.relative_cost
+
+    def fit_for_run(self, train: tuple[Sequence, Sequence], validation: tuple[Sequence, Sequence], *,
+                    progress: Callable | None = None, should_stop: Callable[[], bool] | None = None):
+        """Fit on a run's training and validation parts: without early stopping there is no use for a
+        validation part, so the model learns from both."""
+        return self.fit(list(train[0]) + list(validation[0]), [*train[1], *validation[1]])
+
+    def history_records(self) -> list[dict]:
+        """One dict per training epoch (none for a model fitted in one go)."""
+        return []
+
+    def run_note(self, history: list[dict]) -> str:
+        """What a run's record should say about how training ended."""
+        return ""
+
+    def run_measures(self, test_docs: Sequence) -> dict:
+        """Measures of predicting the test part worth a column (e.g. the padded slots it filled)."""
+        return {}
+
+    def lengths_key(self) -> Hashable:
+        """What `training_lengths` depends on besides the texts: runs with equal keys share one computation."""
+        return type(self)
+
+    def training_lengths(self, docs: Sequence):
+        """The lengths training batches on (None: this model is not trained in batches)."""
+        return None
+
+    def slots_key(self) -> Hashable:
+        """What `planned_slots` depends on besides the lengths."""
+        return type(self)
+
+    def planned_slots(self, lengths) -> int:
+        """Padded token slots training would fill over all its epochs (0: not trained in batches)."""
+        return 0
+
+    @property
+    def has_probabilities(self) -> bool:
+        return True
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,6 +25,8 @@ MIN_DISTANCE = 1e-9
 @register
 class KNNClassifier(TfidfTextClassifier):
     key = "knn"
+    title = "kNN"
+    summary = "TF-IDF and the k nearest training texts by cosine similarity"
     order = 4
 
     def __init__(self, *, k: int | str = "auto", weights: str = "distance", **params):

@@ -14,7 +14,7 @@ norm of 5 (a guard against the occasional exploding RNN step; it rarely binds fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +31,12 @@ from textclf.data.embeddings import (  # noqa: F401  (init_embedding, EMBEDDING_
     init_embedding,
     pretrained_matrix,
 )
-from textclf.data.vocab import UNK, EncodedTexts, Vocabulary, encode
+from textclf.data.vocab import UNK, EncodedTexts, Vocabulary, encode, visible_lengths
+from textclf.errors import TextclfError
 from textclf.explain.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients
 from textclf.explain.explanation import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
-from textclf.training.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, make_strategy, padding_stats
+from textclf.training.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, padding_stats
 from textclf.training.loop import (
     ProgressCallback,
     StopCheck,
@@ -45,6 +46,7 @@ from textclf.training.loop import (
     seed_everything,
     train_module,
 )
+from textclf.training.strategies import cost_factor, get_strategy
 
 # Tokens a neural model reads: BERT's 512, which keeps whole nearly every text of the shared sets and most
 # news articles; 256 cut most of BBC's and cost its TextCNN 1.6 points against the SVM (BENCHMARKS.md).
@@ -54,6 +56,13 @@ DEFAULT_MAX_LEN = 512
 # models accumulate gradients over chunks of at most 50 × 256 slots, the largest batch of the earlier 256-token
 # default, whose memory the scale table measured (BENCHMARKS.md, "Memory per worker").
 RECURRENT_TRAINING_SLOTS = 50 * 256
+STILL_IMPROVING = "still improving at the epoch cap"  # how a run's note begins when the cap ended it
+RUN_SETTINGS = ("epochs", "batch_size", "lr", "patience")  # a comparison's settings that override model defaults
+
+
+def best_epoch(history: list[dict]) -> int:
+    """The epoch whose weights early stopping kept: best validation accuracy, ties to the lower loss."""
+    return max(history, key=lambda h: (h["val_accuracy"], -h.get("val_loss", 0.0)))["epoch"]
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,9 @@ class AttributionInput:
 class NeuralTextClassifier(TextClassifier):
     """Vocabulary + batching + training loop around a module built by `build_module`."""
 
-    uses_batching = True
     relative_cost = 10
+    bundle_kind = "neural"
+    form_fields = ("embed_dim", "embedding")
     default_optimizer = "adam"
     # Adam's published default (Kingma & Ba 2015) for every neural model; Adadelta as in Kim (2014)'s code.
     # The TextCNN once used 0.002 (never measured): 0.001 gained 0.6 points on online_shopping_10_cats (BENCHMARKS.md).
@@ -109,8 +119,63 @@ class NeuralTextClassifier(TextClassifier):
         return WordEmbedding(vocab_size, self.embed_dim, self.embedding, getattr(self, "initial_vectors_", None))
 
     def build_strategy(self) -> Strategy:
-        """The batching strategy these settings describe (unfitted), for training and for restoring a bundle."""
-        return make_strategy(self.batching, self.batch_size, n_buckets=self.n_buckets, pad_to=self.pad_to)
+        """The batching strategy these settings describe (unfitted), for training, planning and restoring."""
+        return get_strategy(self.batching).for_texts(self.batch_size, n_buckets=self.n_buckets, pad_to=self.pad_to)
+
+    @classmethod
+    def run_grid(cls, batchings, seeds) -> list[tuple[str, int]]:
+        return [(batching, seed) for seed in seeds for batching in batchings]
+
+    @classmethod
+    def check_batchings(cls, batchings) -> None:
+        if not batchings:
+            raise TextclfError("Neural models need at least one batching strategy.")
+
+    @classmethod
+    def run_settings(cls, batching: str, max_len: int, config) -> dict:
+        chosen = {name: getattr(config, name) for name in RUN_SETTINGS if getattr(config, name) is not None}
+        return {"batching": batching, "max_len": max_len, "n_buckets": config.n_buckets, "pad_to": config.pad_to,
+                "device": config.device, **chosen}
+
+    @classmethod
+    def expected_cost(cls, batching: str) -> float:
+        return cls.relative_cost * cost_factor(batching)
+
+    def fit_for_run(self, train, validation, *, progress=None, should_stop=None):
+        """Train on the training part; early stopping watches the validation part."""
+        return self.fit(train[0], list(train[1]), validation=validation, progress=progress, should_stop=should_stop)
+
+    def history_records(self) -> list[dict]:
+        return [record.as_dict() for record in self.history_]
+
+    def run_note(self, history: list[dict]) -> str:
+        """A warning when the epoch cap, not early stopping, ended a model that was still improving."""
+        if len(history) >= self.epochs and best_epoch(history) == len(history):
+            return f"{STILL_IMPROVING} ({self.epochs}): more epochs may help"
+        return ""
+
+    def run_measures(self, test_docs: Sequence) -> dict:
+        return {"inference_padded_slots": self.evaluation_slots(test_docs)}
+
+    def lengths_key(self) -> Hashable:
+        return type(self)._tokens, type(self)._lengths, self.tokenizer, self.max_len, self.reads_raw_text
+
+    def training_lengths(self, docs: Sequence):
+        """The lengths `fit` batches these training texts on: tokenized, split and truncated as it does."""
+        self._start_fit(docs)
+        return self._lengths(self._tokens(docs))
+
+    def slots_key(self) -> Hashable:
+        return (self.lengths_key(), type(self).build_strategy, self.batching, self.batch_size, self.n_buckets,
+                self.pad_to, self.seed, self.epochs)
+
+    def planned_slots(self, lengths) -> int:
+        """The padded slots of every epoch's plan, as training draws them: the strategy `fit` builds, fitted on
+        the same lengths, planning from a generator seeded as the training loop seeds its own (early stopping
+        can only make the real count smaller)."""
+        strategy = self.build_strategy().fit(lengths)
+        generator = torch.Generator().manual_seed(self.seed)
+        return sum(padding_stats(strategy.plan(lengths, generator), lengths).padded_slots for _ in range(self.epochs))
 
     def fit(self, docs: Sequence, labels: Sequence, *, validation: tuple[Sequence, Sequence] | None = None,
             progress: ProgressCallback | None = None, should_stop: StopCheck | None = None):
@@ -126,9 +191,7 @@ class NeuralTextClassifier(TextClassifier):
         train = self._encode(tokens)
         val_docs, val_labels = validation if validation is not None else (tokens, labels)
         val, y_val = self._encode(self._tokens(val_docs)), torch.from_numpy(self._label_ids(val_labels))
-        self.strategy_ = self.build_strategy()
-        if hasattr(self.strategy_, "fit"):
-            self.strategy_.fit(train.lengths)
+        self.strategy_ = self.build_strategy().fit(train.lengths)
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
@@ -166,6 +229,10 @@ class NeuralTextClassifier(TextClassifier):
     def _encode(self, tokens: list[list[str]]) -> EncodedTexts:
         return encode(tokens, self.vocab_, self.max_len)
 
+    def _lengths(self, tokens: list) -> torch.Tensor:
+        """The lengths `_encode` gives these tokens, without encoding them (no vocabulary needed)."""
+        return torch.from_numpy(visible_lengths([len(doc) for doc in tokens], self.max_len))
+
     def predict_proba(self, docs: Sequence) -> np.ndarray:
         logits = self.logits(docs)
         return torch.softmax(logits, dim=1).numpy()
@@ -184,6 +251,32 @@ class NeuralTextClassifier(TextClassifier):
     @property
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.module_.parameters() if p.requires_grad)
+
+    # A bundle (textclf.storage.bundle, kind "neural") keeps the vocabulary with the fitted bucket bounds as
+    # JSON and the weights as a table of tensors; it puts them back in this order, checking sizes between.
+
+    def bundle_vocabulary(self) -> dict:
+        return {"tokens": self.vocab_.to_list(), "bucket_boundaries": getattr(self.strategy_, "boundaries", None)}
+
+    def restore_vocabulary(self, tokens: list[str], bucket_boundaries: list[int] | None) -> None:
+        self.vocab_ = Vocabulary.from_list(tokens)
+        self.strategy_ = self.build_strategy()
+        if bucket_boundaries is not None:
+            self.strategy_.boundaries = list(bucket_boundaries)
+        self.device_ = torch.device("cpu")
+
+    def restored_parameter_count(self) -> int:
+        """How many numbers the weights must hold, counted without allocating them."""
+        with torch.device("meta"):
+            return sum(p.numel() for p in self._restored_module().parameters())
+
+    def restore_weights(self, state: dict) -> None:
+        self.module_ = self._restored_module()
+        self.module_.load_state_dict(state)
+        self.module_.eval()
+
+    def _restored_module(self) -> nn.Module:
+        return self.build_module(len(self.vocab_), len(self.classes_))
 
     def explainers(self) -> dict:
         return {"integrated_gradients": self._explain_integrated_gradients}

@@ -27,6 +27,8 @@ MAX_CALIBRATION_FOLDS = 3
 @register
 class SVMClassifier(TfidfTextClassifier):
     key = "svm"
+    title = "SVM"
+    summary = "TF-IDF and a linear SVM (nb=true: NB-SVM)"
     order = 3
 
     def __init__(self, *, C: float = 1.0, nb: bool = False, **params):

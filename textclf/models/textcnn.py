@@ -88,6 +88,8 @@ class TextCNNClassifier(NeuralTextClassifier):
     """TextCNN with the scikit-learn estimator contract."""
 
     key = "cnn"
+    title = "TextCNN"
+    summary = "filters over word windows, max over time (Kim 2014)"
     order = 1
     earlier_defaults = {"wide": False}
 

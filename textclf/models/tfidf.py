@@ -108,6 +108,7 @@ class TfidfTextClassifier(TextClassifier):
     `ngram_max=None` picks by token kind: 3 for characters, 2 for words."""
 
     unknown_effect = "it ignores them"
+    bundle_kind = "tfidf"
 
     def __init__(self, *, ngram_max: int | None = None, min_df: int = 1, sublinear_tf: bool = True, **params):
         super().__init__(**params)
@@ -133,6 +134,14 @@ class TfidfTextClassifier(TextClassifier):
         self.classifier_ = self.make_classifier(y, features).fit(features, y)
         self.history_ = []
         return self
+
+    def run_note(self, history: list[dict]) -> str:
+        return "classical model: batching does not apply"
+
+    @property
+    def has_probabilities(self) -> bool:
+        """False only for an SVM trained with a one-example class (too few to calibrate probabilities)."""
+        return hasattr(self.classifier_, "predict_proba")
 
     def _features(self, docs: Sequence):
         check_is_fitted(self)

@@ -18,9 +18,8 @@ from textclf.data.profile import Profile
 from textclf.results.pairwise import cell_name
 from textclf.results.report import aggregate
 from textclf.runs.comparison import Comparison, RunResult
-from textclf.training.batching import BATCHING_NAMES
+from textclf.training.strategies import BATCHING_COLOURS, NOT_BATCHED, batching_colour, batching_label  # noqa: F401  (re-exported)
 
-BATCHING_COLOURS = {"max_length": "#d62728", "per_batch": "#ff7f0e", "bucket": "#1f77b4", "none": "#7f7f7f"}
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "height": 360,
           "uniformtext": {"minsize": 9, "mode": "hide"}, "title_font": {"size": 15}}
 LABEL_CHARS = 18
@@ -81,8 +80,8 @@ def length_histogram(lengths: Sequence[int], boundaries: Sequence[int], max_len:
     fig = _figure("Length of the training texts", f"length in tokens (truncated at {max_len})", "texts")
     fig.add_histogram(x=np.minimum(np.asarray(lengths), max_len), marker_color="#9ecae1", name="texts")
     for bound in boundaries:
-        fig.add_vline(x=bound, line_dash="dot", line_color=BATCHING_COLOURS["bucket"])
-    fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dot", "color": BATCHING_COLOURS["bucket"]},
+        fig.add_vline(x=bound, line_dash="dot", line_color=batching_colour("bucket"))
+    fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dot", "color": batching_colour("bucket")},
                     name="bucket upper bounds")
     return fig
 
@@ -94,14 +93,14 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
     Values sit at the foot of each bar, where the error bar at its top cannot cover them."""
     summary = aggregate(table)
     if not include_classical:
-        summary = summary[summary["batching"] != "none"]
+        summary = summary[summary["batching"] != NOT_BATCHED]
     fig = _figure(title, "model", y_title)
     for batching, rows in summary.groupby("batching", sort=False):
         means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
         labels = [f"{m:.1%}" if percent else f"{m:.3g}" for m in means]
-        fig.add_bar(x=rows["model"], y=means, name=BATCHING_NAMES.get(batching, batching), text=labels,
+        fig.add_bar(x=rows["model"], y=means, name=batching_label(batching), text=labels,
                     textposition="inside", insidetextanchor="start", textangle=0, textfont={"size": 11},
-                    marker_color=BATCHING_COLOURS.get(batching),
+                    marker_color=batching_colour(batching),
                     error_y={"type": "data", "array": sds, "visible": bool((rows["runs"] > 1).any())})
     fig.update_layout(barmode="group")
     if percent:
@@ -120,7 +119,7 @@ def accuracy_dots(table: pd.DataFrame) -> go.Figure:
     names = {cell: _cell_label(*cell) for cell in zip(summary["model"], summary["batching"], strict=True)}
     for batching, rows in summary.groupby("batching", sort=False):
         runs = table[table["batching"] == batching]
-        colour, legend = BATCHING_COLOURS.get(batching), BATCHING_NAMES.get(batching, batching)
+        colour, legend = batching_colour(batching), batching_label(batching)
         fig.add_scatter(x=runs["accuracy"], y=[names[(m, batching)] for m in runs["model"]], mode="markers",
                         marker={"size": 6, "color": colour, "opacity": 0.35}, name=f"{legend} runs",
                         showlegend=False, hovertemplate="%{y}<br>one run: %{x:.1%}<extra></extra>")
@@ -158,7 +157,7 @@ def time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
     `legend=False` where a shared colour key is shown beside the charts (more room for the bars).
     """
     fig = _by_batching(table, "seconds_per_epoch", "Training time per epoch", "seconds", include_classical=False)
-    _readable_models(fig, table.loc[table["batching"] != "none", "model"])
+    _readable_models(fig, table.loc[table["batching"] != NOT_BATCHED, "model"])
     fig.update_layout(showlegend=legend)
     return fig
 
@@ -181,7 +180,7 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
         fig.add_scatter(
             x=[ticks[b] for b in cell["bin"]], y=cell["accuracy"], mode="lines+markers",
             name=_cell_label(model, batching),
-            line={"color": BATCHING_COLOURS.get(batching), "dash": _dash(dashes, model)},
+            line={"color": batching_colour(batching), "dash": _dash(dashes, model)},
             error_y={"type": "data", "symmetric": False, "array": cell["ci_high"] - cell["accuracy"],
                      "arrayminus": cell["accuracy"] - cell["ci_low"], "thickness": 1},
             hovertemplate="%{x}<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>")
@@ -195,7 +194,7 @@ def waste_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
     fig = _by_batching(table, "padding_waste", "Padding waste (pad / all slots)", "share of slots",
                        percent=True, include_classical=False)
     fig.update_yaxes(range=[0, 1.08])
-    _readable_models(fig, table.loc[table["batching"] != "none", "model"])
+    _readable_models(fig, table.loc[table["batching"] != NOT_BATCHED, "model"])
     fig.update_layout(showlegend=legend)
     return fig
 
@@ -210,13 +209,13 @@ def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True) -> go.Figu
     symbols = {model: MODEL_SYMBOLS[i % len(MODEL_SYMBOLS)] for i, model in enumerate(table["model"].unique())}
     for (model, batching), rows in table.groupby(["model", "batching"], sort=False):
         fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows["accuracy"], mode="markers", showlegend=False,
-                        marker={"size": 11, "color": BATCHING_COLOURS.get(batching), "symbol": symbols[model],
+                        marker={"size": 11, "color": batching_colour(batching), "symbol": symbols[model],
                                 "line": {"width": 1, "color": "white"}},
                         customdata=rows["seed"], name=_cell_label(model, batching),
                         hovertemplate="%{x:.1f} s, accuracy %{y:.1%}<extra>%{fullData.name} · seed "
                                       "%{customdata}</extra>")
     for batching in table["batching"].unique() if colour_legend else []:
-        _legend_entry(fig, BATCHING_NAMES.get(batching, batching), {"color": BATCHING_COLOURS.get(batching)})
+        _legend_entry(fig, batching_label(batching), {"color": batching_colour(batching)})
     for model, symbol in symbols.items():
         _legend_entry(fig, html.escape(model), {"color": "#555", "symbol": symbol})
     fig.update_xaxes(ticksuffix=" s", automargin=True)
@@ -246,7 +245,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
         last_epoch = max(last_epoch, *epochs)
         fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers",
                         name=html.escape(group), legendgroup=group, showlegend=group not in shown,
-                        line={"color": BATCHING_COLOURS.get(record["batching"]), "dash": dash},
+                        line={"color": batching_colour(record["batching"]), "dash": dash},
                         customdata=[record["seed"]] * len(epochs),
                         hovertemplate="epoch %{x}: %{y:.3g}<extra>%{fullData.name} · seed %{customdata}</extra>")
         shown.add(group)

@@ -15,7 +15,7 @@ import pandas as pd
 from textclf.results.pairwise import cell_name, pair_result, pairwise_table
 from textclf.results.stats import PairedResult, accuracy_interval, format_p, mean_interval
 from textclf.runs.run_one import STILL_IMPROVING
-from textclf.training.batching import BATCHING_NAMES
+from textclf.training.strategies import BATCHING_NAMES, NOT_BATCHED, batching_label  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from textclf.runs.comparison import Comparison
@@ -73,10 +73,9 @@ def run_label(record: dict) -> str:
     """'TextCNN · bucketed · seed 1' for a neural run, just 'SVM' for a classical one (it runs once per fold)."""
     fold = record.get("fold")
     fold = f" · fold {fold}" if fold is not None and not pd.isna(fold) else ""
-    if record["batching"] == "none":
+    if record["batching"] == NOT_BATCHED:
         return record["model"] + fold
-    batching = BATCHING_NAMES.get(record["batching"], record["batching"])
-    return f"{record['model']} · {batching} · seed {record['seed']}{fold}"
+    return f"{record['model']} · {batching_label(record['batching'])} · seed {record['seed']}{fold}"
 
 
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +83,7 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     empty fold or refit column left out."""
     unused = ["model_key"] + [c for c in ("fold", "refit_seconds") if c in table and table[c].isna().all()]
     readable = table.drop(columns=unused, errors="ignore")
-    readable["batching"] = readable["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
+    readable["batching"] = readable["batching"].map(batching_label)
     return readable.rename(columns=COLUMN_NAMES)
 
 
@@ -151,7 +150,7 @@ def best_sentence(summary: pd.DataFrame, pairs: pd.DataFrame) -> str:
     """The most accurate cell, and whether it is significantly ahead of the runner-up (Holm-adjusted)."""
     ranked = summary.sort_values("accuracy_mean", ascending=False)
     best = ranked.iloc[0]
-    where = "" if best["batching"] == "none" else f" with {BATCHING_NAMES.get(best['batching'])} batching"
+    where = "" if best["batching"] == NOT_BATCHED else f" with {batching_label(best['batching'])} batching"
     sentence = f"Most accurate: {best['model']}{where}, test accuracy {_accuracy_text(best)}"
     if len(ranked) < 2:
         return sentence + "."

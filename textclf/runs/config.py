@@ -8,10 +8,8 @@ from dataclasses import asdict, dataclass, field, fields
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.neural import DEFAULT_MAX_LEN
-from textclf.training.batching import BATCHING_NAMES, DEFAULT_BUCKETS, STRATEGIES
-
-NOT_BATCHED = "none"
-
+from textclf.training.batching import DEFAULT_BUCKETS
+from textclf.training.strategies import NOT_BATCHED, batching_label, strategy_names
 
 AUTO = "auto"
 
@@ -86,16 +84,16 @@ class CompareConfig:
         self._check()
 
     def _check(self) -> None:
-        unknown = [b for b in self.batchings if b not in STRATEGIES]
+        unknown = [b for b in self.batchings if b not in strategy_names()]
         if unknown:
-            raise TextclfError(f"Unknown batching {', '.join(unknown)}; choose from {', '.join(STRATEGIES)}.")
+            raise TextclfError(f"Unknown batching {', '.join(unknown)}; choose from {', '.join(strategy_names())}.")
         labels = [m.label for m in self.models]
         if len(set(labels)) != len(labels):
             raise TextclfError("The same model is listed twice with the same settings; list each once.")
         if not self.models or not self.seeds:
             raise TextclfError("Choose at least one model and one seed.")
-        if any(get_model_class(m.key).uses_batching for m in self.models) and not self.batchings:
-            raise TextclfError("Neural models need at least one batching strategy.")
+        for model in self.models:
+            get_model_class(model.key).check_batchings(self.batchings)
         for name in ("epochs", "batch_size", "n_buckets", "patience"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise TextclfError(f"{name.replace('_', ' ')} must be at least 1.")
@@ -130,24 +128,22 @@ class RunSpec:
     def name(self) -> str:
         """'TextCNN · bucketed · seed 0', as progress lines and the Train page show it."""
         fold = "" if self.fold is None else f" · fold {self.fold}"
-        strategy = "" if self.batching == "none" else f" · {BATCHING_NAMES.get(self.batching, self.batching)}"
+        strategy = "" if self.batching == NOT_BATCHED else f" · {batching_label(self.batching)}"
         return f"{self.model.label}{strategy} · seed {self.seed}{fold}"
 
 
 def plan_runs(config: CompareConfig) -> list[RunSpec]:
-    """Neural models once per (fold, seed, batching); classical ones once per fold (batching does not apply)."""
+    """Each model in every (batching, seed) cell its family trains it in (neural models: every pair; classical
+    ones: once, unbatched), for every fold."""
     folds = list(range(1, config.cv + 1)) if config.cv else [None]
     runs = []
     for spec in config.models:
-        if get_model_class(spec.key).uses_batching:
-            runs += [RunSpec(spec, b, s, f) for f in folds for s in config.seeds for b in config.batchings]
-        else:
-            runs += [RunSpec(spec, NOT_BATCHED, config.seeds[0], f) for f in folds]
+        cells = get_model_class(spec.key).run_grid(config.batchings, config.seeds)
+        runs += [RunSpec(spec, batching, seed, fold) for fold in folds for batching, seed in cells]
     return runs
 
 
 def expected_cost(run: RunSpec) -> float:
     """A rough relative training time: with several workers the longest runs start first, so that a long
     run started last does not keep every other worker idle at the end."""
-    cost = get_model_class(run.model.key).relative_cost
-    return cost * (3 if run.batching == "max_length" else 1)
+    return get_model_class(run.model.key).expected_cost(run.batching)

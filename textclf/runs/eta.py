@@ -1,8 +1,9 @@
 """Time left in a comparison, estimated from the work done rather than from the first seconds.
 
 A neural run's time is close to proportional to the padded token slots it processes (epochs × slots per
-epoch), at a rate that depends on the model: so the whole plan is counted in slots before anything trains
-(each strategy's batches are planned on the training lengths), the rate is measured on finished epochs only
+epoch), at a rate that depends on the model: so the whole plan is counted in slots before anything trains,
+by each run's own estimator (its family plans the epochs with the strategy, lengths and seed it trains with,
+so a hierarchical model is planned on two levels as it trains), the rate is measured on finished epochs only
 (the first batches carry one-off costs and mislead), and no estimate is given until one epoch has finished.
 Classical runs take seconds; they count at the time the finished ones took. Early stopping can only make the
 real time shorter, so the estimate is an upper bound on the planned work.
@@ -14,46 +15,41 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from textclf.errors import TextclfError
+from textclf.models.base import TextClassifier
 from textclf.runs.config import CompareConfig, RunSpec
 from textclf.runs.prepare import Prepared
 from textclf.runs.run_one import build_estimator
-from textclf.training.batching import make_strategy, padding_stats
 
 
 def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunSpec]) -> list[int]:
-    """Padded slots each run would process over all its epochs (0 for a classical run).
+    """Padded slots each run would process over all its epochs (0 for a run not trained in batches).
 
     Epochs and batch size are the ones the run's estimator will use (the model's own defaults where the
     comparison leaves them unset), so the plan matches what training does. A run whose settings the model
-    refuses counts as no work: it is reported when the comparison ends, after the other runs have trained."""
-    per_epoch, planned = {}, []
+    refuses counts as no work: it is reported when the comparison ends, after the other runs have trained.
+    Runs that read the same lengths, or plan the same epochs, share the work (see the families' keys)."""
+    lengths, slots = {}, {}
+    planned = []
     for run in runs:
         try:
             estimator = build_estimator(run, config, prepared)
+            planned.append(_run_slots(estimator, run, prepared, lengths, slots))
         except TextclfError:
             planned.append(0)
-            continue
-        if not estimator.uses_batching:
-            planned.append(0)
-            continue
-        key = (run.batching, run.fold, estimator.batch_size)
-        if key not in per_epoch:
-            per_epoch[key] = _slots_per_epoch(prepared, run, estimator.batch_size, config)
-        planned.append(estimator.epochs * per_epoch[key])
     return planned
 
 
-def _slots_per_epoch(prepared: Prepared, run: RunSpec, batch_size: int, config: CompareConfig) -> int:
-    split, max_len = prepared.fold_split(run.fold), prepared.fold_max_len(run.fold)
-    lengths = torch.as_tensor(np.clip([len(prepared.tokens[i]) for i in split.train], 1, max_len))
-    strategy = make_strategy(run.batching, batch_size, n_buckets=config.n_buckets, pad_to=config.pad_to)
-    if hasattr(strategy, "fit"):
-        strategy.fit(lengths)
-    plan = strategy.plan(lengths, torch.Generator().manual_seed(0))
-    return padding_stats(plan, lengths).padded_slots
+def _run_slots(estimator: TextClassifier, run: RunSpec, prepared: Prepared, lengths: dict, slots: dict) -> int:
+    length_key = (run.fold, estimator.lengths_key())
+    if length_key not in lengths:
+        docs, _ = prepared.part("train", run.fold, raw=estimator.reads_raw_text)
+        lengths[length_key] = estimator.training_lengths(docs)
+    slot_key = (run.fold, estimator.slots_key())
+    if slot_key not in slots:
+        slots[slot_key] = estimator.planned_slots(lengths[length_key])
+    return slots[slot_key]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from textclf.data.reading import Dataset
 from textclf.data.split import Split, fold_index, kfold_splits, split_dataset
 from textclf.data.tokenchoice import explain
 from textclf.data.tokenize import tokenize_all
+from textclf.data.vocab import visible_length
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig
 
 AUTO_PERCENTILE = 99
@@ -57,7 +58,7 @@ class Prepared:
     def test_lengths(self, fold: int | None = None) -> list[int]:
         """Token lengths of the test texts as the models see them (truncated, at least one token)."""
         max_len = self.fold_max_len(fold)
-        return [max(1, min(len(self.tokens[i]), max_len)) for i in self.fold_split(fold).test]
+        return [visible_length(len(self.tokens[i]), max_len) for i in self.fold_split(fold).test]
 
 
 def prepare(dataset: Dataset, config: CompareConfig) -> Prepared:

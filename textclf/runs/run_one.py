@@ -11,6 +11,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
+from textclf.models.neural import STILL_IMPROVING, best_epoch  # noqa: F401  (STILL_IMPROVING: re-exported)
 from textclf.runs.comparison import RunResult
 from textclf.runs.config import CompareConfig, RunSpec
 from textclf.runs.prepare import Prepared
@@ -18,19 +19,12 @@ from textclf.training.loop import ProgressCallback, StopCheck
 from textclf.training.timing import Stopwatch, machine_load, wall_cpu_disagree
 
 REFIT_STAGE = "refit"
-STILL_IMPROVING = "still improving at the epoch cap"  # how a run's note begins when the cap ended it
 
 
 def build_estimator(run: RunSpec, config: CompareConfig, prepared: Prepared) -> TextClassifier:
     cls = get_model_class(run.model.key)
-    params = {"tokenizer": prepared.tokenizer, "seed": run.seed}
-    if cls.uses_batching:
-        params.update(batching=run.batching, max_len=prepared.fold_max_len(run.fold), n_buckets=config.n_buckets,
-                      pad_to=config.pad_to, device=config.device)
-        chosen = {"epochs": config.epochs, "batch_size": config.batch_size, "lr": config.lr,
-                  "patience": config.patience}
-        params.update({name: value for name, value in chosen.items() if value is not None})
-    params.update(run.model.params)
+    params = {"tokenizer": prepared.tokenizer, "seed": run.seed,
+              **cls.run_settings(run.batching, prepared.fold_max_len(run.fold), config), **run.model.params}
     try:
         return cls(**params)
     except TypeError as err:
@@ -41,27 +35,23 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
             should_stop: StopCheck | None = None) -> RunResult:
     """Train one model on the training part and evaluate it on the test part, timing each phase apart.
 
-    Neural models stop early on the validation part; a classical model has no use for it and trains on it
-    too. With `config.refit` a neural model is then trained again, from scratch, on training + validation for
-    its best epoch's number of epochs, so that every model learns from all the texts outside the test part;
-    its record keeps the early-stopped run's epochs (learning curves, padding, seconds per epoch) and adds the
-    refit's time to the training time."""
+    The model's family says how it fits on the parts (neural models stop early on the validation part; a
+    classical model has no use for it and trains on it too). With `config.refit` a model trained in epochs is
+    then trained again, from scratch, on training + validation for its best epoch's number of epochs, so that
+    every model learns from all the texts outside the test part; its record keeps the early-stopped run's epochs
+    (learning curves, padding, seconds per epoch) and adds the refit's time to the training time."""
     estimator = build_estimator(run, config, prepared)
     raw = estimator.reads_raw_text
     train_docs, train_labels = prepared.part("train", run.fold, raw=raw)
     validation = prepared.part("validation", run.fold, raw=raw)
-    all_docs, all_labels = train_docs + validation[0], list(np.concatenate([train_labels, validation[1]]))
     load = machine_load()
     with Stopwatch() as fitting:
-        if estimator.uses_batching:
-            estimator.fit(train_docs, list(train_labels), validation=validation, progress=progress,
-                          should_stop=should_stop)
-        else:
-            estimator.fit(all_docs, all_labels)
-    history = [h.as_dict() for h in estimator.history_] if estimator.uses_batching else []
+        estimator.fit_for_run((train_docs, train_labels), validation, progress=progress, should_stop=should_stop)
+    history = estimator.history_records()
     refitting = None
     if history and config.refit and len(validation[0]):
-        estimator, refitting = _refit(run, config, prepared, _best_epoch(history), (all_docs, all_labels), progress,
+        all_docs, all_labels = train_docs + validation[0], list(np.concatenate([train_labels, validation[1]]))
+        estimator, refitting = _refit(run, config, prepared, best_epoch(history), (all_docs, all_labels), progress,
                                       should_stop)
     test_docs, test_labels = prepared.part("test", run.fold, raw=raw)
     with Stopwatch() as inference:
@@ -71,8 +61,7 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
                   fit_wall_seconds=fitting.wall, load_per_core=load)
     if not history:
         record.update(train_seconds=fitting.wall, train_cpu_seconds=fitting.cpu, seconds_to_best_epoch=fitting.wall)
-    else:
-        record["inference_padded_slots"] = estimator.evaluation_slots(test_docs)
+    record.update(estimator.run_measures(test_docs))
     if refitting is not None:
         record.update(refit_seconds=refitting.wall, train_seconds=record["train_seconds"] + refitting.wall,
                       train_cpu_seconds=record["train_cpu_seconds"] + refitting.cpu,
@@ -101,21 +90,14 @@ def _record(run: RunSpec, estimator: TextClassifier, truth: list, predicted: np.
         "parameters": estimator.n_parameters, "test_texts": len(truth), **estimator.fit_details(),
     }
     if history:
-        totals = _epoch_totals(history)
-        record.update(totals, note=_convergence_note(history, totals["best_epoch"], estimator.epochs))
-    else:
-        record["note"] = "classical model: batching does not apply"
+        record.update(_epoch_totals(history))
+    record["note"] = estimator.run_note(history)
     return record
-
-
-def _best_epoch(history: list[dict]) -> int:
-    """The epoch whose weights early stopping kept: best validation accuracy, ties to the lower loss."""
-    return max(history, key=lambda h: (h["val_accuracy"], -h.get("val_loss", 0.0)))["epoch"]
 
 
 def _epoch_totals(history: list[dict]) -> dict:
     """Training-only time (all epochs, and up to the best one), validation time and padding, from the epochs."""
-    best_epoch = _best_epoch(history)
+    best = best_epoch(history)
     real = sum(h["real_tokens"] for h in history)
     slots = sum(h["padded_slots"] for h in history)
     seconds = [h["seconds"] for h in history]
@@ -123,9 +105,9 @@ def _epoch_totals(history: list[dict]) -> dict:
     return {
         "train_seconds": float(sum(seconds)), "train_cpu_seconds": float(sum(cpu)),
         "seconds_per_epoch": float(np.mean(seconds)), "cpu_seconds_per_epoch": float(np.mean(cpu)),
-        "seconds_to_best_epoch": float(sum(seconds[:best_epoch])),
+        "seconds_to_best_epoch": float(sum(seconds[:best])),
         "validation_seconds": float(sum(h.get("val_seconds", np.nan) for h in history)),
-        "epochs_run": len(history), "best_epoch": best_epoch, "steps": sum(h["steps"] for h in history),
+        "epochs_run": len(history), "best_epoch": best, "steps": sum(h["steps"] for h in history),
         "examples_seen": sum(h["examples"] for h in history), "real_tokens": real, "padded_slots": slots,
         "padding_waste": 1 - real / slots, "batch_shapes": max(h["batch_shapes"] for h in history),
     }
@@ -140,13 +122,6 @@ def timing_note(record: dict) -> str:
     busy = f", load {load:.1f} per core at the start" if load is not None else ""
     reason = "the machine was busy" if cpu < wall else "training used several threads"
     return f"wall {wall:.1f} s vs CPU {cpu:.1f} s: {reason}{busy}; compare CPU times"
-
-
-def _convergence_note(history: list[dict], best_epoch: int, epoch_cap: int) -> str:
-    """A warning when the epoch cap, not early stopping, ended a model that was still improving."""
-    if len(history) >= epoch_cap and best_epoch == len(history):
-        return f"{STILL_IMPROVING} ({epoch_cap}): more epochs may help"
-    return ""
 
 
 @dataclass(frozen=True)

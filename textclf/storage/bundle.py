@@ -4,7 +4,11 @@ A bundle is a zip archive. `bundle.json` names the model (registry key and param
 and metadata (label, versions, dataset); the learned state sits beside it in formats that hold data, not code:
 a neural model's vocabulary as JSON and its `state_dict` read back with `torch.load(weights_only=True)`, a
 TF-IDF model's vectorizer and classifier in skops format, read back trusting only the few types they are made
-of. Plain pickle is never read, so a hostile file is refused instead of run.
+of, a new family's state as JSON. Plain pickle is never read, so a hostile file is refused instead of run.
+
+A model family names its state format (`bundle_kind`) and hands over or takes back its state through its own
+hooks; the formats here only encode and check it. A family whose state none of them can hold registers a
+format of its own with `register_state_format`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import pickle
 import platform
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,12 +35,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from textclf.data.reading import safe_name
 from textclf.data.tokenize import Tokenizer
-from textclf.data.vocab import Vocabulary
 from textclf.errors import BundleError, TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
-from textclf.models.neural import NeuralTextClassifier
-from textclf.models.tfidf import HASH_SPACE, HashedTfidf, TfidfTextClassifier
+from textclf.models.tfidf import HASH_SPACE, HashedTfidf
 from textclf.storage import bundle_checks as checks
 from textclf.version import __version__
 
@@ -44,12 +46,16 @@ BUNDLE_FORMAT = "textclf-bundle"
 BUNDLE_VERSION = 1
 BUNDLE_SUFFIX = ".textclf"
 MANIFEST, VOCABULARY, WEIGHTS, TFIDF_STATE = "bundle.json", "vocabulary.json", "weights.pt", "tfidf.skops"
-NEURAL, TFIDF = "neural", "tfidf"
+JSON_STATE = "state.json"
+NEURAL, TFIDF, JSON = "neural", "tfidf", "json"
 SKOPS_TRUSTED = frozenset({
     "textclf.data.tokenize.Tokenizer", "textclf.data.tokenize.identity", "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
     "textclf.models.nbsvm.NBSVM", "textclf.models.tfidf.HashedTfidf",
 })
+# Modules renamed since a bundle may have been saved (the sub-package layout moved the tokenizer): a skops state
+# naming the old module is read as naming the new one.
+SKOPS_RENAMED = {"textclf.tokenize": "textclf.data.tokenize"}
 DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, OSError)
 INCONSISTENT = (KeyError, ValueError, TypeError, RuntimeError, AttributeError, IndexError, RecursionError,
                 OverflowError)
@@ -69,9 +75,8 @@ class Bundle:
 
     @property
     def has_probabilities(self) -> bool:
-        """False only for an SVM trained with a one-example class (too few to calibrate probabilities)."""
-        return not isinstance(self.estimator, TfidfTextClassifier) or hasattr(
-            self.estimator.classifier_, "predict_proba")
+        """False only for a model that gives labels alone (an SVM with a one-example class)."""
+        return self.estimator.has_probabilities
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return self.estimator.predict(_as_list(texts))
@@ -135,16 +140,42 @@ def _versions() -> dict[str, str]:
             "scikit-learn": sklearn.__version__, "skops": skops.__version__, "numpy": np.__version__}
 
 
+@dataclass(frozen=True)
+class StateFormat:
+    """How a bundle holds one kind of learned state: `save` gives the member files, `restore` reads them back
+    (checking every size and type) into an estimator rebuilt from the manifest."""
+
+    save: Callable[[TextClassifier], dict[str, bytes]]
+    restore: Callable[[TextClassifier, zipfile.ZipFile, str], None]
+
+
+STATE_FORMATS: dict[str, StateFormat] = {}
+
+
+def register_state_format(kind: str, state_format: StateFormat) -> None:
+    STATE_FORMATS[kind] = state_format
+
+
 def _state_files(estimator: TextClassifier) -> tuple[str, dict[str, bytes]]:
-    if isinstance(estimator, NeuralTextClassifier):
-        weights = io.BytesIO()
-        torch.save(estimator.module_.state_dict(), weights)
-        vocabulary = {"tokens": estimator.vocab_.to_list(),
-                      "bucket_boundaries": getattr(estimator.strategy_, "boundaries", None)}
-        return NEURAL, {VOCABULARY: json.dumps(vocabulary, ensure_ascii=False).encode(), WEIGHTS: weights.getvalue()}
-    if isinstance(estimator, TfidfTextClassifier):
-        return TFIDF, {TFIDF_STATE: skops.io.dumps(estimator.bundle_state())}
-    raise TextclfError(f"Saving a {type(estimator).__name__} as a bundle is not supported.")
+    kind = estimator.bundle_kind
+    if kind not in STATE_FORMATS:
+        raise TextclfError(f"Saving a {type(estimator).__name__} as a bundle is not supported.")
+    return kind, STATE_FORMATS[kind].save(estimator)
+
+
+def _neural_files(estimator) -> dict[str, bytes]:
+    weights = io.BytesIO()
+    torch.save(estimator.module_.state_dict(), weights)
+    vocabulary = json.dumps(estimator.bundle_vocabulary(), ensure_ascii=False).encode()
+    return {VOCABULARY: vocabulary, WEIGHTS: weights.getvalue()}
+
+
+def _tfidf_files(estimator) -> dict[str, bytes]:
+    return {TFIDF_STATE: skops.io.dumps(estimator.bundle_state())}
+
+
+def _json_files(estimator) -> dict[str, bytes]:
+    return {JSON_STATE: json.dumps(estimator.bundle_state(), ensure_ascii=False).encode()}
 
 
 def load_bundle(source: str | os.PathLike | bytes) -> Bundle:
@@ -212,10 +243,7 @@ def _restore(archive: zipfile.ZipFile, manifest: dict, name: str) -> TextClassif
     estimator.classes_ = np.array(metadata["classes"], dtype=object)
     estimator.tokenizer_ = metadata["tokenizer"]
     estimator.history_ = []
-    if isinstance(estimator, NeuralTextClassifier):
-        _restore_neural(estimator, archive, name)
-    else:
-        _restore_tfidf(estimator, archive, name)
+    STATE_FORMATS[manifest["kind"]].restore(estimator, archive, name)
     return estimator
 
 
@@ -225,27 +253,18 @@ def _model_class(key: str, kind, name: str) -> type[TextClassifier]:
         cls = get_model_class(key)
     except ValueError:
         raise checks.refuse(name, f"it names a model ({key[:40]!r}) this textclf does not know") from None
-    family = NEURAL if issubclass(cls, NeuralTextClassifier) else TFIDF if issubclass(
-        cls, TfidfTextClassifier) else None
-    if kind not in (NEURAL, TFIDF):
+    if not isinstance(kind, str) or kind not in STATE_FORMATS:
         raise BundleError(f"{name} holds a model kind ({str(kind)[:40]!r}) this textclf does not know.")
-    if family != kind:
+    if cls.bundle_kind != kind:
         raise checks.refuse(name, f"it stores a {kind} model's state for the model {key!r}")
     return cls
 
 
-def _restore_neural(estimator: NeuralTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
+def _restore_neural(estimator, archive: zipfile.ZipFile, name: str) -> None:
     vocabulary = json.loads(checks.read_member(archive, VOCABULARY, checks.VOCABULARY_LIMIT, name))
-    estimator.vocab_ = Vocabulary.from_list(checks.check_vocabulary(vocabulary, name))
-    estimator.strategy_ = estimator.build_strategy()
-    if vocabulary.get("bucket_boundaries") is not None:
-        estimator.strategy_.boundaries = list(vocabulary["bucket_boundaries"])
-    estimator.device_ = torch.device("cpu")
-    sizes = (len(estimator.vocab_), len(estimator.classes_))
-    with torch.device("meta"):
-        count = sum(p.numel() for p in estimator.build_module(*sizes).parameters())
+    estimator.restore_vocabulary(checks.check_vocabulary(vocabulary, name), vocabulary.get("bucket_boundaries"))
+    count = estimator.restored_parameter_count()
     raw = checks.read_member(archive, WEIGHTS, checks.weights_limit(count, name), name)
-    estimator.module_ = estimator.build_module(*sizes)
     try:
         state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -253,8 +272,7 @@ def _restore_neural(estimator: NeuralTextClassifier, archive: zipfile.ZipFile, n
                           f"run code when loaded. {HOW_TO_FIX}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise checks.refuse(name, "its weights are not a table of tensors")
-    estimator.module_.load_state_dict(state)
-    estimator.module_.eval()
+    estimator.restore_weights(state)
 
 
 def _columns_fit(vectorizer: HashedTfidf) -> bool:
@@ -268,8 +286,8 @@ def _columns_fit(vectorizer: HashedTfidf) -> bool:
         isinstance(getattr(vectorizer, "known_tokens_", None), list)
 
 
-def _restore_tfidf(estimator: TfidfTextClassifier, archive: zipfile.ZipFile, name: str) -> None:
-    data = checks.read_member(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name)
+def _restore_tfidf(estimator, archive: zipfile.ZipFile, name: str) -> None:
+    data = _renamed_types(checks.read_member(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name))
     untrusted = set(skops.io.get_untrusted_types(data=data))
     if not untrusted <= SKOPS_TRUSTED:
         raise BundleError(f"{name} was refused: it holds types a textclf model never contains "
@@ -286,3 +304,35 @@ def _restore_tfidf(estimator: TfidfTextClassifier, archive: zipfile.ZipFile, nam
     if state["vectorizer"].tokenizer != Tokenizer(estimator.tokenizer_):
         raise checks.refuse(name, "its vectorizer's tokenizer differs from the one its metadata names")
     estimator.restore_state(state)
+
+
+def _renamed_types(data: bytes) -> bytes:
+    """A skops state with the modules of `SKOPS_RENAMED` named as they are now (its schema names each type's
+    module as a JSON string); the state as it is when it names none of them."""
+    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+        schema = inner.read("schema.json").decode()
+        renamed = schema
+        for old, new in SKOPS_RENAMED.items():
+            renamed = renamed.replace(json.dumps(old), json.dumps(new))
+        if renamed == schema:
+            return data
+        members = {info: inner.read(info) for info in inner.infolist() if info.filename != "schema.json"}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as rewritten:
+        rewritten.writestr("schema.json", renamed)
+        for info, content in members.items():
+            rewritten.writestr(info, content)
+    return buffer.getvalue()
+
+
+def _restore_json(estimator, archive: zipfile.ZipFile, name: str) -> None:
+    state = json.loads(checks.read_member(archive, JSON_STATE, checks.VOCABULARY_LIMIT, name))
+    try:
+        estimator.restore_state(state)
+    except (TypeError, ValueError, KeyError) as err:
+        raise checks.refuse(name, f"its state does not fit the model ({_reason(err)})") from None
+
+
+register_state_format(NEURAL, StateFormat(_neural_files, _restore_neural))
+register_state_format(TFIDF, StateFormat(_tfidf_files, _restore_tfidf))
+register_state_format(JSON, StateFormat(_json_files, _restore_json))

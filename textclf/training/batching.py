@@ -3,21 +3,23 @@
 A strategy turns the training lengths into an epoch plan: a list of `Batch`es, each a set of row indices and
 the length its rows are padded to. All strategies visit every example exactly once per epoch and see the
 same truncated texts; they differ only in padding. The plan is pure index arithmetic on tensors.
+
+Which strategies a comparison can choose, with their labels, colours and document-level twins, is the
+registry's business (`textclf.training.strategies`); this module holds the mechanics they are built from.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from textclf.data.documents import sentence_chunks
+from textclf.data.vocab import visible_lengths
 
-STRATEGIES = ("max_length", "per_batch", "bucket")
 PAD_TO = ("batch", "bound")
-BATCHING_NAMES = {"max_length": "max-length", "per_batch": "per-batch", "bucket": "bucketed",
-                  "none": "classical (no batching)"}
 DEFAULT_BUCKETS = 8
 DEFAULT_NOISE = 0.05
 
@@ -68,6 +70,15 @@ class Strategy:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1.")
         self.batch_size = batch_size
+
+    @classmethod
+    def from_settings(cls, batch_size: int, **settings) -> Strategy:
+        """This strategy from a model's batching settings (`n_buckets`, `pad_to`); most need only the size."""
+        return cls(batch_size)
+
+    def fit(self, lengths) -> Strategy:
+        """Learn what the plans need from the training lengths (nothing, for most strategies)."""
+        return self
 
     def plan(self, lengths: torch.Tensor, generator: torch.Generator | None = None) -> list[Batch]:
         """One epoch's batches; shuffled when a generator is given, in a fixed order otherwise (evaluation)."""
@@ -121,6 +132,11 @@ class Bucketed(Strategy):
             raise ValueError("n_buckets must be at least 1.")
         self.n_buckets, self.pad_to, self.noise = n_buckets, pad_to, noise
         self.boundaries: list[int] | None = None
+
+    @classmethod
+    def from_settings(cls, batch_size: int, *, n_buckets: int = DEFAULT_BUCKETS, pad_to: str = "batch",
+                      **settings) -> Bucketed:
+        return cls(batch_size, n_buckets=n_buckets, pad_to=pad_to)
 
     def fit(self, lengths: torch.Tensor) -> Bucketed:
         """Choose the bucket upper bounds from (training) lengths; plans then reuse them."""
@@ -245,18 +261,7 @@ def bucket_boundaries(lengths: np.ndarray, n_buckets: int) -> list[int]:
 
 def boundaries_for(lengths: np.ndarray, max_len: int, n_buckets: int = DEFAULT_BUCKETS) -> list[int]:
     """Bucket bounds for raw token lengths, after the same truncation (and one-token minimum) as training."""
-    return bucket_boundaries(np.clip(np.asarray(lengths), 1, max_len), n_buckets)
-
-
-def make_strategy(name: str, batch_size: int = 64, *, n_buckets: int = DEFAULT_BUCKETS,
-                  pad_to: str = "batch") -> Strategy:
-    if name == "max_length":
-        return MaxLength(batch_size)
-    if name == "per_batch":
-        return PerBatch(batch_size)
-    if name == "bucket":
-        return Bucketed(batch_size, n_buckets=n_buckets, pad_to=pad_to)
-    raise ValueError(f"Unknown batching {name!r}; choose one of {', '.join(STRATEGIES)}.")
+    return bucket_boundaries(visible_lengths(lengths, max_len), n_buckets)
 
 
 # Documents (hierarchical models) are padded on two levels: sentences per document and words per sentence.
@@ -346,8 +351,12 @@ class DocumentBucketed(DocumentStrategy):
         return int(lengths.n_sentences[index.numpy()].max()), None
 
 
-def make_document_strategy(name: str, batch_size: int = 64) -> DocumentStrategy:
-    strategies = {"max_length": DocumentMaxLength, "per_batch": DocumentPerBatch, "bucket": DocumentBucketed}
-    if name not in strategies:
-        raise ValueError(f"Unknown batching {name!r}; choose one of {', '.join(STRATEGIES)}.")
-    return strategies[name](batch_size)
+REGISTRY_NAMES = ("STRATEGIES", "BATCHING_NAMES", "make_strategy", "make_document_strategy")
+
+
+def __getattr__(name: str):
+    """Names that moved to the strategy registry, still importable from here (read there, at first use: the
+    registry builds on this module, so this module cannot import it at load time)."""
+    if name in REGISTRY_NAMES:
+        return getattr(importlib.import_module("textclf.training.strategies"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
