@@ -4,7 +4,8 @@ The dashboard lists every experiment, deletes them, serves model bundles (which 
 and starts training. Bound to 127.0.0.1 (`.streamlit/config.toml`) only this computer reaches it. Binding it
 to another address is sharing it, which must be deliberate: like Jupyter, the server then requires a token
 (the TEXTCLF_TOKEN environment variable), given once per browser session as `?token=...` or typed in; without
-a token set it refuses every page.
+a token set it refuses every page. Host names, framing, uploads and metrics are checked below the pages, by
+dashboard/server_guard.py, which `require_access` installs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import hmac
 import os
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from dashboard import server_guard
 
 TOKEN_VARIABLE = "TEXTCLF_TOKEN"
 LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_TOKEN_LENGTH = 16
 GRANTED = "access_granted"
+_granted_sessions: set[str] = set()
 
 
 def shared_address() -> str | None:
@@ -26,10 +31,27 @@ def shared_address() -> str | None:
     return None if address in LOCAL_ADDRESSES else address or "all network interfaces"
 
 
+def may_use_gated(session_id: str | None) -> bool:
+    """Whether the server may take uploads from this session (None: metrics, which name no session): always on
+    this computer; on a shared server only from a session that gave the token (read by dashboard/server_guard)."""
+    return shared_address() is None or session_id in _granted_sessions
+
+
+def _let_in() -> None:
+    st.session_state[GRANTED] = True
+    context = get_script_run_ctx()
+    if context is not None:
+        _granted_sessions.add(context.session_id)
+
+
 def require_access() -> None:
     """Stop the page unless the server is local, or this session has given the access token."""
+    server_guard.install(may_use_gated)
     address = shared_address()
-    if address is None or st.session_state.get(GRANTED):
+    if address is None:
+        return
+    if st.session_state.get(GRANTED):
+        _let_in()
         return
     token = os.environ.get(TOKEN_VARIABLE, "")
     if len(token) < MIN_TOKEN_LENGTH:
@@ -42,7 +64,7 @@ def require_access() -> None:
     given = st.query_params.get("token") or st.text_input("Access token", type="password",
                                                            help=f"the {TOKEN_VARIABLE} this server was started with")
     if given and hmac.compare_digest(given.encode(), token.encode()):
-        st.session_state[GRANTED] = True
+        _let_in()
         st.query_params.pop("token", None)
         st.rerun()
     if given:

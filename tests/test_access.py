@@ -76,12 +76,13 @@ def test_the_local_default_needs_no_token():
 
 # Real servers ------------------------------------------------------------------------------------------------------
 
-def start_server(address: str | None, home: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` as the README says (address from .streamlit/config.toml unless given)."""
+def start_server(address: str | None, home: Path, token: str | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` as the README says (address and allowed hosts from .streamlit/config.toml unless
+    an address is given, which is then the one allowed host name besides loopback)."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "TEXTCLF_TOKEN"}
-    env["TEXTCLF_HOME"] = str(home)
-    where = ["--server.address", address] if address else []
+    env.update({"TEXTCLF_HOME": str(home), **({"TEXTCLF_TOKEN": token} if token else {})})
+    where = ["--server.address", address, "--server.allowedHosts", address] if address else []
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), *where,
          "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
