@@ -18,6 +18,8 @@ from textclf.data.reading import Dataset, load_dataset
 from textclf.runs.compare import compare
 from textclf.runs.config import CompareConfig
 
+pytestmark = pytest.mark.slow  # every test trains on a slice of a real data set
+
 SIZES = {"train": 1500, "validation": 300, "test": 1500}
 QUICK_TRAINING = {"epochs": 6, "patience": 2}
 FLOORS = {

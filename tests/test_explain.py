@@ -258,6 +258,7 @@ def test_per_class_tables_name_features_for_every_class(demo_models, small_demo)
     assert demo_models["cnn"].class_table() == [] and demo_models["knn"].class_table(texts, labels) == []
 
 
+@pytest.mark.slow
 def test_chinese_texts_are_explained_word_by_word():
     path = shared_dataset("waimai_10k.csv")
     data = pd.read_csv(path).groupby("label").head(300)
@@ -273,6 +274,7 @@ def test_chinese_texts_are_explained_word_by_word():
         assert table is not None and not table.empty
 
 
+@pytest.mark.slow
 def test_deletion_of_top_tokens_hurts_more_than_random_deletion_on_mr():
     """The acceptance's deletion test on a small slice of MR (the full run is `bench/explain_deletion.py`).
 

@@ -259,6 +259,7 @@ def test_scikit_learn_estimator_checks_that_apply_to_text_models(key, check):
     check(type(create(key)).__name__, create(key, **TINY[key]))
 
 
+@pytest.mark.slow
 def test_onednn_keeps_no_kernel_cache_unless_the_user_set_one():
     """The per-shape kernel cache held ~0.5 GB under bucketed batching (BENCHMARKS.md, "Memory per worker")."""
     read = "import textclf.training.loop, os; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
