@@ -25,8 +25,8 @@ DENSE, PACKED = "dense", "packed"
 # packing costs more per real token than a dense step per slot, and more the longer the batch, since each
 # step's slice of the packed input back-propagates into a zero tensor of the whole input. Fitted to
 # bench/rnn_impl.py's timings (BENCHMARKS.md, "Recurrent models: dense or packed").
-PACKED_COST = 1.4
-PACKED_COST_PER_STEP = 0.013
+PACKED_COST = 1.35
+PACKED_COST_PER_STEP = 0.012
 
 
 def check_impl(impl: str) -> str:
