@@ -26,6 +26,7 @@ from textclf.data.vocab import EncodedTexts
 from textclf.models import create
 from textclf.training.batching import STRATEGIES, make_strategy
 from textclf.training.loop import TrainSettings, seed_everything, train_module
+from textclf.training.progress import BatchDone
 
 WARMUP_ROWS = 640
 
@@ -36,8 +37,8 @@ class CpuClock:
     def __init__(self):
         self.start = self.last = time.process_time()
 
-    def __call__(self, event: dict) -> None:
-        if event["event"] == "batch":
+    def __call__(self, event) -> None:
+        if isinstance(event, BatchDone):
             self.last = time.process_time()
 
     @property

@@ -19,6 +19,7 @@ from textclf.data.reading import Dataset, load_dataset
 from textclf.results.analysis import save_comparison
 from textclf.runs.compare import compare
 from textclf.runs.config import CompareConfig
+from textclf.runs.events import RunFinished
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = ("han:embed_dim=64", "rcnn:embed_dim=64", "clstm:embed_dim=64")
@@ -45,8 +46,8 @@ def main() -> None:
     config = CompareConfig(models=MODELS, batchings=("max_length", "bucket"), epochs=args.epochs, batch_size=32,
                            max_len=256)
     out = RESULTS / f"new_models_{args.dataset}.json"
-    comparison = compare(dataset, config, on_run_done=lambda run, result: print(run.name, result.record["accuracy"],
-                                                                                 flush=True))
+    comparison = compare(dataset, config, listener=lambda event: isinstance(event, RunFinished) and print(
+        event.run, event.result.record["accuracy"], flush=True))
     save_comparison(comparison, out)
     print(f"{dataset.name}: {len(dataset)} rows")
     print(summary(str(out)))

@@ -20,8 +20,9 @@ from common import dataset_path, sample_rows
 
 from textclf.data.reading import load_dataset
 from textclf.runs.compare import compare
-from textclf.runs.config import CompareConfig
+from textclf.runs.config import CompareConfig, plan_runs
 from textclf.runs.dispatch import LocalWorkers, peak_memory_mb
+from textclf.runs.events import RunFinished
 
 NAMES = {"svm": "SVM", "cnn": "TextCNN", "rnn": "BiLSTM"}
 
@@ -31,10 +32,16 @@ def measure(dataset, rows: int, models: tuple[str, ...]) -> str:
     config = CompareConfig(models=models, batchings=("bucket",), epochs=1)
     workers = LocalWorkers(1, threads=1)
     finished = []  # (model, worker's peak so far), in the order the runs finished
+    runs = plan_runs(config)
+
+    def note_peak(event) -> None:
+        if isinstance(event, RunFinished):
+            key = runs[event.index].model.key
+            finished.append((NAMES.get(key, key), event.placement["peak_memory_mb"] / 1024))
+
     started = time.perf_counter()
     try:
-        comparison = compare(data, config, backend=workers, on_run_done=lambda run, result: finished.append(
-            (NAMES.get(run.model.key, run.model.key), result.placement["peak_memory_mb"] / 1024)))
+        comparison = compare(data, config, backend=workers, listener=note_peak)
     finally:
         workers.close()
     wall = time.perf_counter() - started

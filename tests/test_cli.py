@@ -3,11 +3,15 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from tests.conftest import shared_dataset
-from textclf.cli import _epoch_line, main
+from textclf.cli import main
+from textclf.cli.compare import epoch_line
+from textclf.runs.events import EpochDone
+from textclf.training.progress import EpochRecord
 
 TINY = ["--models", "cnn:embed_dim=16:filters=8,svm", "--epochs", "1", "--batch-size", "32"]
 
@@ -31,10 +35,12 @@ def test_compare_on_the_demo_prints_the_table_and_writes_json(tmp_path, capsys):
 
 
 def test_a_refit_epoch_says_what_it_is_instead_of_a_missing_validation_accuracy():
-    event = {"run": "TextCNN bucket seed 0", "epoch": 2, "epochs": 3, "train_loss": 0.5, "val_accuracy": 0.8,
-             "seconds": 1.0, "padding_waste": 0.1}
-    assert "validation accuracy 0.800" in _epoch_line(event)
-    line = _epoch_line({**event, "val_accuracy": float("nan"), "stage": "refit"})
+    record = EpochRecord(epoch=2, train_loss=0.5, val_accuracy=0.8, val_loss=0.4, seconds=1.0, cpu_seconds=1.0,
+                         val_seconds=0.1, val_padded_slots=10, steps=3, examples=30, real_tokens=90, padded_slots=100,
+                         padding_waste=0.1, batch_shapes=3)
+    event = EpochDone(run="TextCNN bucket seed 0", epochs=3, record=record)
+    assert "validation accuracy 0.800" in epoch_line(event)
+    line = epoch_line(replace(event, record=replace(record, val_accuracy=float("nan")), stage="refit"))
     assert "retraining on training + validation" in line and "nan" not in line
 
 

@@ -21,6 +21,7 @@ from textclf.results.report import readable_table
 from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.config import CompareConfig
+from textclf.runs.events import RunStarted
 from textclf.runs.prepare import prepare
 from textclf.storage.store import Store
 
@@ -55,7 +56,7 @@ def test_the_sidebar_and_the_main_area_tell_the_same_progress(small_demo):
     reached, release = threading.Event(), threading.Event()
 
     def hold_in_second_run(event):
-        if event["event"] == "run_start" and event["number"] == 2:
+        if isinstance(event, RunStarted) and event.index == 1:
             reached.set()
             release.wait(timeout=60)
 

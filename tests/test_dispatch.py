@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 from collections import deque
+from functools import partial
 
 import pytest
 
@@ -12,23 +13,14 @@ from textclf.jobs.runner import JobRunner
 from textclf.runs.compare import compare
 from textclf.runs.comparison import TIMING_COLUMNS
 from textclf.runs.config import CompareConfig, plan_runs
-from textclf.runs.dispatch import (
-    Batch,
-    DaskCluster,
-    Listener,
-    LocalWorkers,
-    Sequential,
-    _BatchState,
-    _DaskBatch,
-    _Slot,
-    describe_exit,
-    make_backend,
-)
+from textclf.runs.dispatch import Batch, DaskCluster, LocalWorkers, Sequential, describe_exit, make_backend
+from textclf.runs.dispatch.cluster import _DaskBatch
+from textclf.runs.dispatch.local import _BatchState, _Slot
+from textclf.runs.events import BatchDone, Cancelled, RunFailed, RunFinished, RunStarted, ignore
 from textclf.runs.prepare import prepare
 from textclf.runs.run_one import run_one
 from textclf.storage.bundle import load_bundle, save_bundle
 from textclf.storage.store import Store
-from textclf.training.loop import Cancelled
 
 TINY_CNN = "cnn:embed_dim=16:filters=8"
 TINY_RNN = "rnn:embed_dim=16:hidden=8"
@@ -66,7 +58,7 @@ def sequential_results(small_demo):
 def test_worker_processes_give_the_sequential_results(workers, small_demo, sequential_results):
     seen_workers = set()
     parallel = compare(small_demo, config("svm", TINY_CNN, TINY_RNN), backend=workers,
-                       on_run_start=lambda run, number, total, worker: seen_workers.add(worker))
+                       listener=lambda event: isinstance(event, RunStarted) and seen_workers.add(event.worker))
     same_results(parallel, sequential_results)
     assert len(seen_workers) == 2 and all("pid" in w for w in seen_workers)
     assert all(r.placement["peak_memory_mb"] > 0 and r.placement["torch_threads"] == 1 for r in parallel.runs)
@@ -91,25 +83,29 @@ def test_folds_raw_text_models_and_word2vec_per_run_give_the_sequential_results_
     assert list(bundle.predict(texts)) == han.predictions
 
 
-class _KillFirstAttempt(Listener):
+class _KillFirstAttempt:
     """Kills the worker running run `target` at its first training event, once."""
 
     def __init__(self, target: int):
         self.target, self.worker, self.killed, self.failures, self.results = target, {}, False, [], {}
 
-    def started(self, index, worker):
-        self.worker[index] = worker
+    def __call__(self, event):
+        if isinstance(event, RunStarted):
+            self.worker[event.index] = event.worker
+        elif isinstance(event, RunFinished):
+            self.results[event.index] = event.result
+        elif isinstance(event, RunFailed):
+            self.failures.append((event.index, event.reason, event.retrying))
+        else:
+            self.training(event.index, event)
 
-    def event(self, index, event):
+    def training(self, index, event):
         if index == self.target and not self.killed:
             self.killed = True
-            os.kill(int(self.worker[index].split("pid ")[1].rstrip(")")), signal.SIGKILL)
+            self.kill(index)
 
-    def finished(self, index, result, info):
-        self.results[index] = result
-
-    def failed(self, index, reason, retrying):
-        self.failures.append((index, reason, retrying))
+    def kill(self, index):
+        os.kill(int(self.worker[index].split("pid ")[1].rstrip(")")), signal.SIGKILL)
 
 
 def test_a_killed_worker_fails_its_run_with_the_reason_and_it_is_retried_elsewhere(workers, small_demo,
@@ -143,9 +139,9 @@ def test_a_run_lost_twice_is_failed_without_a_third_try_and_the_others_finish(wo
     settings = config("svm", TINY_CNN)
 
     class KillEveryAttempt(_KillFirstAttempt):
-        def event(self, index, event):
-            if index == self.target and event["event"] == "batch" and event["batch"] == 1:
-                os.kill(int(self.worker[index].split("pid ")[1].rstrip(")")), signal.SIGKILL)
+        def training(self, index, event):
+            if index == self.target and isinstance(event, BatchDone) and event.batch == 1:
+                self.kill(index)
 
     listener = KillEveryAttempt(target=1)
     workers.run(Batch(run_one, plan_runs(settings), prepare(small_demo, settings), settings, listener))
@@ -159,19 +155,18 @@ def test_two_batches_share_one_worker_turn_by_turn(small_demo):
     settings = config("svm", "knn:k=1", "knn:k=3")
     prepared, runs = prepare(small_demo, settings), plan_runs(settings)
 
-    class Record(Listener):
-        def __init__(self, name):
-            self.name = name
-
-        def started(self, index, worker):
-            with lock:
-                order.append((self.name, index))
+    def record(name):
+        def listen(event):
+            if isinstance(event, RunStarted):
+                with lock:
+                    order.append((name, event.index))
+        return listen
 
     try:
         hold = threading.Event()
-        gate = Batch(run_one, runs[:1], prepared, settings, Listener(), should_stop=None)
-        first = Batch(run_one, runs, prepared, settings, Record("a"))
-        second = Batch(run_one, runs, prepare(small_demo, settings), settings, Record("b"))  # its own arrays
+        gate = Batch(run_one, runs[:1], prepared, settings, ignore, should_stop=None)
+        first = Batch(run_one, runs, prepared, settings, record("a"))
+        second = Batch(run_one, runs, prepare(small_demo, settings), settings, record("b"))  # its own arrays
         threads = [threading.Thread(target=pool.run, args=(b,)) for b in (gate, first, second)]
         threads[0].start()
         threads[1].start()
@@ -193,7 +188,7 @@ def test_cancel_reaches_a_worker_mid_epoch_and_finished_runs_are_stored(tmp_path
     reached = threading.Event()
 
     def listen(event):
-        if event["event"] == "batch" and event["epoch"] == 2:
+        if isinstance(event, BatchDone) and event.epoch == 2:
             reached.set()
 
     try:
@@ -217,8 +212,7 @@ def test_a_refused_run_is_reported_after_the_other_runs_trained_and_were_stored(
     stored, failed = [], []
     with pytest.raises(TextclfError, match="does not take that option"):
         compare(small_demo, config("cnn:no_such_option=1", "svm"), backend=workers if parallel else Sequential(1),
-                on_run_done=lambda run, result: stored.append(run.model.key),
-                on_run_failed=lambda run, reason, retrying: failed.append((run.model.key, retrying)))
+                listener=partial(_stored_and_failed, plan_runs(config("cnn:no_such_option=1", "svm")), stored, failed))
     assert stored == ["svm"] and failed == [("cnn", False), ("cnn", False)]
 
 
@@ -229,6 +223,16 @@ def test_an_error_in_a_run_stops_the_batch_and_reaches_the_caller(workers, small
         workers.run(Batch(_divide_by_zero, plan_runs(settings), prepare(small_demo, settings), settings))
 
 
+def _stored_and_failed(runs, stored: list, failed: list, event) -> None:
+    """Which models' runs finished and which failed (with whether they were retried)."""
+    model = runs[event.index].model.key
+    if isinstance(event, RunFinished):
+        stored.append(model)
+    elif isinstance(event, RunFailed):
+        failed.append((model, event.retrying))
+
+
+@pytest.mark.slow
 def _divide_by_zero(spec, prepared, config, **options):
     return 1 / 0
 

@@ -12,6 +12,7 @@ from textclf.results.analysis import save_comparison
 from textclf.runs.compare import compare
 from textclf.runs.comparison import TIMING_COLUMNS, load_results
 from textclf.runs.config import MAX_TRUNCATION, CompareConfig, ModelSpec, plan_runs
+from textclf.runs.events import EpochDone, RunFinished
 from textclf.runs.prepare import prepare
 from textclf.runs.run_one import timing_note
 
@@ -79,10 +80,10 @@ def test_a_refit_trains_again_for_the_best_epoch_count_and_adds_its_time(small_d
     config = tiny_config(models=("cnn:embed_dim=8:filters=4",), batchings=("bucket",), epochs=3, patience=3)
     events = []
     refitted, stopped = (compare(small_demo, replace(config, refit=refit), keep_models=True,
-                                 progress=events.append if refit else None).runs[0]
+                                 listener=events.append if refit else None).runs[0]
                          for refit in (True, False))
     best = refitted.record["best_epoch"]
-    stages = [event.get("stage") for event in events if event["event"] == "epoch"]
+    stages = [event.stage for event in events if isinstance(event, EpochDone)]
     assert stages == [None] * len(refitted.history) + ["refit"] * best
     assert len(refitted.estimator.history_) == best and np.isnan(refitted.estimator.history_[-1].val_accuracy)
     assert refitted.record["refit_seconds"] > 0 and "refit_seconds" not in stopped.record
@@ -230,6 +231,6 @@ def test_fitted_models_travel_back_only_when_kept(small_demo, keep):
     """A worker pickles what it returns: a model nobody keeps stays where it trained."""
     seen = []
     comparison = compare(small_demo, CompareConfig(models=("svm",)), keep_models=keep,
-                         on_run_done=lambda run, result: seen.append(result.estimator))
+                         listener=lambda event: isinstance(event, RunFinished) and seen.append(event.result.estimator))
     assert len(seen) == 1 and (seen[0] is not None) == keep
     assert (comparison.runs[0].estimator is not None) == keep

@@ -6,17 +6,21 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from textclf.jobs.runner import JobRunner, _Progress
+from textclf.jobs.progress import JobProgress
+from textclf.jobs.runner import JobRunner
 from textclf.runs.config import CompareConfig, plan_runs
 from textclf.runs.eta import WorkEstimate
+from textclf.runs.events import BatchDone, EpochDone, RunStarted
 from textclf.storage.bundle import load_bundle
 from textclf.storage.store import Store
+from textclf.training.progress import EpochRecord
 
 TINY_CNN = "cnn:embed_dim=16:filters=8"
 
@@ -43,11 +47,11 @@ def test_cancel_mid_epoch_stops_within_one_batch_and_keeps_finished_runs(runner,
     batches_seen, threads_seen = [], set()
 
     def listen(event):
-        if event["event"] != "batch":
+        if not isinstance(event, BatchDone):
             return
-        batches_seen.append((event["epoch"], event["batch"]))
+        batches_seen.append((event.epoch, event.batch))
         threads_seen.add(torch.get_num_threads())
-        if (event["epoch"], event["batch"]) == (2, 3):
+        if (event.epoch, event.batch) == (2, 3):
             reached.set()
             cancelled.wait(timeout=30)
 
@@ -76,7 +80,7 @@ def test_cancel_between_classical_runs_keeps_the_finished_one(runner, small_demo
     submitted, jobs = threading.Event(), []
 
     def cancel_during_the_first_run(event):
-        if event["event"] == "run_start" and event["number"] == 1:
+        if isinstance(event, RunStarted) and event.index == 0:
             submitted.wait(timeout=30)
             jobs[0].cancel()
 
@@ -88,8 +92,8 @@ def test_cancel_between_classical_runs_keeps_the_finished_one(runner, small_demo
 
 def test_two_comparisons_started_at_once_finish_in_order_with_their_own_results(runner, store, small_demo):
     order = []
-    first = runner.submit(small_demo, config("svm", TINY_CNN), on_event=lambda e: order.append(("first", e["event"])))
-    second = runner.submit(small_demo, config("knn:k=3"), on_event=lambda e: order.append(("second", e["event"])))
+    first = runner.submit(small_demo, config("svm", TINY_CNN), on_event=lambda e: order.append(("first", e)))
+    second = runner.submit(small_demo, config("knn:k=3"), on_event=lambda e: order.append(("second", e)))
     assert second.status == "queued" and second.progress()["elapsed_seconds"] == 0.0
     assert first.wait(timeout=60) and second.wait(timeout=60)
     assert first.status == second.status == "done"
@@ -204,16 +208,15 @@ def test_every_run_in_flight_feeds_the_time_left_and_the_newest_started_is_shown
     """On a parallel back-end two runs train at once: both feed the estimate (by plan index), one is shown."""
     runs = plan_runs(CompareConfig(models=(TINY_CNN,), batchings=("bucket", "max_length")))
     estimate = WorkEstimate([run.model.label for run in runs], [1000, 3000])
-    progress = _Progress(2, started=0.0, estimate=estimate, parallel=2)
+    progress = JobProgress(2, started=0.0, estimate=estimate, parallel=2)
     progress.start_run(0, runs[0], 0.0, "worker 1")
     progress.start_run(1, runs[1], 0.0, "worker 2")
     assert progress.run == runs[1].name and progress.eta() is None
-    progress.record({"event": "epoch", "run": runs[0].name, "epoch": 1, "epochs": 2, "padded_slots": 500,
-                     "seconds": 5.0, "val_accuracy": 0.5})
+    progress.record(EpochDone(run=runs[0].name, epochs=2, record=epoch_record(epoch=1, padded_slots=500, seconds=5.0,
+                                                                             val_accuracy=0.5)))
     assert progress.epoch is None  # an event of the run not shown moves only the estimate
     assert progress.eta() == pytest.approx(30.0)  # run 2 alone (3000 slots at 0.01 s) outlasts half of the rest
-    progress.record({"event": "batch", "run": runs[1].name, "epoch": 1, "epochs": 2, "batch": 5, "batches": 10,
-                     "loss": 0.7})
+    progress.record(BatchDone(run=runs[1].name, epoch=1, epochs=2, batch=5, batches=10, loss=0.7))
     assert progress.eta() == pytest.approx(22.5) and progress.loss == 0.7
     progress.finish_run(0, runs[0].name, 10.0)
     assert progress.runs_done == 1 and progress.run == runs[1].name and progress.snapshot(10.0)["runs_running"] == 1
@@ -221,10 +224,16 @@ def test_every_run_in_flight_feeds_the_time_left_and_the_newest_started_is_shown
 
 def test_a_refit_is_shown_as_such_and_starts_the_loss_curve_again():
     runs = plan_runs(CompareConfig(models=(TINY_CNN,), batchings=("bucket",)))
-    progress = _Progress(1, started=0.0)
+    progress = JobProgress(1, started=0.0)
     progress.start_run(0, runs[0], 0.0)
-    batch = {"event": "batch", "run": runs[0].name, "epoch": 2, "epochs": 2, "batch": 3, "batches": 3, "loss": 0.4}
+    batch = BatchDone(run=runs[0].name, epoch=2, epochs=2, batch=3, batches=3, loss=0.4)
     progress.record(batch)
     assert progress.snapshot(1.0)["stage"] is None and progress.losses[-1] == (6, 0.4)
-    progress.record({**batch, "epoch": 1, "batch": 1, "loss": 0.9, "stage": "refit"})
+    progress.record(replace(batch, epoch=1, batch=1, loss=0.9, stage="refit"))
     assert progress.snapshot(2.0)["stage"] == "refit" and list(progress.losses) == [(1, 0.9)]
+
+
+def epoch_record(**values) -> EpochRecord:
+    """An epoch's record with `values`, zeros elsewhere."""
+    zeros = dict.fromkeys(EpochRecord.__dataclass_fields__, 0)
+    return EpochRecord(**{**zeros, **values})

@@ -14,6 +14,7 @@ from dashboard.state import runner as dashboard_runner
 from textclf.data.demo import demo_dataset
 from textclf.jobs.runner import JobRunner
 from textclf.runs.config import CompareConfig
+from textclf.runs.events import BatchDone
 
 ROOT = Path(__file__).resolve().parents[1]
 SVM = CompareConfig(models=("svm",))
@@ -26,7 +27,7 @@ def held_runner(small_demo):
     started = threading.Event()
 
     def hold(event):
-        if event["event"] == "batch":
+        if isinstance(event, BatchDone):
             started.set()
             release.wait(timeout=60)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import textclf.storage.store as store_module
+import textclf.storage.database as database_module
 from textclf.cli import main
 from textclf.errors import TextclfError
 from textclf.jobs.runner import JobRunner
@@ -70,8 +70,8 @@ def test_each_older_schema_migrates_step_by_step_and_keeps_its_experiments(tmp_p
     for version in range(1, SCHEMA_VERSION):
         home = tmp_path / f"v{version}"
         with monkeypatch.context() as old:
-            old.setattr(store_module, "MIGRATIONS", MIGRATIONS[:version])
-            old.setattr(store_module, "SCHEMA_VERSION", version)
+            old.setattr(database_module, "MIGRATIONS", MIGRATIONS[:version])
+            old.setattr(database_module, "SCHEMA_VERSION", version)
             experiment = Store(home).create_experiment(small_demo, CONFIG)
             assert Store(home).schema_version == version
         store = Store(home)

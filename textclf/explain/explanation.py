@@ -142,7 +142,3 @@ def _name_variants(name: str) -> list[str]:
 def joiner_for(tokenizer: str) -> str:
     """How to glue tokens back into readable text: Chinese words and characters take no spaces."""
     return "" if tokenizer in ("jieba", "chars") else " "
-
-
-def predicted_class(probabilities: np.ndarray) -> int:
-    return int(np.argmax(probabilities))

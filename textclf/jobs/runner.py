@@ -5,8 +5,9 @@ and nothing finished may be lost. `JobRunner.submit` queues a comparison and ret
 progress and results any thread may read. Where the runs train is the runner's back-end (`textclf.runs.dispatch`):
 in the runner's own thread, one comparison at a time (the default), or in worker processes or on a Dask cluster,
 where several comparisons run at once and share the workers fairly, so the process serving pages only relays
-progress. Training stays the plain functions of `textclf.runs`: a job only listens to their callbacks,
-writes each run to the store (and a bundle) as soon as it arrives here, and asks them to stop.
+progress. Training stays the plain functions of `textclf.runs`: a job only listens to their run events
+(`textclf.runs.events`), writes each run to the store (and a bundle) as soon as it arrives here, and asks them
+to stop. Where a job is (`JobProgress`) lives in `textclf.jobs.progress`.
 """
 
 from __future__ import annotations
@@ -16,158 +17,44 @@ import queue
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from textclf.data.profile import profile_dataset
 from textclf.data.reading import Dataset
 from textclf.errors import TextclfError
+from textclf.jobs.progress import JobProgress
 from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.config import CompareConfig, RunSpec, plan_runs
 from textclf.runs.dispatch import Backend, Sequential
 from textclf.runs.eta import WorkEstimate, planned_slots
+from textclf.runs.events import (
+    BatchDone,
+    Cancelled,
+    EpochDone,
+    Listener,
+    RunCancelled,
+    RunEvent,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    Status,
+)
 from textclf.runs.prepare import Prepared
 from textclf.storage.bundle import run_bundle_path, save_bundle
 from textclf.storage.store import BUNDLES, Store, resolve_home
-from textclf.training.loop import Cancelled
 
-QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = (
-    "queued", "running", "done", "cancelled", "failed", "interrupted")
-FINISHED = frozenset({DONE, CANCELLED, FAILED, INTERRUPTED})
-LOSS_POINTS = 2000
 CONCURRENT_JOBS = 8
 
-EventListener = Callable[[dict], None]
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class _InFlight:
-    """A run training now: its place in the plan, when and where it started, and its share of epochs done."""
-
-    index: int
-    run: RunSpec
-    started: float
-    worker: str | None
-    share: float = 0.0
-
-
-@dataclass
-class _Progress:
-    """Where a job is, and the work its time-left estimate comes from (guarded by the job's lock).
-
-    With a parallel back-end several runs train at once: the newest one started is shown (its epochs, batches
-    and loss curve), and every run in flight feeds the estimate with its finished epochs and its share done."""
-
-    runs_total: int
-    runs_done: int = 0
-    run: str | None = None
-    model: str | None = None
-    batching: str | None = None
-    epoch: int | None = None
-    epochs: int | None = None
-    batch: int | None = None
-    batches: int | None = None
-    loss: float | None = None
-    val_accuracy: float | None = None
-    losses: deque = field(default_factory=lambda: deque(maxlen=LOSS_POINTS))
-    started: float | None = None
-    ended: float | None = None
-    run_started: float = 0.0
-    estimate: WorkEstimate | None = None
-    in_flight: dict[str, _InFlight] = field(default_factory=dict)
-    finished: set[int] = field(default_factory=set)
-    parallel: int = 1
-    worker: str | None = None
-    stage: str | None = None
-
-    def start_run(self, index: int, run: RunSpec, now: float, worker: str | None = None) -> None:
-        """Run `index` (its place in the plan) began; it becomes the run shown."""
-        self.in_flight[run.name] = _InFlight(index, run, now, worker)
-        self._show(self.in_flight[run.name])
-
-    def _show(self, flight: _InFlight) -> None:
-        run = flight.run
-        self.run, self.model, self.batching, self.run_started = run.name, run.model.label, run.batching, flight.started
-        self.worker = flight.worker
-        self.epoch = self.epochs = self.batch = self.batches = self.loss = self.val_accuracy = self.stage = None
-        self.losses.clear()
-
-    def record(self, event: dict) -> None:
-        """A training event of a run in flight: a batch (its loss joins the curve of the run shown, indexed by
-        step within the run) or an epoch (its padded slots and seconds feed the time-left estimate). A refit's
-        events (stage `refit`) start the run shown's loss curve again: its steps count from 1."""
-        flight = self.in_flight.get(event.get("run", self.run))
-        if flight is None:
-            return
-        flight.share = _share_done(event)
-        if event["event"] == "epoch" and self.estimate:
-            self.estimate.epoch_finished(flight.run.model.label, event["padded_slots"], event["seconds"])
-        if flight.run.name != self.run:
-            return
-        if event.get("stage") != self.stage:
-            self.stage = event.get("stage")
-            self.losses.clear()
-        self.epoch, self.epochs = event["epoch"], event["epochs"]
-        if event["event"] == "batch":
-            self.batch, self.batches, self.loss = event["batch"], event["batches"], event["loss"]
-            self.losses.append(((self.epoch - 1) * self.batches + self.batch, self.loss))
-        elif event["event"] == "epoch":
-            self.val_accuracy = event["val_accuracy"]
-
-    def finish_run(self, index: int, name: str, now: float) -> None:
-        self.runs_done += 1
-        self.finished.add(index)
-        flight = self.in_flight.pop(name, None)
-        if self.estimate:
-            self.estimate.run_finished(index, now - (flight.started if flight else self.run_started))
-        if name == self.run:
-            self.run = self.model = self.batching = self.worker = None
-            if self.in_flight:
-                self._show(next(iter(self.in_flight.values())))
-
-    def drop_run(self, index: int, name: str, *, final: bool) -> None:
-        """A run that failed is no longer in flight; unless it starts again elsewhere, no work is left in it."""
-        self.in_flight.pop(name, None)
-        if final:
-            self.finished.add(index)
-        if name == self.run:
-            self.run = self.model = self.batching = self.worker = None
-
-    def snapshot(self, now: float) -> dict:
-        elapsed = ((self.ended or now) - self.started) if self.started is not None else 0.0
-        return {
-            "runs_done": self.runs_done, "runs_total": self.runs_total, "run": self.run, "model": self.model,
-            "batching": self.batching, "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch,
-            "batches": self.batches, "loss": self.loss, "val_accuracy": self.val_accuracy,
-            "eta_seconds": self.eta(), "elapsed_seconds": elapsed, "losses": list(self.losses),
-            "worker": self.worker, "runs_running": len(self.in_flight), "stage": self.stage,
-        }
-
-    def eta(self) -> float | None:
-        """Seconds left, from the slots still to process at the rates measured on finished epochs (see eta.py),
-        shared between the workers that train this comparison's runs."""
-        if self.started is None or self.ended is not None or self.estimate is None:
-            return None
-        shares = dict.fromkeys(self.finished, 1.0) | {f.index: f.share for f in self.in_flight.values()}
-        return self.estimate.seconds_left(shares, workers=self.parallel)
-
-
-def _share_done(event: dict) -> float:
-    """A run's share (0–1) of its planned epochs done, from its latest training event."""
-    if event["event"] == "batch":
-        return ((event["epoch"] - 1) + event["batch"] / event["batches"]) / event["epochs"]
-    return event["epoch"] / event["epochs"]
 
 
 class Job:
     """One comparison: status, a progress snapshot, the results so far, cancel and wait (from any thread)."""
 
     def __init__(self, dataset: Dataset, config: CompareConfig, *, store: Store | None = None,
-                 save_models: bool = False, bundles_dir: Path | None = None, on_event: EventListener | None = None,
+                 save_models: bool = False, bundles_dir: Path | None = None, on_event: Listener | None = None,
                  owner: str | None = None, backend: Backend | None = None):
         """`owner` names who started it (a browser session): one owner has at most one unfinished job."""
         self.id = uuid.uuid4().hex[:12]
@@ -175,7 +62,7 @@ class Job:
         self._backend = backend or Sequential()
         self.dataset, self.config, self.save_models = dataset, config, save_models
         self.experiment_id = store.create_experiment(dataset, config) if store else None
-        self.status = QUEUED
+        self.status = Status.QUEUED
         self.error: str | None = None
         self._store, self._bundles_dir, self._on_event = store, bundles_dir, on_event
         self._lock = threading.Lock()
@@ -183,8 +70,8 @@ class Job:
         self._finished = threading.Event()
         self._comparison: Comparison | None = None
         self._results: dict[int, RunResult] = {}
-        self._plan = {run.name: position for position, run in enumerate(plan_runs(config), start=1)}
-        self._progress = _Progress(len(self._plan), parallel=self._backend.workers)
+        self._runs = plan_runs(config)
+        self._progress = JobProgress(len(self._runs), parallel=self._backend.workers)
 
     @property
     def finished(self) -> bool:
@@ -198,17 +85,17 @@ class Job:
         """Stop before the next batch (at once if still queued); the runs finished so far are kept."""
         self._stop.set()
         with self._lock:
-            was_queued = self.status == QUEUED
+            was_queued = self.status == Status.QUEUED
             if was_queued:
-                self.status = CANCELLED
+                self.status = Status.CANCELLED
         if was_queued:
-            self._finish(CANCELLED)
+            self._finish(Status.CANCELLED)
 
     def progress(self) -> dict:
         """A copy of where the job is (safe to read while it trains)."""
         with self._lock:
             snapshot = {"status": self.status, **self._progress.snapshot(time.monotonic())}
-        snapshot["runs_ahead"] = self._backend.ahead(self.id) if snapshot["status"] == RUNNING else None
+        snapshot["runs_ahead"] = self._backend.ahead(self.id) if snapshot["status"] == Status.RUNNING else None
         return snapshot
 
     def comparison(self) -> Comparison | None:
@@ -223,31 +110,29 @@ class Job:
         if not self._begin():
             return
         try:
-            compare(self.dataset, self.config, progress=self._on_training, should_stop=self._stop.is_set,
-                    on_prepared=self._on_prepared, on_run_start=self._on_run_start,
-                    on_run_done=self._on_run_done, on_run_failed=self._on_run_failed, keep_models=True,
-                    backend=self._backend, key=self.id)
+            compare(self.dataset, self.config, listener=self._hear, should_stop=self._stop.is_set,
+                    on_prepared=self._on_prepared, keep_models=True, backend=self._backend, key=self.id)
         except Cancelled:
-            self._finish(CANCELLED)
+            self._finish(Status.CANCELLED)
         except TextclfError as err:
-            self._finish(FAILED, str(err))
+            self._finish(Status.FAILED, str(err))
         except Exception as err:
             logger.exception("comparison job %s failed", self.id)
-            self._finish(FAILED, f"{type(err).__name__}: {err}")
+            self._finish(Status.FAILED, f"{type(err).__name__}: {err}")
         else:
-            self._finish(DONE)
+            self._finish(Status.DONE)
 
     def _begin(self) -> bool:
         with self._lock:
-            if self.status != QUEUED:
+            if self.status != Status.QUEUED:
                 return False
-            self.status = RUNNING
+            self.status = Status.RUNNING
             self._progress.started = time.monotonic()
         if self._store:
             self._store.start_experiment(self.experiment_id)
         return True
 
-    def _finish(self, status: str, error: str | None = None) -> None:
+    def _finish(self, status: Status, error: str | None = None) -> None:
         with self._lock:
             self.status, self.error = status, error
             self._progress.ended = time.monotonic()
@@ -267,36 +152,40 @@ class Job:
             self._comparison = replace(comparison, runs=[])
             self._progress.estimate = estimate
 
-    def _on_run_start(self, run: RunSpec, number: int, total: int, worker: str) -> None:
+    def _hear(self, event: RunEvent) -> None:
+        """A run event: recorded (a finished or failed run persisted first), then passed on to `on_event`."""
+        if isinstance(event, RunFinished):
+            event = self._record_run(event)
+        elif isinstance(event, RunFailed):
+            self._record_failure(event)
         with self._lock:
-            self._progress.start_run(number - 1, run, time.monotonic(), worker)
-        self._emit({"event": "run_start", "run": run.name, "number": number, "total": total, "worker": worker})
+            if isinstance(event, RunStarted):
+                self._progress.start_run(event.index, self._runs[event.index], time.monotonic(), event.worker)
+            elif isinstance(event, BatchDone | EpochDone):
+                self._progress.record(event)
+            elif isinstance(event, RunCancelled):
+                self._progress.drop_run(event.index, event.run, final=True)
+        if self._on_event:
+            self._on_event(event)
 
-    def _on_training(self, event: dict) -> None:
-        with self._lock:
-            self._progress.record(event)
-        self._emit(event)
-
-    def _on_run_done(self, run: RunSpec, result: RunResult) -> None:
+    def _record_run(self, event: RunFinished) -> RunFinished:
         """Persist the run before anyone is told it finished, so what a page shows is already safe."""
-        position = self._plan[run.name]
+        position, run, result = event.index + 1, self._runs[event.index], event.result
         bundle = self._save_bundle(position, run, result) if self.save_models else None
         if self._store:
             self._store.add_run(self.experiment_id, position, run.name, result, bundle)
         with self._lock:
             self._results[position] = result
             self._comparison.runs = [self._results[p] for p in sorted(self._results)]
-            self._progress.finish_run(position - 1, run.name, time.monotonic())
-        self._emit({"event": "run_done", "run": run.name, "number": position, "record": result.record,
-                    "bundle": bundle, "placement": result.placement})
+            self._progress.finish_run(event.index, run.name, time.monotonic())
+        return replace(event, bundle=bundle)
 
-    def _on_run_failed(self, run: RunSpec, reason: str, retrying: bool) -> None:
+    def _record_failure(self, event: RunFailed) -> None:
         """A run lost with its worker, or refused by its model, is recorded at once with the reason."""
         if self._store:
-            self._store.add_failure(self.experiment_id, self._plan[run.name], run.name, reason, retrying)
+            self._store.add_failure(self.experiment_id, event.index + 1, event.run, event.reason, event.retrying)
         with self._lock:
-            self._progress.drop_run(self._plan[run.name] - 1, run.name, final=not retrying)
-        self._emit({"event": "run_failed", "run": run.name, "reason": reason, "retrying": retrying})
+            self._progress.drop_run(event.index, event.run, final=not event.retrying)
 
     def _save_bundle(self, position: int, run: RunSpec, result: RunResult) -> Path:
         if self._store:
@@ -306,10 +195,6 @@ class Job:
         metadata = {"dataset": self.dataset.name, "run": run.name, "experiment_id": self.experiment_id,
                     "accuracy": result.record["accuracy"]}
         return save_bundle(result.estimator, run_bundle_path(folder, position, run.name), metadata=metadata)
-
-    def _emit(self, event: dict) -> None:
-        if self._on_event:
-            self._on_event(event)
 
 
 class JobRunner:
@@ -338,8 +223,9 @@ class JobRunner:
             worker.start()
 
     def submit(self, dataset: Dataset, config: CompareConfig, *, save_models: bool | None = None,
-               on_event: EventListener | None = None, owner: str | None = None) -> Job:
-        """Queue a comparison; `on_event` hears every training event in a runner thread (the CLI prints them).
+               on_event: Listener | None = None, owner: str | None = None) -> Job:
+        """Queue a comparison; `on_event` hears every run event, once recorded, in a runner thread (the CLI prints
+        them).
 
         An `owner` that already has a queued or running job gets that job back instead of a second one, so a
         double-clicked Start queues one comparison.

@@ -13,37 +13,27 @@ from textclf.errors import TextclfError
 from textclf.models import get_model_class
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.config import CompareConfig, RunSpec, expected_cost, plan_runs
-from textclf.runs.dispatch import Backend, Batch, Listener, Sequential
+from textclf.runs.dispatch import Backend, Batch, Sequential
+from textclf.runs.events import Listener, RunEvent, RunFailed, RunFinished, StopCheck, ignore
 from textclf.runs.prepare import Prepared, prepare
 from textclf.runs.run_one import Refusal, run_or_refusal
-from textclf.training.loop import ProgressCallback, StopCheck
-
-RunCallback = Callable[[RunSpec, RunResult], None]
-
-
-StartCallback = Callable[[RunSpec, int, int, str], None]
-
-
-FailureCallback = Callable[[RunSpec, str, bool], None]
-
 
 PreparedCallback = Callable[[Prepared, Comparison], None]
 
 
-def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: ProgressCallback | None = None,
-            should_stop: StopCheck | None = None, on_run_start: StartCallback | None = None,
-            on_run_done: RunCallback | None = None, keep_models: bool = False,
-            on_prepared: PreparedCallback | None = None, on_run_failed: FailureCallback | None = None,
-            backend: Backend | None = None, key: str | None = None) -> Comparison:
+def compare(dataset: Dataset, config: CompareConfig | None = None, *, listener: Listener | None = None,
+            should_stop: StopCheck | None = None, keep_models: bool = False,
+            on_prepared: PreparedCallback | None = None, backend: Backend | None = None,
+            key: str | None = None) -> Comparison:
     """Run the whole grid on one split, on `backend` (this thread by default); the runs come back in plan order.
 
-    `on_run_done` sees each run as soon as it finishes (to store it), in the calling process whatever the
-    back-end; its fitted model comes with it only with `keep_models`. `should_stop` is checked between batches
-    and between runs (classical models have no batches); when it says stop, `Cancelled` is raised and the runs
-    finished so far have already reached `on_run_done`.
-    A run lost with its worker reaches `on_run_failed` (and is retried once); the others go on. So does a run
-    whose model refuses its settings or data (not retried): the other runs still train and are stored, and
-    then `TextclfError` is raised with the refusal.
+    `listener` hears every run event (`textclf.runs.events`), each named after its run, in the calling process
+    whatever the back-end: a finished run as soon as it finishes (to store it), its fitted model with it only
+    with `keep_models`. `should_stop` is checked between batches and between runs (classical models have no
+    batches); when it says stop, `Cancelled` is raised and the runs finished so far have already been heard.
+    A run lost with its worker is heard as failed (and is retried once); the others go on. So is a run whose
+    model refuses its settings or data (not retried): the other runs still train and are stored, and then
+    `TextclfError` is raised with the refusal.
     """
     config = config or CompareConfig()
     prepared = prepare(dataset, config)
@@ -51,7 +41,7 @@ def compare(dataset: Dataset, config: CompareConfig | None = None, *, progress: 
     if on_prepared:
         on_prepared(prepared, comparison)
     runs = plan_runs(config)
-    collector = _Collector(runs, progress, on_run_start, on_run_done, on_run_failed, keep_models)
+    collector = _Collector(runs, listener or ignore, keep_models)
     work = run_or_refusal if keep_models else partial(run_or_refusal, keep_model=False)
     batch = Batch(work, runs, _what_runs_read(prepared, runs), config, collector, should_stop,
                   costs=[expected_cost(r) for r in runs])
@@ -73,39 +63,28 @@ def _what_runs_read(prepared: Prepared, runs: Sequence[RunSpec]) -> Prepared:
     return replace(prepared, texts=())
 
 
-class _Collector(Listener):
-    """Turns a back-end's indexed reports into the comparison's callbacks (named runs, events tagged by run)."""
+class _Collector:
+    """Between a back-end and the caller's listener: names each event after its run, turns a model's refusal
+    into a failed run, and keeps the results (with where each trained) and the failures."""
 
-    def __init__(self, runs: list[RunSpec], progress, on_start, on_done, on_failed, keep_models: bool):
-        self.runs, self.progress, self.on_start, self.on_done, self.on_failed = runs, progress, on_start, on_done, \
-            on_failed
-        self.keep_models = keep_models
+    def __init__(self, runs: list[RunSpec], listener: Listener, keep_models: bool):
+        self.runs, self.listener, self.keep_models = runs, listener, keep_models
         self.results: dict[int, RunResult] = {}
         self.failures: list[dict] = []
         self.refusals: list[str] = []
 
-    def started(self, index: int, worker: str) -> None:
-        if self.on_start:
-            self.on_start(self.runs[index], index + 1, len(self.runs), worker)
-
-    def event(self, index: int, event: dict) -> None:
-        if self.progress:
-            self.progress({**event, "run": self.runs[index].name})
-
-    def finished(self, index: int, result: RunResult | Refusal, info: dict) -> None:
-        if isinstance(result, Refusal):
-            self.refusals.append(result.message)
-            self.failed(index, result.message, retrying=False)
-            return
-        result = replace(result, placement=info)
-        if self.on_done:
-            self.on_done(self.runs[index], result)
-        self.results[index] = result if self.keep_models else replace(result, estimator=None)
-
-    def failed(self, index: int, reason: str, retrying: bool) -> None:
-        self.failures.append({"run": self.runs[index].name, "reason": reason, "retried": retrying})
-        if self.on_failed:
-            self.on_failed(self.runs[index], reason, retrying)
+    def __call__(self, event: RunEvent) -> None:
+        event = replace(event, run=self.runs[event.index].name)
+        if isinstance(event, RunFinished) and isinstance(event.result, Refusal):
+            self.refusals.append(event.result.message)
+            event = RunFailed(index=event.index, run=event.run, reason=event.result.message)
+        elif isinstance(event, RunFinished):
+            result = replace(event.result, placement=event.placement)
+            event = replace(event, result=result)
+            self.results[event.index] = result if self.keep_models else replace(result, estimator=None)
+        if isinstance(event, RunFailed):
+            self.failures.append({"run": event.run, "reason": event.reason, "retried": event.retrying})
+        self.listener(event)
 
 
 def new_comparison(dataset_name: str, prepared: Prepared, config: CompareConfig) -> Comparison:

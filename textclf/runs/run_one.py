@@ -75,7 +75,7 @@ def _refit(run: RunSpec, config: CompareConfig, prepared: Prepared, epochs: int,
     """A fresh model trained on training + validation for `epochs` (the early-stopped run's best); its training
     events say `stage: refit`, so a progress display does not read epoch 1 again as the run starting over."""
     estimator = build_estimator(run, config, prepared).set_params(epochs=epochs)
-    tagged = (lambda event: progress({**event, "stage": REFIT_STAGE})) if progress else None
+    tagged = (lambda event: progress(replace(event, stage=REFIT_STAGE))) if progress else None
     with Stopwatch() as refitting:
         estimator.fit(*data, validation=([], []), progress=tagged, should_stop=should_stop)
     return estimator, refitting

@@ -1,10 +1,9 @@
 """The run store: one folder with an SQLite database of experiments and the model bundles they saved.
 
 Runs take minutes and people close tabs and laptops, so every finished run is written the moment it finishes
-and nothing lives only in memory. The database is opened per operation (never shared across threads) in WAL
-mode, so readers never wait for the writer and writers wait their turn instead of failing. An experiment
-records the process that runs it; one left `running` or `queued` by a process that is gone reads as
-`interrupted`, never as running forever.
+and nothing lives only in memory. The file, its transactions and its migrations are `textclf.storage.database`;
+the folder and which process owns an experiment are `textclf.storage.home`. An experiment left `running` or
+`queued` by a process that is gone reads as `interrupted`, never as running forever.
 """
 
 from __future__ import annotations
@@ -12,98 +11,30 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
-from datetime import UTC, datetime
+from contextlib import suppress
 from pathlib import Path
 
 from textclf.data.reading import Dataset
 from textclf.errors import TextclfError
 from textclf.results.analysis import comparison_json_text
+from textclf.results.csv_safety import csv_text
 from textclf.runs.comparison import RESULTS_FORMAT, Comparison, RunResult, comparison_from_json
 from textclf.runs.config import CompareConfig, plan_runs
+from textclf.runs.events import ACTIVE, Status
+from textclf.storage.database import MIGRATIONS, SCHEMA_VERSION, Database
+from textclf.storage.home import BUNDLES, DATABASE, HOME_VARIABLE, now, owner_alive, process_owner, resolve_home
 
-HOME_VARIABLE = "TEXTCLF_HOME"
+__all__ = ["BUNDLES", "DATABASE", "HOME_VARIABLE", "MAX_ID", "MIGRATIONS", "SCHEMA_VERSION", "Store", "dataset_hash",
+           "process_owner", "resolve_home"]
+
 MAX_ID = 2**63 - 1  # SQLite's largest integer
-DATABASE = "textclf.db"
-BUNDLES = "bundles"
-BUSY_TIMEOUT_SECONDS = 60.0
-ACTIVE = ("queued", "running")
-IS_ACTIVE = "status IN ('queued', 'running')"
+IS_ACTIVE = "status IN (?, ?)"  # with ACTIVE as its parameters
 HEADER_KEYS = ("classes", "tokenizer", "split_sizes", "split_notes", "test_labels", "test_lengths", "max_len",
                "folds", "evaluation_batching")
 EMPTY_HEADER = {"classes": [], "tokenizer": "", "split_sizes": {}, "split_notes": [], "test_labels": [],
                 "test_lengths": [], "max_len": None, "folds": [],
                 "evaluation_batching": "not recorded"}
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 0 → 1: the first schema
-        """CREATE TABLE datasets (
-            id INTEGER PRIMARY KEY,
-            content_hash TEXT NOT NULL UNIQUE,
-            name TEXT NOT NULL,
-            rows INTEGER NOT NULL,
-            profile TEXT,
-            created TEXT NOT NULL)""",
-        """CREATE TABLE experiments (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            dataset_id INTEGER NOT NULL REFERENCES datasets(id),
-            config TEXT NOT NULL,
-            status TEXT NOT NULL,
-            total_runs INTEGER NOT NULL,
-            header TEXT,
-            error TEXT,
-            owner TEXT NOT NULL,
-            created TEXT NOT NULL,
-            started TEXT,
-            finished TEXT)""",
-        """CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            record TEXT NOT NULL,
-            test_predictions TEXT NOT NULL,
-            bundle TEXT,
-            finished TEXT NOT NULL,
-            UNIQUE (experiment_id, position))""",
-        """CREATE TABLE epochs (
-            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-            epoch INTEGER NOT NULL,
-            metrics TEXT NOT NULL,
-            PRIMARY KEY (run_id, epoch))""",
-        "CREATE INDEX experiments_by_status ON experiments(status)",
-    ),
-    (  # 1 → 2: runs that failed (a worker killed or out of memory, a model refusing), recorded as it happens
-        """CREATE TABLE run_failures (
-            id INTEGER PRIMARY KEY,
-            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            retried INTEGER NOT NULL,
-            at TEXT NOT NULL)""",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def resolve_home(home: str | os.PathLike | None = None) -> Path:
-    """The folder for the database and bundles: `home` if given, else $TEXTCLF_HOME, else ~/.textclf."""
-    chosen = home or os.environ.get(HOME_VARIABLE) or Path.home() / ".textclf"
-    path = Path(chosen).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise TextclfError(f"Cannot use {path} as the textclf folder ({err.strerror}). Choose another folder "
-                           f"with --home or the {HOME_VARIABLE} environment variable.") from None
-    return path
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def dataset_hash(dataset: Dataset) -> str:
@@ -112,116 +43,25 @@ def dataset_hash(dataset: Dataset) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def process_owner(pid: int | None = None) -> str:
-    """host:pid:start time of a process; the start time tells a reused pid from the process that had it."""
-    pid = pid or os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
-
-
-def owner_alive(owner: str) -> bool:
-    """Whether the process recorded as `owner` still runs (a process on another host is given the benefit)."""
-    host, pid, start = owner.rsplit(":", 2)
-    if host != socket.gethostname():
-        return True
-    return _process_start(int(pid)) == start
-
-
-def _process_start(pid: int) -> str | None:
-    """Start time of `pid` from /proc (None if gone or a zombie); where there is no /proc, '' if it exists."""
-    proc = Path("/proc")
-    if proc.is_dir():
-        try:
-            fields = (proc / str(pid) / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return None
-        return None if fields[0] in ("Z", "X") else fields[19]
-    if os.name == "nt":
-        return ""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return ""
-
-
-class Store:
+class Store(Database):
     """Experiments, runs, per-epoch history, test predictions and bundle references in `<home>/textclf.db`."""
 
     def __init__(self, home: str | os.PathLike | None = None):
         self.home = resolve_home(home)
-        self.path = self.home / DATABASE
         self.bundles_dir = self.home / BUNDLES
-        self._migrate()
+        super().__init__(self.home / DATABASE)
         self.mark_interrupted()
-
-    def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA foreign_keys = ON")
-        return connection
-
-    @contextmanager
-    def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """One connection for one operation; writes take the write lock up front so they never deadlock.
-
-        A damaged database file (or one rows of which no longer decode) becomes a TextclfError saying what to do.
-        """
-        try:
-            with self._connection(write) as connection:
-                yield connection
-        except sqlite3.DatabaseError as err:
-            raise TextclfError(f"The run store {self.path} cannot be used ({err}). If another program holds it, "
-                               "try again; if it is damaged, move the file away (a new one is created) or choose "
-                               "another folder with --home.") from None
-
-    @contextmanager
-    def _connection(self, write: bool) -> Iterator[sqlite3.Connection]:
-        with closing(self._open()) as connection:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield connection
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        """Apply the missing migration steps in one transaction (a new file starts at 0); refuse a newer schema."""
-        try:
-            with closing(self._open()) as connection:
-                connection.execute("PRAGMA journal_mode = WAL")
-            with self._transaction(write=True) as connection:
-                version = connection.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise TextclfError(f"{self.path} was written by a newer textclf (schema {version}); upgrade "
-                                       "textclf or choose another folder with --home.")
-                for step in MIGRATIONS[version:]:
-                    for statement in step:
-                        connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as err:
-            raise TextclfError(f"{self.path} is not a usable textclf database ({err}). Move it away or choose "
-                               "another folder with --home.") from None
-
-    @property
-    def schema_version(self) -> int:
-        with self._transaction() as connection:
-            return connection.execute("PRAGMA user_version").fetchone()[0]
 
     def mark_interrupted(self) -> list[int]:
         """Experiments whose process is gone become `interrupted`; returns their ids."""
         with self._transaction() as connection:
-            active = connection.execute(
-                f"SELECT id, owner FROM experiments WHERE {IS_ACTIVE}").fetchall()
+            active = connection.execute(f"SELECT id, owner FROM experiments WHERE {IS_ACTIVE}", ACTIVE).fetchall()
         dead = [row["id"] for row in active if not owner_alive(row["owner"])]
         if dead:
             with self._transaction(write=True) as connection:
                 connection.executemany(
-                    f"UPDATE experiments SET status = 'interrupted', finished = ? WHERE id = ? AND {IS_ACTIVE}",
-                    [(now(), experiment_id) for experiment_id in dead])
+                    f"UPDATE experiments SET status = ?, finished = ? WHERE id = ? AND {IS_ACTIVE}",
+                    [(Status.INTERRUPTED, now(), experiment_id, *ACTIVE) for experiment_id in dead])
         return dead
 
     # Recording, as a comparison happens.
@@ -236,12 +76,13 @@ class Store:
                 "SELECT id FROM datasets WHERE content_hash = ?", (dataset_hash(dataset),)).fetchone()[0]
             return connection.execute(
                 """INSERT INTO experiments (dataset_id, config, status, total_runs, owner, created)
-                   VALUES (?, ?, 'queued', ?, ?, ?)""",
-                (dataset_id, json.dumps(config.to_dict()), len(plan_runs(config)), owner or process_owner(), now()),
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (dataset_id, json.dumps(config.to_dict()), Status.QUEUED, len(plan_runs(config)),
+                 owner or process_owner(), now()),
             ).lastrowid
 
     def start_experiment(self, experiment_id: int) -> None:
-        self._update(experiment_id, status="running", started=now())
+        self._update(experiment_id, status=Status.RUNNING, started=now())
 
     def record_prepared(self, experiment_id: int, comparison: Comparison, profile: dict | None = None) -> None:
         """What the split and tokenization gave (classes, sizes, test labels), and the dataset's profile."""
@@ -283,7 +124,7 @@ class Store:
                                       "ORDER BY id", (experiment_id,)).fetchall()
         return [{"run": row["name"], "reason": row["reason"], "retried": bool(row["retried"])} for row in rows]
 
-    def finish_experiment(self, experiment_id: int, status: str, error: str | None = None) -> None:
+    def finish_experiment(self, experiment_id: int, status: Status, error: str | None = None) -> None:
         self._update(experiment_id, status=status, error=error, finished=now())
 
     def _update(self, experiment_id: int, **values) -> None:
@@ -394,7 +235,7 @@ class Store:
         if fmt not in ("csv", "json"):
             raise TextclfError(f"Export format {fmt!r} is not supported; choose csv or json.")
         comparison = self.load_comparison(experiment_id)
-        return comparison.table.to_csv(index=False) if fmt == "csv" else comparison_json_text(comparison)
+        return csv_text(comparison.table) if fmt == "csv" else comparison_json_text(comparison)
 
     def _experiment_row(self, connection: sqlite3.Connection, experiment_id: int) -> sqlite3.Row:
         in_range = isinstance(experiment_id, int) and 0 < experiment_id <= MAX_ID

@@ -14,7 +14,7 @@ import copy
 import os
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -23,6 +23,7 @@ from torch import nn
 
 from textclf.data.vocab import EncodedTexts
 from textclf.training.batching import Strategy, evaluation_strategy, padding_stats
+from textclf.training.progress import BatchDone, Cancelled, EpochDone, EpochRecord, ProgressCallback, StopCheck
 from textclf.training.timing import Stopwatch
 
 # oneDNN (torch's CPU convolution and LSTM kernels) keeps a compiled kernel for every input shape it has seen,
@@ -31,41 +32,6 @@ from textclf.training.timing import Stopwatch
 # (BENCHMARKS.md, "Memory per worker"). Read when the first kernel is built, so set here, before any is;
 # a value the user set wins.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
-
-ProgressCallback = Callable[[dict], None]
-StopCheck = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """Raised between batches when the caller asked to stop."""
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One epoch: `seconds` (wall) and `cpu_seconds` are training only, validation is timed apart.
-
-    Validation always uses the evaluation batching, so `val_seconds` and `val_padded_slots` do not depend on
-    the strategy under test.
-    """
-
-    epoch: int
-    train_loss: float
-    val_accuracy: float
-    val_loss: float
-    seconds: float
-    cpu_seconds: float
-    val_seconds: float
-    val_padded_slots: int
-    steps: int
-    examples: int
-    real_tokens: int
-    padded_slots: int
-    padding_waste: float
-    batch_shapes: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 OPTIMIZERS = ("adam", "adadelta")
 
@@ -174,7 +140,7 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
         if len(val) and stopping.update(accuracy, val_loss):
             best_state = copy.deepcopy(module.state_dict())
         if progress:
-            progress({"event": "epoch", **history[-1].as_dict(), "epochs": settings.epochs})
+            progress(EpochDone(record=history[-1], epochs=settings.epochs))
         if stopping.should_stop:
             break
     if best_state is not None:
@@ -185,8 +151,7 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
 def _report(progress: ProgressCallback | None, epoch: int, epochs: int, batches: int, batch: int,
             loss: float) -> None:
     if progress:
-        progress({"event": "batch", "epoch": epoch, "epochs": epochs, "batch": batch, "batches": batches,
-                  "loss": loss})
+        progress(BatchDone(epoch=epoch, epochs=epochs, batch=batch, batches=batches, loss=loss))
 
 
 def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float | None,

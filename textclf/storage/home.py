@@ -1,0 +1,68 @@
+"""The textclf folder (database and bundles), and which process owns an experiment.
+
+An experiment records the process that runs it as host:pid:start time, so one left `running` or `queued` by a
+process that is gone (or whose pid was reused) reads as `interrupted`, never as running forever.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+from textclf.errors import TextclfError
+
+HOME_VARIABLE = "TEXTCLF_HOME"
+DATABASE = "textclf.db"
+BUNDLES = "bundles"
+
+
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    """The folder for the database and bundles: `home` if given, else $TEXTCLF_HOME, else ~/.textclf."""
+    chosen = home or os.environ.get(HOME_VARIABLE) or Path.home() / ".textclf"
+    path = Path(chosen).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise TextclfError(f"Cannot use {path} as the textclf folder ({err.strerror}). Choose another folder "
+                           f"with --home or the {HOME_VARIABLE} environment variable.") from None
+    return path
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def process_owner(pid: int | None = None) -> str:
+    """host:pid:start time of a process; the start time tells a reused pid from the process that had it."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process recorded as `owner` still runs (a process on another host is given the benefit)."""
+    host, pid, start = owner.rsplit(":", 2)
+    if host != socket.gethostname():
+        return True
+    return _process_start(int(pid)) == start
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of `pid` from /proc (None if gone or a zombie); where there is no /proc, '' if it exists."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            fields = (proc / str(pid) / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return None if fields[0] in ("Z", "X") else fields[19]
+    if os.name == "nt":
+        return ""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return ""
