@@ -45,7 +45,8 @@ def prefers_packed(lengths: torch.Tensor) -> bool:
 
 @dataclass
 class ImplCounts:
-    """How many training passes through a recurrent layer ran dense and how many packed."""
+    """How many training passes through a recurrent layer ran dense and how many packed: one per batch, or per
+    chunk of a batch trained in chunks; HAN counts its word-level blocks and its sentence level apart."""
 
     dense: int = 0
     packed: int = 0
