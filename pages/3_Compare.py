@@ -8,6 +8,7 @@ from dashboard import state, ui
 from textclf.results import charts
 from textclf.results.analysis import comparison_json_text
 from textclf.results.breakdown import accuracy_by_length, per_class
+from textclf.results.csv_safety import csv_text
 from textclf.results.pairwise import matrix, pairwise_table
 from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, aggregate, headline, readable_table, run_label
 from textclf.runs.comparison import Comparison
@@ -92,12 +93,12 @@ def show_tables(comparison: Comparison, found: dict) -> None:
     st.subheader("All runs")
     st.dataframe(styled(table), width="stretch", hide_index=True, key="runs")
     downloads = st.columns(5)
-    downloads[0].download_button("Runs (CSV)", lambda: table.to_csv(index=False), "textclf-results.csv", "text/csv")
-    downloads[1].download_button("Per class (CSV)", lambda: found["classes"].to_csv(index=False),
+    downloads[0].download_button("Runs (CSV)", lambda: csv_text(table), "textclf-results.csv", "text/csv")
+    downloads[1].download_button("Per class (CSV)", lambda: csv_text(found["classes"]),
                                  "textclf-per-class.csv", "text/csv")
-    downloads[2].download_button("By length (CSV)", lambda: found["lengths"].to_csv(index=False),
+    downloads[2].download_button("By length (CSV)", lambda: csv_text(found["lengths"]),
                                  "textclf-by-length.csv", "text/csv")
-    downloads[3].download_button("Pairwise tests (CSV)", lambda: found["pairs"].to_csv(index=False),
+    downloads[3].download_button("Pairwise tests (CSV)", lambda: csv_text(found["pairs"]),
                                  "textclf-pairwise.csv", "text/csv")
     downloads[4].download_button("Everything (JSON)", partial(comparison_json_text, comparison), "textclf-results.json",
                                  "application/json")

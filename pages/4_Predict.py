@@ -8,6 +8,7 @@ from dashboard import state, ui
 from dashboard.explanations import explanation_section
 from textclf.data.reading import guess_columns, read_table
 from textclf.results import charts
+from textclf.results.csv_safety import csv_text
 from textclf.results.predictions import predictions_table
 from textclf.results.report import run_label
 from textclf.storage.bundle import bundle_bytes, load_bundle
@@ -83,7 +84,7 @@ def many_texts(models: dict) -> None:
         st.dataframe(frame.head(BATCH_PREVIEW_ROWS).style.format(
             {c: "{:.1%}" for c in frame.columns if c.endswith(": probability")}, na_rep="–"),
             width="stretch", hide_index=True)
-        st.download_button("Download every model's predictions (CSV)", frame.to_csv(index=False),
+        st.download_button("Download every model's predictions (CSV)", csv_text(frame),
                            f"{upload.name.rsplit('.', 1)[0]}-predictions.csv", "text/csv", type="primary")
 
 
