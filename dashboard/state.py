@@ -100,9 +100,14 @@ def open_experiment(experiment_id: int) -> None:
     st.session_state[SOURCE] = {"kind": "experiment", "id": experiment_id}
 
 
+def shown_source() -> dict:
+    """What Compare and Predict show: {"kind": "experiment", "id": ...} opened from History, else {"kind": "job"}."""
+    return st.session_state.get(SOURCE, {"kind": "job"})
+
+
 def comparison() -> Comparison | None:
     """What Compare and Predict show: an experiment opened from History, else this session's latest job."""
-    source = st.session_state.get(SOURCE, {"kind": "job"})
+    source = shown_source()
     if source["kind"] == "experiment":
         return store().load_comparison(source["id"])
     current = job()
@@ -110,7 +115,7 @@ def comparison() -> Comparison | None:
 
 
 def source_description() -> str:
-    source = st.session_state.get(SOURCE, {"kind": "job"})
+    source = shown_source()
     if source["kind"] == "experiment":
         return f"experiment #{source['id']} from History"
     current = job()
@@ -119,7 +124,7 @@ def source_description() -> str:
 
 def source_status() -> tuple[str, int, int] | None:
     """(status, runs finished, runs planned) of what Compare shows, or None when nothing is shown."""
-    source = st.session_state.get(SOURCE, {"kind": "job"})
+    source = shown_source()
     if source["kind"] == "experiment":
         info = store().experiment(source["id"])
         return info["status"], info["runs"], info["total_runs"]

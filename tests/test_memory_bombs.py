@@ -9,7 +9,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.hostile import MiB, good_bundles, memory_bombs
+
+pytestmark = pytest.mark.slow  # measures a fresh process that imports torch: 15 s and more
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_GROWTH = 300 * MiB
