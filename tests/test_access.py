@@ -120,6 +120,7 @@ def browser():
         chromium.close()
 
 
+@pytest.mark.slow
 def test_streamlit_run_listens_on_127_0_0_1_only(local_server):
     port = int(local_server.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5):
@@ -128,6 +129,7 @@ def test_streamlit_run_listens_on_127_0_0_1_only(local_server):
         pass
 
 
+@pytest.mark.browser
 def test_a_server_on_another_address_without_a_token_serves_nothing(browser, tmp_path):
     process, url = start_server("127.0.0.2", tmp_path / "home")
     try:
@@ -141,6 +143,7 @@ def test_a_server_on_another_address_without_a_token_serves_nothing(browser, tmp
         stop(process)
 
 
+@pytest.mark.browser
 def test_hostile_names_stay_text_in_a_real_browser(browser, local_server, tmp_path):
     """Errors and labels with Markdown links, images and tags show as typed; nothing is fetched or clickable."""
     fetched = []

@@ -55,6 +55,7 @@ def test_bad_input_is_one_line_on_stderr_not_a_traceback(tmp_path, capsys):
     assert main(["profile"]) == 2
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli():
     done = subprocess.run([sys.executable, "-m", "textclf", "profile", "--demo"], capture_output=True, text=True,
                           timeout=120, check=False)

@@ -55,6 +55,7 @@ def sequential_results(small_demo):
     return compare(small_demo, config("svm", TINY_CNN, TINY_RNN), backend=Sequential(threads=1))
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_sequential_results(workers, small_demo, sequential_results):
     seen_workers = set()
     parallel = compare(small_demo, config("svm", TINY_CNN, TINY_RNN), backend=workers,
@@ -68,6 +69,7 @@ NEWER_MODELS = ("han:embed_dim=16:hidden=8", "rcnn:embed_dim=16:hidden=8:latent=
                 "clstm:embed_dim=16:filters=8:hidden=8", "cnn:embed_dim=16:filters=8:embedding=non-static")
 
 
+@pytest.mark.slow
 def test_folds_raw_text_models_and_word2vec_per_run_give_the_sequential_results_and_bundles(workers, small_demo,
                                                                                          tmp_path):
     """2-fold CV of HAN (reads the raw texts), RCNN, C-LSTM and TextCNN on word2vec trained in its run: the same
@@ -108,6 +110,7 @@ class _KillFirstAttempt:
         os.kill(int(self.worker[index].split("pid ")[1].rstrip(")")), signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_its_run_with_the_reason_and_it_is_retried_elsewhere(workers, small_demo,
                                                                                    sequential_results):
     settings = config("svm", TINY_CNN, TINY_RNN)
@@ -135,6 +138,7 @@ def test_a_cluster_task_that_ends_neither_finished_nor_failed_is_reported_not_dr
     assert dask_batch.unfinished == 1 and dask_batch.error is None
 
 
+@pytest.mark.slow
 def test_a_run_lost_twice_is_failed_without_a_third_try_and_the_others_finish(workers, small_demo):
     settings = config("svm", TINY_CNN)
 
@@ -149,6 +153,7 @@ def test_a_run_lost_twice_is_failed_without_a_third_try_and_the_others_finish(wo
     assert sorted(listener.results) == [0, 2]
 
 
+@pytest.mark.slow
 def test_two_batches_share_one_worker_turn_by_turn(small_demo):
     """With one worker, the second comparison's first run goes before the first comparison's second."""
     pool, order, lock = LocalWorkers(1, threads=1), [], threading.Lock()
@@ -182,6 +187,7 @@ def test_two_batches_share_one_worker_turn_by_turn(small_demo):
     assert [name for name, _ in order] == ["a", "b", "a", "b", "a", "b"]
 
 
+@pytest.mark.slow
 def test_cancel_reaches_a_worker_mid_epoch_and_finished_runs_are_stored(tmp_path, small_demo):
     store = Store(tmp_path / "home")
     runner = JobRunner(store, backend=LocalWorkers(2, threads=1))
@@ -206,6 +212,7 @@ def test_cancel_reaches_a_worker_mid_epoch_and_finished_runs_are_stored(tmp_path
     assert row["status"] == "cancelled" and row["runs"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "workers"])
 def test_a_refused_run_is_reported_after_the_other_runs_trained_and_were_stored(parallel, workers, small_demo):
     """The refused runs come first in the plan and first to start (the longest expected): the rest still train."""
@@ -214,13 +221,6 @@ def test_a_refused_run_is_reported_after_the_other_runs_trained_and_were_stored(
         compare(small_demo, config("cnn:no_such_option=1", "svm"), backend=workers if parallel else Sequential(1),
                 listener=partial(_stored_and_failed, plan_runs(config("cnn:no_such_option=1", "svm")), stored, failed))
     assert stored == ["svm"] and failed == [("cnn", False), ("cnn", False)]
-
-
-def test_an_error_in_a_run_stops_the_batch_and_reaches_the_caller(workers, small_demo):
-    """A bug (not a refusal in words) stops the comparison: the runs beside it are cancelled."""
-    settings = config("svm")
-    with pytest.raises(ZeroDivisionError):
-        workers.run(Batch(_divide_by_zero, plan_runs(settings), prepare(small_demo, settings), settings))
 
 
 def _stored_and_failed(runs, stored: list, failed: list, event) -> None:
@@ -233,10 +233,18 @@ def _stored_and_failed(runs, stored: list, failed: list, event) -> None:
 
 
 @pytest.mark.slow
+def test_an_error_in_a_run_stops_the_batch_and_reaches_the_caller(workers, small_demo):
+    """A bug (not a refusal in words) stops the comparison: the runs beside it are cancelled."""
+    settings = config("svm")
+    with pytest.raises(ZeroDivisionError):
+        workers.run(Batch(_divide_by_zero, plan_runs(settings), prepare(small_demo, settings), settings))
+
+
 def _divide_by_zero(spec, prepared, config, **options):
     return 1 / 0
 
 
+@pytest.mark.slow
 def test_cancelled_before_start_raises_cancelled(workers, small_demo):
     with pytest.raises(Cancelled):
         compare(small_demo, config("svm"), backend=workers, should_stop=lambda: True)

@@ -149,6 +149,7 @@ KILLED_RUN = [
 ]
 
 
+@pytest.mark.slow
 def test_a_killed_process_leaves_its_finished_runs_and_an_interrupted_experiment(tmp_path):
     """The command line trains in worker processes by default: they leave too once the coordinator is gone."""
     home = tmp_path / "home"

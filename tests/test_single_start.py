@@ -90,6 +90,7 @@ def start_button(at: AppTest):
     return next(b for b in at.button if b.label == "Start training")
 
 
+@pytest.mark.slow
 def test_double_clicking_start_queues_one_job_and_a_second_session_waits_one_ahead(fresh_runner, monkeypatch):
     """One worker process, busy with the first session's run: the second session's run waits, and says so."""
     monkeypatch.setenv("TEXTCLF_BACKEND", "processes")
