@@ -15,6 +15,7 @@ from dashboard import access, state
 from textclf.errors import TextclfError
 from textclf.results.charts import BATCHING_COLOURS
 from textclf.results.report import BATCHING_NAMES
+from textclf.runs.events import Status
 
 LOG = logging.getLogger("textclf.dashboard")
 PAGES = {"home": "app.py", "data": "pages/1_Data.py", "train": "pages/2_Train.py", "compare": "pages/3_Compare.py",
@@ -125,9 +126,9 @@ def progress_text(status: str, progress: dict) -> str:
     """'running, run 4 of 6, about 1 min 10 s left' ('runs 3–4 of 6' while two train at once), or how many runs a
     finished job completed."""
     done, total = progress["runs_done"], progress["runs_total"]
-    if status == "queued":
+    if status == Status.QUEUED:
         return f"queued, {total} {plural(total, 'run')}"
-    if status != "running":
+    if status != Status.RUNNING:
         return f"{status}, {done} of {total} {plural(total, 'run')} finished"
     running = progress.get("runs_running", 0)
     if running > 1:  # a parallel back-end trains several runs of one comparison at once
@@ -157,7 +158,7 @@ def queue_line(ahead: int, first_ahead: dict | None) -> str:
     if not ahead:
         return "Queued, next to start."
     where = "it is about to start"
-    if first_ahead["status"] == "running":
+    if first_ahead["status"] == Status.RUNNING:
         total = first_ahead["runs_total"]
         where = f"the comparison training now is at run {min(first_ahead['runs_done'] + 1, total)} of {total}"
     return f"Queued, {ahead} ahead: {where}. Yours starts when the ones ahead finish; you can cancel it meanwhile."

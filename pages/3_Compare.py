@@ -12,11 +12,12 @@ from textclf.results.csv_safety import csv_text
 from textclf.results.pairwise import matrix, pairwise_table
 from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, aggregate, headline, readable_table, run_label
 from textclf.runs.comparison import Comparison
+from textclf.runs.events import Status
 
 PERCENT_COLUMNS = ("accuracy", "macro_f1", "padding_waste")
 SECONDS_COLUMNS = ("train_seconds", "seconds_per_epoch", "inference_seconds")
-UNFINISHED = {"interrupted": "was interrupted (the server stopped)", "cancelled": "was cancelled",
-              "failed": "failed"}
+UNFINISHED = {Status.INTERRUPTED: "was interrupted (the server stopped)", Status.CANCELLED: "was cancelled",
+              Status.FAILED: "failed"}
 SUMMARY_COLUMNS = {"model": "Model", "batching": "Batching", "runs": "Runs", "accuracy_mean": "Accuracy",
                    "accuracy_sd": "Accuracy sd", "accuracy_ci_low": "Accuracy CI low",
                    "accuracy_ci_high": "Accuracy CI high", "macro_f1_mean": "Macro F1", "macro_f1_sd": "Macro F1 sd",
