@@ -11,7 +11,8 @@ from textclf.results import charts
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
 from textclf.runs.run_one import REFIT_STAGE
 from textclf.storage.store import resolve_home
-from textclf.training.batching import DEFAULT_BUCKETS, PAD_TO, STRATEGIES
+from textclf.training.batching import DEFAULT_BUCKETS, PAD_TO
+from textclf.training.strategies import strategy_names
 
 MODELS = model_titles()
 MODELS_HELP = models_help()
@@ -54,7 +55,8 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
     with st.form("settings"):
         left, right = st.columns(2)
         models = left.multiselect("Models", list(MODELS), default=value["models"], help=MODELS_HELP)
-        batchings = right.multiselect("Batching strategies (neural models)", STRATEGIES, default=value["batchings"],
+        batchings = right.multiselect("Batching strategies (neural models)", strategy_names(),
+                                      default=value["batchings"],
                                       help="max_length pads every batch to the longest text; per_batch pads "
                                            "random batches to their own longest; bucket groups similar lengths.")
         cols = st.columns(5)

@@ -10,9 +10,9 @@ from textclf.training.batching import (
     MaxLength,
     PerBatch,
     bucket_boundaries,
-    make_strategy,
     padding_stats,
 )
+from textclf.training.strategies import make_strategy
 
 LONG_TAIL = torch.from_numpy(np.clip(np.random.default_rng(0).lognormal(3.0, 0.9, 5000).astype(int), 1, 256))
 

@@ -163,3 +163,33 @@ def test_predict_command_prints_the_label_and_the_probabilities(trained, tmp_pat
     (tmp_path / "bad.textclf").write_bytes(b"junk")
     assert main(["predict", str(tmp_path / "bad.textclf"), "x"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def _renamed_member(bundle: bytes, member: str, old: str, new: str) -> bytes:
+    """The bundle with one inner skops file's schema naming module `old` as `new`."""
+    source, out = zipfile.ZipFile(io.BytesIO(bundle)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as rewritten:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == member:
+                inner, renamed = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+                with zipfile.ZipFile(renamed, "w") as state:
+                    for part in inner.infolist():
+                        content = inner.read(part)
+                        if part.filename == "schema.json":
+                            content = content.decode().replace(json.dumps(old), json.dumps(new)).encode()
+                        state.writestr(part, content)
+                data = renamed.getvalue()
+            rewritten.writestr(info, data)
+    return out.getvalue()
+
+
+def test_a_tfidf_bundle_naming_the_tokenizer_module_before_the_layout_move_still_loads(trained, small_demo):
+    """Bundles saved before the sub-package layout name `textclf.tokenize`; they are read as the new module."""
+    estimator = trained["svm"]
+    old = _renamed_member(bundle_bytes(estimator), TFIDF_STATE, "textclf.data.tokenize", "textclf.tokenize")
+    state = zipfile.ZipFile(io.BytesIO(old)).read(TFIDF_STATE)
+    assert "textclf.tokenize.Tokenizer" in skops.io.get_untrusted_types(data=state)
+    bundle = load_bundle(old)
+    np.testing.assert_allclose(bundle.predict_proba(small_demo.texts[:20]),
+                               estimator.predict_proba(small_demo.texts[:20]), rtol=0, atol=1e-9)

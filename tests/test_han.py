@@ -17,9 +17,9 @@ from textclf.training.batching import (
     DocumentBucketed,
     DocumentMaxLength,
     document_level_stats,
-    make_document_strategy,
     padding_stats,
 )
+from textclf.training.strategies import make_document_strategy
 
 VOCAB, CLASSES, DIM = 40, 3, 8
 SENTENCES_PER_DOC = [1, 3, 2, 7, 1, 4, 2, 5, 1]

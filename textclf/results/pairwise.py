@@ -18,7 +18,7 @@ from statsmodels.stats.multitest import multipletests
 
 from textclf.data.split import fold_index
 from textclf.results.stats import ALPHA, PairedResult, corrected_resampled_t, format_p, paired_bootstrap, wilcoxon_p
-from textclf.training.batching import BATCHING_NAMES
+from textclf.training.strategies import BATCHING_NAMES
 
 if TYPE_CHECKING:
     from textclf.runs.comparison import Comparison, RunResult

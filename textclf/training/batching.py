@@ -351,12 +351,14 @@ class DocumentBucketed(DocumentStrategy):
         return int(lengths.n_sentences[index.numpy()].max()), None
 
 
-REGISTRY_NAMES = ("STRATEGIES", "BATCHING_NAMES", "make_strategy", "make_document_strategy")
+REGISTRY_NAMES = ("BATCHING_NAMES", "make_strategy", "make_document_strategy")
 
 
 def __getattr__(name: str):
     """Names that moved to the strategy registry, still importable from here (read there, at first use: the
-    registry builds on this module, so this module cannot import it at load time)."""
-    if name in REGISTRY_NAMES:
-        return getattr(importlib.import_module("textclf.training.strategies"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    registry builds on this module, so this module cannot import it at load time). `STRATEGIES` is the tuple of
+    names registered when it is imported."""
+    if name not in (*REGISTRY_NAMES, "STRATEGIES"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    registry = importlib.import_module("textclf.training.strategies")
+    return registry.strategy_names() if name == "STRATEGIES" else getattr(registry, name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from textclf.errors import TextclfError
@@ -100,19 +100,6 @@ def make_document_strategy(name: str, batch_size: int = 64, **settings) -> Strat
     return get_strategy(name).for_documents(batch_size, **settings)
 
 
-class _Names(Sequence):
-    """The registered names, read live (a strategy registered later is listed)."""
-
-    def __getitem__(self, index):
-        return strategy_names()[index]
-
-    def __len__(self) -> int:
-        return len(strategy_names())
-
-    def __repr__(self) -> str:
-        return repr(strategy_names())
-
-
 class _Field(Mapping):
     """name → one field of every registered strategy, plus `none`, read live."""
 
@@ -131,7 +118,6 @@ class _Field(Mapping):
         return len(strategy_names()) + 1
 
 
-STRATEGIES: Sequence[str] = _Names()
 BATCHING_NAMES: Mapping[str, str] = _Field(batching_label)
 BATCHING_COLOURS: Mapping[str, str] = _Field(batching_colour)
 
