@@ -31,6 +31,11 @@ EMBEDDINGS = ("rand", "static", "non-static", "multichannel")
 CORPUS = "corpus"
 MAX_VECTOR_FILE_BYTES = 1 << 30
 MAX_VECTOR_WORDS = 400_000
+# The widest embedding any model here may have: a vectors file sets the embedding size, so its dimension is held
+# to the bound the bundle loader puts on `embed_dim` (textclf/storage/bundle_checks.py reads it from here).
+MAX_EMBED_DIM = 4096
+# A text row holds a word and MAX_EMBED_DIM numbers; 48 characters a number is far more than any writer uses.
+MAX_ROW_CHARS = MAX_EMBED_DIM * 48 + 1024
 WORD2VEC_EPOCHS = 5
 WORD2VEC_WINDOW = 5
 EMBEDDING_INIT_RANGE = 0.25
@@ -101,15 +106,27 @@ def load_vectors(path: str | os.PathLike, *, max_bytes: int = MAX_VECTOR_FILE_BY
     checked here, line by line: gensim would silently stretch a short row to the dimension.
     """
     path = Path(path)
-    _check_size(path, max_bytes)
+    size = _check_size(path, max_bytes)
     header = _header(path)
+    if header is not None:
+        _check_dimension(header[1], path, "its first line declares")
+    try:
+        return _read(path, header, max_words, size)
+    except MemoryError:
+        raise TextclfError(f"{path.name} needs more memory than this computer has free; keep fewer words "
+                           "(e.g. `head -n 200000`).") from None
+
+
+def _read(path: Path, header: tuple[int, int] | None, max_words: int, size: int):
     try:
         return _checked(_read_text(path, header, max_words), path)
+    except TextclfError:
+        raise
     except (ValueError, UnicodeDecodeError) as err:
         problem = err
     if header is not None:
         try:
-            return _checked(_read_binary(path, max_words), path)
+            return _checked(_read_binary(path, header, max_words, size), path)
         except (ValueError, UnicodeDecodeError, EOFError) as err:
             problem = problem if isinstance(problem, ValueError) and "line" in str(problem) else err
     raise TextclfError(f"{path.name} is not a readable vectors file ({problem}). {FORMAT_HELP}")
@@ -120,7 +137,13 @@ def vectors_dimension(path: str | os.PathLike) -> int:
     return int(load_vectors(path, max_words=1).vector_size)
 
 
-def _check_size(path: Path, max_bytes: int) -> None:
+def _check_dimension(dim: int, path: Path, where: str) -> None:
+    if dim > MAX_EMBED_DIM:
+        raise TextclfError(f"{path.name} was refused: {where} {dim:,} dimensions; word vectors here have at most "
+                           f"{MAX_EMBED_DIM:,} (the largest embedding size a model may have).")
+
+
+def _check_size(path: Path, max_bytes: int) -> int:
     try:
         size = path.stat().st_size
     except OSError as err:
@@ -130,6 +153,7 @@ def _check_size(path: Path, max_bytes: int) -> None:
     if size > max_bytes:
         raise TextclfError(f"{path.name} is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit for "
                            "vectors files; keep only the most frequent words (e.g. `head -n 200000`).")
+    return size
 
 
 def _header(path: Path) -> tuple[int, int] | None:
@@ -149,13 +173,15 @@ def _read_text(path: Path, header: tuple[int, int] | None, max_words: int):
     with open(path, encoding="utf-8", errors="strict") as handle:
         if header:
             handle.readline()
-        for number, line in enumerate(handle, start=2 if header else 1):
+        for number, line in _rows(handle, path, start=2 if header else 1):
             if read >= max_words:
                 break
             parts = line.rstrip().split(" ")
             if not parts[0]:
                 continue
-            dim = dim or len(parts) - 1
+            if dim is None:
+                dim = len(parts) - 1
+                _check_dimension(dim, path, f"line {number} has")
             if len(parts) != dim + 1:
                 raise ValueError(f"line {number} has {len(parts) - 1} numbers where {dim} were expected")
             try:
@@ -176,10 +202,29 @@ def _read_text(path: Path, header: tuple[int, int] | None, max_words: int):
     return vectors
 
 
-def _read_binary(path: Path, max_words: int):
+def _rows(handle, path: Path, start: int):
+    """(line number, line) of a text file, refusing a line longer than a row of MAX_EMBED_DIM numbers can be
+    before it is split (a one-line file of millions of numbers would otherwise take gigabytes). ValueError, so
+    that a file with a header is still tried as binary."""
+    number = start
+    while line := handle.readline(MAX_ROW_CHARS):
+        if len(line) == MAX_ROW_CHARS and not line.endswith("\n"):
+            raise ValueError(f"line {number} is longer than a row of {MAX_EMBED_DIM:,} numbers can be (the largest "
+                             "embedding size a model may have)")
+        yield number, line
+        number += 1
+
+
+def _read_binary(path: Path, header: tuple[int, int], max_words: int, size: int):
+    """gensim allocates (rows × dimension) before reading, so a header promising more rows than the file can
+    hold (each binary record takes at least 4 bytes a number) is refused: a small file cannot claim a huge matrix."""
     from gensim.models import KeyedVectors
 
-    return KeyedVectors.load_word2vec_format(str(path), binary=True, limit=max_words, unicode_errors="strict",
+    count, dim = header
+    rows = min(max_words, count)
+    if rows > size // (4 * max(dim, 1) + 2):
+        raise ValueError(f"the first line promises {count:,} vectors of {dim:,} numbers, more than the file holds")
+    return KeyedVectors.load_word2vec_format(str(path), binary=True, limit=rows, unicode_errors="strict",
                                              datatype=np.float32)
 
 

@@ -14,6 +14,7 @@ import io
 import math
 import zipfile
 
+from textclf.data.embeddings import MAX_EMBED_DIM
 from textclf.data.tokenize import TOKENIZERS
 from textclf.errors import BundleError
 
@@ -33,7 +34,7 @@ CONCRETE_TOKENIZERS = tuple(name for name in TOKENIZERS if name != "auto")
 
 # The widest value a sane model uses for each known setting; unknown integer settings get GENERIC_INT.
 PARAM_BOUNDS = {
-    "embed_dim": (1, 4096), "hidden": (1, 4096), "filters": (1, 4096), "kernel_sizes": (1, 64),
+    "embed_dim": (1, MAX_EMBED_DIM), "hidden": (1, 4096), "filters": (1, 4096), "kernel_sizes": (1, 64),
     "max_len": (1, 1_000_000), "max_vocab": (2, 10_000_000), "min_freq": (1, 1_000_000), "n_buckets": (1, 4096),
     "batch_size": (1, 1_000_000), "epochs": (0, 100_000), "patience": (0, 100_000), "k": (1, 1_000_000),
     "ngram_max": (1, 16), "min_df": (0, 1_000_000), "seed": (-(2**63), 2**63 - 1),
