@@ -9,6 +9,7 @@ from textclf.models import get_model_class, model_titles, models_help
 from textclf.models.birnn import POOLINGS
 from textclf.results import charts
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
+from textclf.runs.events import Status
 from textclf.runs.run_one import REFIT_STAGE
 from textclf.storage.store import resolve_home
 from textclf.training.batching import DEFAULT_BUCKETS, PAD_TO
@@ -151,7 +152,7 @@ def show_job(job) -> None:
         progress = job.progress()
         if job.finished:
             st.rerun()
-        if job.status == "queued":
+        if job.status == Status.QUEUED:
             ahead = state.runner().ahead(job)
             st.info(ui.queue_line(len(ahead), ahead[0].progress() if ahead else None))
         elif (waiting := ui.waiting_line(progress)) and not progress["runs_done"]:
@@ -196,9 +197,9 @@ def _outcome(job) -> None:
     done, total = progress["runs_done"], progress["runs_total"]
     message = f"{done} of {total} {ui.plural(total, 'run')} finished"
     kept = f" {message}; {'it is' if done == 1 else 'they are'} kept." if done else f" {message}."
-    if job.status == "done":
+    if job.status == Status.DONE:
         st.success(f"Training finished: {message}.")
-    elif job.status == "failed":
+    elif job.status == Status.FAILED:
         ui.error(f"Training failed: {ui.sentence(job.error)}{kept}")
     else:
         st.warning(f"Training {job.status}:{kept}")

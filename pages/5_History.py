@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import state, ui
 from textclf.results.report import BATCHING_NAMES
+from textclf.training.strategies import NOT_BATCHED
 
 COLUMNS = {"id": "#", "dataset": "Dataset", "models": "Models", "best": "Most accurate", "accuracy": "Its accuracy",
            "started": "Started", "status": "Status", "progress": "Runs", "bundles_mb": "Model bundles (MB)"}
@@ -34,7 +35,7 @@ def history_table(experiments: list[dict], best: dict[int, dict], sizes: dict[in
     rows = []
     for e in experiments:
         top = best.get(e["id"])
-        where = "" if not top or top["batching"] == "none" else f" · {BATCHING_NAMES.get(top['batching'])}"
+        where = "" if not top or top["batching"] == NOT_BATCHED else f" · {BATCHING_NAMES.get(top['batching'])}"
         rows.append({
             "id": e["id"], "dataset": e["dataset"], "models": ", ".join(e["models"]),
             "best": f"{top['model']}{where}" if top else "", "accuracy": top["accuracy"] if top else None,
