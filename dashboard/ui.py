@@ -86,7 +86,7 @@ def page(title: str, heading: str | None = None):
 def menu() -> None:
     """The menu drawn by hand, to name Home and give each page an icon. Streamlit's automatic one (from `pages/`)
     is hidden by .streamlit/config.toml; a server started outside the checkout misses that file, so the option is
-    also set here (it applies from the next rerun: the first page of such a server shows both menus once)."""
+    also set here (checked in Chromium: such a server then shows only this menu, from its first page on)."""
     if st.get_option("client.showSidebarNavigation"):
         st.set_option("client.showSidebarNavigation", False)
     with st.sidebar:
