@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textclf.models import get_model_class, model_keys
+from textclf.models import create, get_model_class, model_keys
 from textclf.runs.compare import compare
 from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.eta import WorkEstimate, planned_slots
@@ -58,6 +58,14 @@ def test_every_model_is_planned_with_the_slots_it_trains_under_every_strategy(sm
     assert [(name, planned) for name, planned, _ in rows] == [(name, trained) for name, _, trained in rows]
     han = {name: planned for name, planned, _ in rows if name.startswith("HAN")}
     assert len(han) == len(strategy_names()) and all(slots > 0 for slots in han.values())
+
+
+def test_planning_leaves_a_fitted_model_as_it_was(small_demo):
+    texts, labels = small_demo.texts, list(small_demo.labels)
+    model = create("cnn", embed_dim=8, filters=4, epochs=1, batch_size=16).fit(texts, labels)
+    before = model.predict_proba(texts[:10])
+    assert model.planned_slots(model.training_lengths(texts)) == model.history_[0].padded_slots
+    assert (model.predict_proba(texts[:10]) == before).all()
 
 
 def test_no_estimate_before_an_epoch_has_finished():

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -161,9 +162,11 @@ class NeuralTextClassifier(TextClassifier):
         return type(self)._tokens, type(self)._lengths, self.tokenizer, self.max_len, self.reads_raw_text
 
     def training_lengths(self, docs: Sequence):
-        """The lengths `fit` batches these training texts on: tokenized, split and truncated as it does."""
-        self._start_fit(docs)
-        return self._lengths(self._tokens(docs))
+        """The lengths `fit` batches these training texts on: tokenized, split and truncated as it does (by an
+        unfitted copy, so that a fitted model keeps what it learned)."""
+        planner = clone(self)
+        planner._start_fit(docs)
+        return planner._lengths(planner._tokens(docs))
 
     def slots_key(self) -> Hashable:
         return (self.lengths_key(), type(self).build_strategy, self.batching, self.batch_size, self.n_buckets,
