@@ -150,6 +150,16 @@ def hostile_csvs() -> dict[str, tuple[bytes, Read | Refused]]:
                                                          for t, lab in reviews), Read(12, 2)),
         "empty labels dropped": (_rows(reviews + [("orphan text", "")]),
                                  Read(12, 2, dropped={"rows with an empty label": 1})),
+        "header line of 60,000 columns": (b"c," * 60_000 + b"\n" + _rows(reviews, header=None),
+                                          Refused("header line is longer than")),
+        "1,500 columns": (_rows([(t, lab) + ("",) * 1_498 for t, lab in reviews],
+                                header=("text", "label") + tuple(f"c{i}" for i in range(1_498))),
+                          Refused("more than 1,000 comma-separated columns")),
+        "a line of 100,001 fields": (_rows(reviews) + b"," * 100_001 + b"\n", Refused("Line 14 has more than")),
+        "1,200 classes of 3 texts": (_rows([(f"text {i}", f"class {i // 3}") for i in range(3_600)]),
+                                     Refused("1,200 classes; this lab trains at most")),
+        "100 classes of 5 texts": (_rows([(f"text {i}", f"class {i // 5}") for i in range(500)]),
+                                   Refused("100 classes but only 500 texts")),
     }
     cases["gb18030 chinese"] = (cases["gb18030 chinese"][0].encode("gb18030"), cases["gb18030 chinese"][1])
     return cases

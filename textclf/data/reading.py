@@ -1,12 +1,12 @@
 """Reading a user's labelled CSV into clean texts and labels.
 
-Real files arrive in many encodings and separators, with columns named anything; this module turns them
-into a `Dataset` or raises `DataError` with a message that says what is wrong and what to do about it.
+Real files arrive in many encodings and separators (detected, and their shape bounded, in
+`textclf.data.csv_format`), with columns named anything; this module turns them into a `Dataset` or raises
+`DataError` with a message that says what is wrong and what to do about it.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -14,13 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from charset_normalizer import from_bytes
 
+from textclf.data.csv_format import ENCODINGS as ENCODINGS
+from textclf.data.csv_format import SEPARATOR_BY_NAME as SEPARATOR_BY_NAME
+from textclf.data.csv_format import (
+    SEPARATORS,
+    check_shape,
+    decode,
+    detect_encoding,
+    detect_separator,
+    normalize_newlines,
+    refuse_binary,
+    separator_name,
+)
 from textclf.errors import DataError
 
-ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1", "cp1252")
-SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
-SEPARATOR_BY_NAME = {name: sep for sep, name in SEPARATORS.items()}
 SPLIT_NAMES = {
     "train": "train", "training": "train",
     "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
@@ -30,15 +38,21 @@ TEXT_NAMES = ("text", "texts", "sentence", "review", "content", "comment", "mess
               "document", "title", "tweet", "question", "评论", "内容", "文本", "review_text")
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "tag", "polarity",
                "标签", "类别", "cat")
-EAST_ASIAN_PREFIXES = ("gb", "hz", "big5", "cp93", "cp950", "shiftjis", "euc", "iso2022", "johab", "cp949")
-WESTERN = {"cp1250", "cp1252", "cp1254", "cp1257", "latin1", "iso88591", "iso885915", "iso88592", "iso885913",
-           "iso88599", "macroman", "maclatin2", "cp850", "cp437", "ascii"}
 MOSTLY_EMPTY = 0.5
-SNIFF_BYTES = 64 * 1024
 # What spreadsheets and pandas write for "no value"; as labels these are missing, not a class (compared lowercased).
 MISSING_LABELS = frozenset({"nan", "na", "n/a", "null", "none", "#n/a", "<na>", "nil", "-nan"})
 MISSING_LABEL_REASON = "rows with a missing label (NaN, NA, null, None)"
 FEW_VALUES = 50
+# Classes a data set may have. Every class multiplies the classical models' cost (a one-vs-rest SVM fits one
+# classifier per class over all texts, and keeps one weight row per class): 10,000 classes of 3 texts ran the SVM
+# past 300 s and 5.8 GB. A lab comparison of models is about at most hundreds of classes, each with texts
+# to learn and test it on.
+MAX_CLASSES = 1_000
+# Past FEW_CLASSES, each class needs MIN_TEXTS_PER_CLASS texts on average: with the 80/10/10 split that leaves
+# one validation and one test text per class on average; with fewer, most classes cannot be scored at all and
+# the per-class table is noise. Small files (a few classes) are always read, to try the lab quickly.
+FEW_CLASSES = 50
+MIN_TEXTS_PER_CLASS = 10
 
 
 @dataclass(frozen=True)
@@ -87,17 +101,13 @@ def read_table(source, *, encoding: str | None = None, separator: str | None = N
     if not raw.strip():
         raise DataError("The file is empty. Choose a CSV file with a header line and one row per text.")
     encoding = encoding or detect_encoding(raw)
-    text = _normalize_newlines(_decode(raw, encoding))
-    _refuse_binary(text)
+    text = normalize_newlines(decode(raw, encoding))
+    refuse_binary(text)
     separator = separator or detect_separator(text)
+    check_shape(text, separator, header)
     frame = _parse(text, separator, header)
     return Table(frame=frame, encoding=encoding, separator=separator, name=name or default_name,
                  header_warning=header_looks_like_data(frame) if header else None)
-
-
-def _normalize_newlines(text: str) -> str:
-    """Windows, old-Mac and Unix line ends mixed in one file all become \n (the csv module rejects a mix)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read_bytes(source) -> tuple[bytes, str]:
@@ -111,115 +121,6 @@ def _read_bytes(source) -> tuple[bytes, str]:
     if hasattr(source, "read"):
         return source.read(), Path(getattr(source, "name", "data")).stem
     raise DataError(f"Cannot read data from a {type(source).__name__}; give a path or the file's bytes.")
-
-
-def detect_encoding(raw: bytes) -> str:
-    """Name the encoding of `raw`, preferring the common, strict interpretations before guessing."""
-    if raw.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    sample = raw[:SNIFF_BYTES]
-    if _looks_like_utf16(sample):
-        return "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    return _guess_legacy_encoding(raw)
-
-
-def _guess_legacy_encoding(raw: bytes) -> str:
-    """charset-normalizer's guess, corrected where it is known to slip on short files.
-
-    Accented Latin text can pass for GB18030 or Big5 (an accented byte plus an ASCII letter is a valid pair), so
-    Chinese is only accepted when nearly all non-ASCII characters decode as GB2312 pairs, and other East Asian
-    guesses are not trusted; Western guesses (it mixes up cp1250, cp1257 and latin-1) become cp1252, falling
-    back to latin-1, which decodes anything. Other guesses (Cyrillic, Greek...) are kept.
-    """
-    guess = from_bytes(raw[:SNIFF_BYTES]).best()
-    name = guess.encoding.replace("_", "").replace("-", "").lower() if guess else ""
-    if _looks_like_gb2312(raw):
-        return "gb18030"
-    if name and name not in WESTERN and not name.startswith(EAST_ASIAN_PREFIXES):
-        return guess.encoding
-    try:
-        raw.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
-
-
-def _looks_like_gb2312(raw: bytes) -> bool:
-    text = raw[:SNIFF_BYTES].decode("gb2312", errors="replace")
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    try:
-        raw.decode("gb18030")
-    except UnicodeDecodeError:
-        return False
-    return non_ascii > 0 and text.count("\ufffd") <= 0.05 * non_ascii
-
-
-def _looks_like_utf16(sample: bytes) -> bool:
-    """ASCII-heavy UTF-16 without a BOM has a NUL in nearly every other byte."""
-    if len(sample) < 4:
-        return False
-    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
-    half = len(sample) // 2
-    return max(even_nuls, odd_nuls) > 0.4 * half and min(even_nuls, odd_nuls) < 0.05 * half
-
-
-def _decode(raw: bytes, encoding: str) -> str:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise DataError(f"Unknown encoding '{encoding}'. Choose one of: {', '.join(ENCODINGS)}.") from None
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"The file is not valid {encoding} (byte {err.start} cannot be decoded). "
-            "Choose another encoding, or re-save the file as UTF-8."
-        ) from None
-    return text.lstrip("\ufeff")
-
-
-def _refuse_binary(text: str) -> None:
-    sample = text[:SNIFF_BYTES]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r")
-    if "\x00" in sample or controls > 0.01 * len(sample):
-        raise DataError(
-            "This looks like a binary file, not a CSV text file. Export your data as CSV "
-            "(comma- or tab-separated, one row per text) and upload that."
-        )
-
-
-def detect_separator(text: str) -> str:
-    """Pick the separator that splits the first lines into the same number (>1) of fields most often."""
-    sample = _whole_lines(text[:SNIFF_BYTES])
-    try:
-        return csv.Sniffer().sniff(sample, delimiters="".join(SEPARATORS)).delimiter
-    except csv.Error:
-        pass
-    best, best_score = ",", 0.0
-    for sep in SEPARATORS:
-        try:
-            counts = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=sep) if row]
-        except csv.Error:
-            continue
-        if not counts:
-            continue
-        modal = max(set(counts), key=counts.count)
-        score = counts.count(modal) / len(counts) * (modal > 1) * modal ** 0.1
-        if score > best_score:
-            best, best_score = sep, score
-    return best
-
-
-def _whole_lines(sample: str) -> str:
-    cut = sample.rfind("\n")
-    return sample[:cut] if cut > 0 else sample
 
 
 def _parse(text: str, separator: str, header: bool = True) -> pd.DataFrame:
@@ -399,10 +300,22 @@ def _refuse_unlearnable(dataset: Dataset) -> None:
             f"Every row has the same label ({classes[0]!r}); a classifier needs at least two classes. "
             "Check the label column."
         )
-    if len(classes) > max(50, len(dataset) // 2):
+    if len(classes) > max(FEW_CLASSES, len(dataset) // 2):
         raise DataError(
             f"The label column has {len(classes)} different values for {len(dataset)} rows, so it looks like "
             "text, not labels. Choose the column that holds the classes."
+        )
+    if len(classes) > MAX_CLASSES:
+        raise DataError(
+            f"The label column has {len(classes):,} classes; this lab trains at most {MAX_CLASSES:,} (each class "
+            "multiplies the cost of the classical models). Merge rare classes or keep the most frequent ones."
+        )
+    if len(classes) > FEW_CLASSES and len(dataset) < MIN_TEXTS_PER_CLASS * len(classes):
+        raise DataError(
+            f"The data set has {len(classes):,} classes but only {len(dataset):,} texts, "
+            f"{len(dataset) / len(classes):.1f} a class on average; with more than {FEW_CLASSES} classes each "
+            f"needs at least {MIN_TEXTS_PER_CLASS} on average, so that the validation and test parts hold every "
+            "class. Merge rare classes or add texts."
         )
 
 
@@ -413,10 +326,6 @@ def load_dataset(source, *, text_col: str | None = None, label_col: str | None =
     table = read_table(source, encoding=encoding, separator=separator, name=name, header=header)
     return to_dataset(table, text_col=text_col, label_col=label_col, split_col=split_col,
                       keep_missing_labels=keep_missing_labels)
-
-
-def separator_name(separator: str) -> str:
-    return SEPARATORS.get(separator, repr(separator))
 
 
 def safe_name(name: str) -> str:

@@ -1,0 +1,194 @@
+"""How a CSV file is written, found or checked before it is parsed: encoding, separator and shape.
+
+Real files arrive in many encodings and separators; they are detected here (an override always wins). A file
+within the upload limit can still be shaped to exhaust the parser: a 50 MB header line of 25 million columns
+took pandas past 300 s and 2.6 GB. `check_shape` bounds the header line, the number of columns and the fields
+on any line, in a few linear passes, before pandas sees the text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+
+import numpy as np
+from charset_normalizer import from_bytes
+
+from textclf.errors import DataError
+
+ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1", "cp1252")
+SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+SEPARATOR_BY_NAME = {name: sep for sep, name in SEPARATORS.items()}
+EAST_ASIAN_PREFIXES = ("gb", "hz", "big5", "cp93", "cp950", "shiftjis", "euc", "iso2022", "johab", "cp949")
+WESTERN = {"cp1250", "cp1252", "cp1254", "cp1257", "latin1", "iso88591", "iso885915", "iso88592", "iso885913",
+           "iso88599", "macroman", "maclatin2", "cp850", "cp437", "ascii"}
+SNIFF_BYTES = 64 * 1024
+# A labelled-text file needs two or three columns; exports with metadata have dozens. 1,000 columns of names up
+# to 100 characters bound the header line; a line with more separators than MAX_LINE_FIELDS (a text quoting
+# that many separators would be a book) is refused before pandas tokenises it (about 14 bytes a field).
+MAX_COLUMNS = 1_000
+MAX_HEADER_CHARS = 100 * MAX_COLUMNS
+MAX_LINE_FIELDS = 100_000
+SHAPE_CHUNK_CHARS = 1 << 20
+
+
+def separator_name(separator: str) -> str:
+    return SEPARATORS.get(separator, repr(separator))
+
+
+def normalize_newlines(text: str) -> str:
+    """Windows, old-Mac and Unix line ends mixed in one file all become \n (the csv module rejects a mix)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def detect_encoding(raw: bytes) -> str:
+    """Name the encoding of `raw`, preferring the common, strict interpretations before guessing."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = raw[:SNIFF_BYTES]
+    if _looks_like_utf16(sample):
+        return "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    return _guess_legacy_encoding(raw)
+
+
+def _guess_legacy_encoding(raw: bytes) -> str:
+    """charset-normalizer's guess, corrected where it is known to slip on short files.
+
+    Accented Latin text can pass for GB18030 or Big5 (an accented byte plus an ASCII letter is a valid pair), so
+    Chinese is only accepted when nearly all non-ASCII characters decode as GB2312 pairs, and other East Asian
+    guesses are not trusted; Western guesses (it mixes up cp1250, cp1257 and latin-1) become cp1252, falling
+    back to latin-1, which decodes anything. Other guesses (Cyrillic, Greek...) are kept.
+    """
+    guess = from_bytes(raw[:SNIFF_BYTES]).best()
+    name = guess.encoding.replace("_", "").replace("-", "").lower() if guess else ""
+    if _looks_like_gb2312(raw):
+        return "gb18030"
+    if name and name not in WESTERN and not name.startswith(EAST_ASIAN_PREFIXES):
+        return guess.encoding
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _looks_like_gb2312(raw: bytes) -> bool:
+    text = raw[:SNIFF_BYTES].decode("gb2312", errors="replace")
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return non_ascii > 0 and text.count("\ufffd") <= 0.05 * non_ascii
+
+
+def _looks_like_utf16(sample: bytes) -> bool:
+    """ASCII-heavy UTF-16 without a BOM has a NUL in nearly every other byte."""
+    if len(sample) < 4:
+        return False
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    return max(even_nuls, odd_nuls) > 0.4 * half and min(even_nuls, odd_nuls) < 0.05 * half
+
+
+def decode(raw: bytes, encoding: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(f"Unknown encoding '{encoding}'. Choose one of: {', '.join(ENCODINGS)}.") from None
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"The file is not valid {encoding} (byte {err.start} cannot be decoded). "
+            "Choose another encoding, or re-save the file as UTF-8."
+        ) from None
+    return text.lstrip("\ufeff")
+
+
+def refuse_binary(text: str) -> None:
+    sample = text[:SNIFF_BYTES]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r")
+    if "\x00" in sample or controls > 0.01 * len(sample):
+        raise DataError(
+            "This looks like a binary file, not a CSV text file. Export your data as CSV "
+            "(comma- or tab-separated, one row per text) and upload that."
+        )
+
+
+def detect_separator(text: str) -> str:
+    """Pick the separator that splits the first lines into the same number (>1) of fields most often."""
+    sample = _whole_lines(text[:SNIFF_BYTES])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(SEPARATORS)).delimiter
+    except csv.Error:
+        pass
+    best, best_score = ",", 0.0
+    for sep in SEPARATORS:
+        try:
+            counts = [len(row) for row in csv.reader(io.StringIO(sample), delimiter=sep) if row]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        modal = max(set(counts), key=counts.count)
+        score = counts.count(modal) / len(counts) * (modal > 1) * modal ** 0.1
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _whole_lines(sample: str) -> str:
+    cut = sample.rfind("\n")
+    return sample[:cut] if cut > 0 else sample
+
+
+def check_shape(text: str, separator: str, header: bool = True) -> None:
+    """Refuse, before parsing, a header line longer than MAX_HEADER_CHARS, a first row of more than MAX_COLUMNS
+    columns, and any line with more than MAX_LINE_FIELDS fields (counted as separators, quoted ones included)."""
+    first_end = text.find("\n", 0, MAX_HEADER_CHARS + 1)
+    if header and first_end == -1 and len(text) > MAX_HEADER_CHARS:
+        raise DataError(f"The header line is longer than {MAX_HEADER_CHARS:,} characters, which is not a list of "
+                        f"column names. A labelled-text file has a header line such as 'text,label' and one row "
+                        f"per text; check that this is the right file.")
+    try:
+        first_row = next(csv.reader(io.StringIO(text[:MAX_HEADER_CHARS + 1]), delimiter=separator), [])
+    except csv.Error:
+        first_row = []  # pandas reports the malformed line with its own message
+    if len(first_row) > MAX_COLUMNS:
+        raise DataError(f"The first line has more than {MAX_COLUMNS:,} {separator_name(separator)}-separated "
+                        f"columns ({len(first_row):,} in its first {MAX_HEADER_CHARS:,} characters); a labelled-text "
+                        "file needs a text and a label column. Check the separator, or keep only the columns needed.")
+    line = _line_with_too_many_fields(text, separator)
+    if line is not None:
+        raise DataError(f"Line {line:,} has more than {MAX_LINE_FIELDS:,} {separator_name(separator)}-separated "
+                        "fields, far more than a row of a labelled-text file. Check the separator and that this is "
+                        "the right file.")
+
+
+def _line_with_too_many_fields(text: str, separator: str) -> int | None:
+    """The number of the first line holding more than MAX_LINE_FIELDS separators, or None. Counted in chunks
+    with numpy (a Python loop over millions of short lines would take seconds): memory stays a few MB."""
+    if len(separator) != 1 or ord(separator) > 127 or text.count(separator) <= MAX_LINE_FIELDS:
+        return None
+    carried, lines_before = 0, 0
+    for start in range(0, len(text), SHAPE_CHUNK_CHARS):
+        chunk = np.frombuffer(text[start:start + SHAPE_CHUNK_CHARS].encode("utf-8"), dtype=np.uint8)
+        separators = np.cumsum(chunk == ord(separator), dtype=np.int64)
+        ends = np.flatnonzero(chunk == ord("\n"))
+        at_ends = np.concatenate(([0], separators[ends], [separators[-1]]))
+        per_line = np.diff(at_ends)
+        per_line[0] += carried
+        wide = np.flatnonzero(per_line > MAX_LINE_FIELDS)
+        if len(wide):
+            return lines_before + int(wide[0]) + 1
+        carried, lines_before = int(per_line[-1]), lines_before + len(ends)
+    return None
