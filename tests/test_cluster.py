@@ -63,7 +63,9 @@ def test_the_cluster_processes_import_the_installed_textclf(installed):
                            **installed, capture_output=True, text=True, check=True).stdout
     site = Path(installed["env"]["PYTHONPATH"])
     assert Path(where.strip()).is_relative_to(site), where
-    assert (site / "bin" / "textclf").is_file()  # the console command
+    command = subprocess.run([site / "bin" / "textclf", "compare", "--help"], **installed, capture_output=True,
+                             text=True, check=True).stdout
+    assert "--cluster" in command
 
 
 def _start(installed: dict, *args: str) -> subprocess.Popen:
