@@ -63,9 +63,10 @@ def one_text(models: dict) -> None:
 
 
 def many_texts(models: dict) -> None:
-    """Batch mode: a CSV of texts in, every model's label and probability per row out, as a download."""
-    upload = st.file_uploader("A CSV of texts (one per row; other columns are kept out)", type=["csv", "tsv", "txt"],
-                              key="batch_upload")
+    """Batch mode: a CSV of texts in; out, as a download, every column of it and each model's label and class
+    probabilities per row."""
+    upload = st.file_uploader("A CSV of texts (one per row; its other columns, such as an ID, are kept)",
+                              type=["csv", "tsv", "txt"], key="batch_upload")
     if upload is None:
         return
     table = read_batch(upload.getvalue(), upload.name)
@@ -76,13 +77,13 @@ def many_texts(models: dict) -> None:
     if st.button(f"Predict {len(texts)} {ui.plural(len(texts), 'text')} with {len(models)} "
                  f"{ui.plural(len(models), 'model')}", type="primary"):
         with st.spinner("Predicting…"):
-            st.session_state["batch_predictions"] = (upload.name, predictions_table(models, texts))
+            st.session_state["batch_predictions"] = (upload.name, predictions_table(models, texts, table.frame))
     done = st.session_state.get("batch_predictions")
     if done and done[0] == upload.name:
         frame = done[1]
         st.caption(f"The first {min(BATCH_PREVIEW_ROWS, len(frame))} of {len(frame)} rows:")
         st.dataframe(frame.head(BATCH_PREVIEW_ROWS).style.format(
-            {c: "{:.1%}" for c in frame.columns if c.endswith(": probability")}, na_rep="–"),
+            {c: "{:.1%}" for c in frame.columns[len(table.frame.columns):] if ": probability" in c}, na_rep="–"),
             width="stretch", hide_index=True)
         st.download_button("Download every model's predictions (CSV)", csv_text(frame),
                            f"{upload.name.rsplit('.', 1)[0]}-predictions.csv", "text/csv", type="primary")

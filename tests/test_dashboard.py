@@ -7,6 +7,7 @@ import re
 import threading
 import tomllib
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -223,8 +224,12 @@ def test_predict_has_a_button_and_a_batch_mode_with_a_download(small_comparison)
     button(at, "Predict 25 texts with 2 models").click().run()
     assert_no_error_box(at)
     frame = at.session_state["batch_predictions"][1]
-    assert len(frame) == 25 and list(frame.columns[:3]) == ["text", "TextCNN · max-length · seed 0: label",
+    assert len(frame) == 25 and list(frame.columns[:4]) == ["text", "id", "TextCNN · max-length · seed 0: label",
                                                             "TextCNN · max-length · seed 0: probability"]
+    assert frame["id"].astype(str).tolist() == [str(i) for i in range(25)]
+    classes = [str(c) for c in done.runs[1].estimator.classes_]
+    per_class = frame[[f"SVM: probability of {c}" for c in classes]].to_numpy(dtype=float)
+    assert np.allclose(per_class.sum(axis=1), 1) and np.allclose(per_class.max(axis=1), frame["SVM: probability"])
     expected = done.runs[1].estimator.predict(frame["text"].tolist())
     assert frame["SVM: label"].tolist() == [str(label) for label in expected]
     assert any(d.proto.label.startswith("Download every model") for d in at.get("download_button"))

@@ -8,7 +8,7 @@ import pandas as pd
 
 from textclf.errors import TextclfError
 from textclf.results.pairwise import matrix, pairwise_table
-from textclf.results.report import aggregate, headline
+from textclf.results.report import headline, summary_of
 from textclf.runs.comparison import Comparison
 
 TABLE_COLUMNS = ["model", "batching", "seed", "fold", "accuracy", "macro_f1", "seconds_per_epoch",
@@ -55,7 +55,7 @@ def print_table(comparison: Comparison) -> None:
 
 def print_summary(comparison: Comparison) -> None:
     """Mean ± sd and 95 % CI per (model, batching), the pairwise tests and the headline sentences."""
-    summary = aggregate(comparison.table)
+    summary = summary_of(comparison)
     if summary.empty:
         return
     unit = "folds" if comparison.folds else "seeds"

@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING
 
 from textclf.results.breakdown import accuracy_by_length, per_class
 from textclf.results.pairwise import pairwise_table
-from textclf.results.report import aggregate
+from textclf.results.report import summary_of
 
 if TYPE_CHECKING:
     from textclf.runs.comparison import Comparison
 
 
 def analyse(comparison: Comparison) -> dict:
-    """Plain-JSON tables (lists of records, NaN as null); empty lists before the first run finishes."""
+    """Plain-JSON tables (lists of records, NaN as null); empty lists before the first run finishes. The summary
+    and the paired tests include the majority-class baseline where the results record its training counts."""
     if not comparison.runs:
         return {"summary": [], "pairwise": [], "accuracy_by_length": [], "per_class": []}
-    tables = {"summary": aggregate(comparison.table), "pairwise": pairwise_table(comparison),
+    tables = {"summary": summary_of(comparison), "pairwise": pairwise_table(comparison),
               "accuracy_by_length": accuracy_by_length(comparison), "per_class": per_class(comparison)}
     return {name: json.loads(table.to_json(orient="records")) for name, table in tables.items()}
 

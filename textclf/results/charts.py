@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from textclf.data.profile import Profile
+from textclf.results.baseline import METRIC_NAMES
 from textclf.results.pairwise import cell_name
 from textclf.results.report import aggregate
 from textclf.runs.comparison import Comparison, RunResult
@@ -108,31 +109,37 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
     return fig
 
 
-def accuracy_dots(table: pd.DataFrame) -> go.Figure:
-    """One row per (model, batching): the mean with its 95 % CI as a bar, every single run as a faint dot.
+def accuracy_dots(table: pd.DataFrame, metric: str = "accuracy", baseline: float | None = None) -> go.Figure:
+    """One row per (model, batching): the mean `metric` (accuracy or macro_f1) with its 95 % CI as a bar, every
+    single run as a faint dot, and the majority-class baseline's score as a dotted line when given.
 
     Dots on a zoomed axis stay readable where bars from zero would make a 1-point difference invisible,
     and a row per cell keeps 4 models × 3 strategies legible.
     """
     summary = aggregate(table)
-    fig = _figure("Test accuracy (mean, 95 % CI, runs)", "test accuracy", "")
+    label = METRIC_NAMES[metric]
+    fig = _figure(f"Test {label} (mean, 95 % CI, runs)", f"test {label}", "")
     names = {cell: _cell_label(*cell) for cell in zip(summary["model"], summary["batching"], strict=True)}
     for batching, rows in summary.groupby("batching", sort=False):
         runs = table[table["batching"] == batching]
         colour, legend = batching_colour(batching), batching_label(batching)
-        fig.add_scatter(x=runs["accuracy"], y=[names[(m, batching)] for m in runs["model"]], mode="markers",
+        fig.add_scatter(x=runs[metric], y=[names[(m, batching)] for m in runs["model"]], mode="markers",
                         marker={"size": 6, "color": colour, "opacity": 0.35}, name=f"{legend} runs",
                         showlegend=False, hovertemplate="%{y}<br>one run: %{x:.1%}<extra></extra>")
-        low, high = rows["accuracy_ci_low"], rows["accuracy_ci_high"]
+        mean, low, high = rows[f"{metric}_mean"], rows[f"{metric}_ci_low"], rows[f"{metric}_ci_high"]
         fig.add_scatter(
-            x=rows["accuracy_mean"], y=[names[(m, batching)] for m in rows["model"]], mode="markers", name=legend,
+            x=mean, y=[names[(m, batching)] for m in rows["model"]], mode="markers", name=legend,
             marker={"size": 11, "color": colour, "symbol": "diamond"},
-            error_x={"type": "data", "symmetric": False, "array": (high - rows["accuracy_mean"]).fillna(0),
-                     "arrayminus": (rows["accuracy_mean"] - low).fillna(0), "thickness": 2, "width": 6},
+            error_x={"type": "data", "symmetric": False, "array": (high - mean).fillna(0),
+                     "arrayminus": (mean - low).fillna(0), "thickness": 2, "width": 6},
             customdata=np.stack([low, high, rows["runs"]], axis=1),
             hovertemplate="%{y}<br>mean %{x:.1%}<br>95 % CI %{customdata[0]:.1%}–%{customdata[1]:.1%}"
                           "<br>%{customdata[2]} runs<extra></extra>")
-    fig.update_xaxes(tickformat=".0%", range=_zoomed(table["accuracy"], summary))
+    if baseline is not None and pd.notna(baseline):
+        fig.add_vline(x=baseline, line_dash="dot", line_color="#555", line_width=2)
+        fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dot", "color": "#555"},
+                        name=f"majority-class baseline ({baseline:.1%})")
+    fig.update_xaxes(tickformat=".0%", range=_zoomed(table[metric], summary, metric, baseline))
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(list(names.values()))))
     fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170})
     _legend_below(fig, rows=1, axis_px=60)
@@ -143,9 +150,11 @@ def _cell_label(model: str, batching: str) -> str:
     return html.escape(cell_name((model, batching)))
 
 
-def _zoomed(values: pd.Series, summary: pd.DataFrame) -> list[float]:
-    """An axis around the runs and the CIs, with a little margin, never beyond 0–100 %."""
-    points = pd.concat([values, summary["accuracy_ci_low"], summary["accuracy_ci_high"]]).dropna()
+def _zoomed(values: pd.Series, summary: pd.DataFrame, metric: str = "accuracy",
+            baseline: float | None = None) -> list[float]:
+    """An axis around the runs, the CIs and the baseline, with a little margin, never beyond 0–100 %."""
+    extra = pd.Series([baseline], dtype=float)
+    points = pd.concat([values, summary[f"{metric}_ci_low"], summary[f"{metric}_ci_high"], extra]).dropna()
     low, high = float(points.min()), float(points.max())
     margin = max(0.01, 0.08 * (high - low))
     return [max(0.0, low - margin), min(1.0, high + margin)]

@@ -4,6 +4,7 @@ Runs pair up when they were scored on the same texts: by fold, then by seed. A c
 fold, so its one run pairs with each seed of a neural model. Without cross-validation the texts are the unit
 (McNemar's exact test, or a paired bootstrap over texts and seeds); with it the folds are (the corrected
 resampled t-test, Wilcoxon beside it). The matrix adds Holm's correction, since it makes many comparisons at once.
+The majority-class baseline takes part as one more cell (it answers once per fold, like a classical model).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from textclf.data.split import fold_index
+from textclf.results.baseline import baseline_runs
 from textclf.results.stats import ALPHA, PairedResult, corrected_resampled_t, format_p, paired_bootstrap, wilcoxon_p
 from textclf.training.strategies import BATCHING_NAMES, NOT_BATCHED
 
@@ -39,9 +41,10 @@ def cell_name(cell: Cell) -> str:
 
 
 def correctness(comparison: Comparison) -> dict[Cell, dict[int, dict[int, np.ndarray]]]:
-    """For each cell, fold → seed → a boolean array saying which of the fold's test texts the run got right."""
+    """For each cell, the baseline last, fold → seed → a boolean array saying which of the fold's test texts the run
+    got right."""
     found: dict[Cell, dict[int, dict[int, np.ndarray]]] = defaultdict(lambda: defaultdict(dict))
-    for run in comparison.runs:
+    for run in [*comparison.runs, *baseline_runs(comparison)]:
         found[cell_of(run.record)][fold_index(run.record.get("fold"))][int(run.record["seed"])] = _right(
             comparison, run)
     return found
@@ -75,6 +78,20 @@ def compare_cells(a: dict[int, dict[int, np.ndarray]], b: dict[int, dict[int, np
     scores_a = [rows_a.mean() for rows_a, _ in paired]
     scores_b = [rows_b.mean() for _, rows_b in paired]
     return corrected_resampled_t(scores_a, scores_b, test_fraction or 0.0), wilcoxon_p(scores_a, scores_b)
+
+
+def paired_rates(comparison: Comparison, cell_a: Cell, cell_b: Cell) -> tuple[float, float] | None:
+    """Over all paired runs: the share of texts on which A and B disagree, and B − A accuracy (a power estimate's
+    inputs); None when the two cells share no test texts."""
+    found = correctness(comparison)
+    if cell_a not in found or cell_b not in found:
+        return None
+    paired = [rows for f in sorted(set(found[cell_a]) & set(found[cell_b]))
+              if (rows := _paired_rows(found[cell_a][f], found[cell_b][f])) is not None]
+    if not paired:
+        return None
+    rows_a, rows_b = np.concatenate([a.ravel() for a, _ in paired]), np.concatenate([b.ravel() for _, b in paired])
+    return float((rows_a != rows_b).mean()), float(rows_b.mean() - rows_a.mean())
 
 
 def overlap_fraction(comparison: Comparison) -> float | None:

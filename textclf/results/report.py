@@ -12,8 +12,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from textclf.results.pairwise import cell_name, pair_result, pairwise_table
+from textclf.results.baseline import (
+    MAJORITY,
+    METRIC_NAMES,
+    all_test_labels,
+    baseline_runs,
+    largest_share,
+    majority_class,
+    ranking_metric,
+    with_baseline,
+)
+from textclf.results.pairwise import cell_name, pair_result, paired_rates, pairwise_table
+from textclf.results.sample_size import check_test_set, texts_needed
 from textclf.results.stats import PairedResult, accuracy_interval, format_p, mean_interval
+from textclf.runs.comparison import results_table
 from textclf.runs.run_one import STILL_IMPROVING
 from textclf.training.strategies import BATCHING_NAMES, NOT_BATCHED, batching_label  # noqa: F401  (re-exported)
 
@@ -95,25 +107,119 @@ def _ci(interval, group: pd.DataFrame, measure: str) -> tuple[float, float]:
     return float(np.clip(interval.low, 0, 1)), float(np.clip(interval.high, 0, 1))
 
 
-def headline(comparison: Comparison, pairs: pd.DataFrame | None = None) -> list[str]:
-    """A sentence per neural model on bucketed against max-length batching, the best model, then cautions.
+def headline(comparison: Comparison, pairs: pd.DataFrame | None = None, metric: str | None = None) -> list[str]:
+    """What the comparison answers: whether any model beats the majority-class baseline (said first when none
+    does), a sentence per neural model on bucketed against max-length batching, the best model by `metric` (by
+    default macro F1 when one class holds over 60 % of the test texts, else accuracy) and the cheapest model not
+    significantly worse than it, or, on too small a test set, no winner and the size that would tell; cautions last.
 
     Bucketing against max-length is the planned question of each model, tested alone; which model came out best
-    is only known after looking at all of them, so that sentence uses the pairwise table's Holm-adjusted p
+    is only known after looking at all of them, so those sentences use the pairwise table's Holm-adjusted p
     (`pairs`, computed when not given), the same as the matrix shows.
     """
     summary = aggregate(comparison.table)
     sentences = []
+    if not summary.empty:
+        pairs = pairwise_table(comparison) if pairs is None else pairs
+        sentences += [s for s in [baseline_sentence(comparison, pairs)] if s]
     for model in summary["model"].unique() if not summary.empty else []:
         rows = summary[summary["model"] == model].set_index("batching")
         if BASELINE in rows.index and BUCKETED in rows.index:
             test = pair_result(comparison, (model, BASELINE), (model, BUCKETED))
             sentences.append(bucketing_sentence(model, rows.loc[BASELINE], rows.loc[BUCKETED], test))
     if not summary.empty:
-        sentences.append(best_sentence(summary, pairwise_table(comparison) if pairs is None else pairs))
+        sentences += verdict(comparison, summary, pairs, metric or ranking_metric(comparison))
     sentences += [caution for caution in (convergence_caution(comparison.table), timing_caution(comparison.table))
                   if caution]
     return sentences
+
+
+def summary_of(comparison: Comparison) -> pd.DataFrame:
+    """The summary table with the majority-class baseline's row last (when the results record it)."""
+    return aggregate(with_baseline(comparison).table)
+
+
+def baseline_sentence(comparison: Comparison, pairs: pd.DataFrame) -> str | None:
+    """Said first when no model is significantly more accurate than always answering the majority class."""
+    runs = baseline_runs(comparison)
+    if not runs or not len(pairs):
+        return None
+    beaten = pairs[pairs["significant"].astype(bool) & (((pairs["a"] == MAJORITY) & (pairs["difference"] > 0))
+                                                        | ((pairs["b"] == MAJORITY) & (pairs["difference"] < 0)))]
+    if len(beaten):
+        return None
+    base = aggregate(results_table([r.record for r in runs])).iloc[0]
+    return (f"No model is significantly more accurate than the majority-class baseline, which answers "
+            f"'{majority_class(comparison.train_class_counts) or runs[0].predictions[0]}' to every text "
+            f"({base['accuracy_mean']:.1%} accuracy, {base['macro_f1_mean']:.1%} macro F1; paired tests with Holm's "
+            f"correction, as in the matrix).")
+
+
+def verdict(comparison: Comparison, summary: pd.DataFrame, pairs: pd.DataFrame, metric: str) -> list[str]:
+    """The best model and the cheapest one as good, or, when the test set is too small to judge, no winner."""
+    ranked = summary.sort_values(f"{metric}_mean", ascending=False)
+    best = ranked.iloc[0]
+    labels = all_test_labels(comparison)
+    check = check_test_set(labels, comparison.classes, accuracy=float(best["accuracy_mean"]))
+    if not check.enough:
+        return [no_winner_sentence(comparison, ranked, check)]
+    intro = "" if metric == "accuracy" else (
+        f"Ranked by macro F1, since the largest class holds {100 * largest_share(labels):.0f} % of the test texts "
+        "(accuracy would favour answering it). ")
+    return [intro + best_sentence(summary, pairs, metric)] + [s for s in [cheaper_sentence(summary, pairs, metric)]
+                                                              if s]
+
+
+def no_winner_sentence(comparison: Comparison, ranked: pd.DataFrame, check) -> str:
+    """No winner on a small test set: why, how many test texts the observed difference would need, what to do."""
+    sentence = f"Too little test data to name a winner: {check.problems()}."
+    if len(ranked) > 1:
+        best, second = (_cell(ranked.iloc[0]), _cell(ranked.iloc[1]))
+        rates = paired_rates(comparison, second, best)
+        needed = texts_needed(*rates) if rates else None
+        if rates and needed:
+            sentence += (f" Telling {cell_name(best)} from {cell_name(second)} at the accuracy difference observed "
+                         f"({_signed(100 * rates[1])} points, the two disagreeing on {rates[0]:.0%} of the texts) "
+                         f"would take about {needed:,} test texts (McNemar's test, α = 0.05, 80 % power).")
+        elif rates:
+            sentence += f" {cell_name(best)} and {cell_name(second)} scored the same accuracy on these texts."
+    advice = "label more texts" if comparison.folds else "use cross-validation (every text is then tested once)"
+    return sentence + f" To judge, {advice}" + ("." if comparison.folds else " or label more texts.")
+
+
+def cheaper_sentence(summary: pd.DataFrame, pairs: pd.DataFrame, metric: str = "accuracy") -> str | None:
+    """The cheapest model (training time) that is not significantly worse than the best, with its cost ratio."""
+    if "train_seconds_mean" not in summary or len(summary) < 2:
+        return None
+    ranked = summary.sort_values(f"{metric}_mean", ascending=False)
+    best = ranked.iloc[0]
+    best_name, best_cost = cell_name(_cell(best)), best["train_seconds_mean"]
+    if not pd.notna(best_cost) or best_cost <= 0:
+        return None
+    cheaper = ranked.iloc[1:][ranked.iloc[1:]["train_seconds_mean"] < best_cost].sort_values("train_seconds_mean")
+    for _, row in cheaper.iterrows():
+        found = _pair_row(pairs, best_name, cell_name(_cell(row)))
+        if found is None or found[0]["significant"]:
+            continue
+        pair, sign = found
+        points = "points" if metric == "accuracy" else "macro-F1 points"
+        gap = 100 * (best[f"{metric}_mean"] - row[f"{metric}_mean"])
+        return (f"{cell_name(_cell(row))} is within {gap:.1f} {points} of {best_name} and not significantly worse "
+                f"(accuracy {_signed(-100 * sign * pair['difference'])} points, {format_p(pair['p_holm'])} after "
+                f"Holm's correction, {pair['test']}) at {_share(row['train_seconds_mean'] / best_cost)} of the "
+                f"training time ({row['train_seconds_mean']:.1f} s against {best_cost:.1f} s).")
+    if cheaper.empty:
+        return f"{best_name} is also the quickest to train."
+    return f"Every model that trains faster than {best_name} is significantly less accurate."
+
+
+def _share(ratio: float) -> str:
+    """'1/40' for a small ratio, '70 %' for a large one."""
+    return f"1/{round(1 / ratio):,}" if 0 < ratio <= 0.5 else f"{ratio:.0%}"
+
+
+def _cell(row: pd.Series) -> tuple[str, str]:
+    return row["model"], row["batching"]
 
 
 def bucketing_sentence(model: str, base: pd.Series, bucket: pd.Series, test: PairedResult | None) -> str:
@@ -146,12 +252,13 @@ def accuracy_change_text(what: str, model: str, test: PairedResult | None, diffe
             f"{100 * test.half_width:.1f} points ({verdict}, {format_p(test.p_value)}, {test.test})")
 
 
-def best_sentence(summary: pd.DataFrame, pairs: pd.DataFrame) -> str:
-    """The most accurate cell, and whether it is significantly ahead of the runner-up (Holm-adjusted)."""
-    ranked = summary.sort_values("accuracy_mean", ascending=False)
+def best_sentence(summary: pd.DataFrame, pairs: pd.DataFrame, metric: str = "accuracy") -> str:
+    """The best cell by `metric`, and whether it is significantly ahead of the runner-up (Holm-adjusted)."""
+    ranked = summary.sort_values(f"{metric}_mean", ascending=False)
     best = ranked.iloc[0]
     where = "" if best["batching"] == NOT_BATCHED else f" with {batching_label(best['batching'])} batching"
-    sentence = f"Most accurate: {best['model']}{where}, test accuracy {_accuracy_text(best)}"
+    title = "Most accurate" if metric == "accuracy" else f"Best by {METRIC_NAMES[metric]}"
+    sentence = f"{title}: {best['model']}{where}, test {METRIC_NAMES[metric]} {_metric_text(best, metric)}"
     if len(ranked) < 2:
         return sentence + "."
     second = ranked.iloc[1]
@@ -161,8 +268,9 @@ def best_sentence(summary: pd.DataFrame, pairs: pd.DataFrame) -> str:
         return sentence + "."
     row, sign = found
     ahead = "significantly" if row["significant"] else "not significantly"
+    points = "points" if metric == "accuracy" else "accuracy points"
     return (f"{sentence}; {ahead} ahead of the runner-up, {name} ({_signed(100 * sign * row['difference'])} "
-            f"points, {format_p(row['p_holm'])} after Holm's correction for {len(pairs)} "
+            f"{points}, {format_p(row['p_holm'])} after Holm's correction for {len(pairs)} "
             f"{'pair' if len(pairs) == 1 else 'pairs'}, {row['test']}).")
 
 
@@ -204,10 +312,10 @@ def _signed(points: float) -> str:
     return f"{'+' if points >= 0 else '−'}{abs(points):.1f}"
 
 
-def _accuracy_text(row: pd.Series) -> str:
+def _metric_text(row: pd.Series, metric: str = "accuracy") -> str:
     """'81.2% ± 0.9% (sd over seeds; 95 % CI 79.0–83.4%)'."""
     details = [f"sd over {row['unit']}"] if row["runs"] > 1 else []
-    if pd.notna(row.get("accuracy_ci_low")):
-        details.append(f"95 % CI {100 * row['accuracy_ci_low']:.1f}–{100 * row['accuracy_ci_high']:.1f}%")
-    spread = f" ± {row['accuracy_sd']:.1%}" if row["runs"] > 1 else ""
-    return f"{row['accuracy_mean']:.1%}{spread}" + (f" ({'; '.join(details)})" if details else "")
+    if pd.notna(row.get(f"{metric}_ci_low")):
+        details.append(f"95 % CI {100 * row[f'{metric}_ci_low']:.1f}–{100 * row[f'{metric}_ci_high']:.1f}%")
+    spread = f" ± {row[f'{metric}_sd']:.1%}" if row["runs"] > 1 else ""
+    return f"{row[f'{metric}_mean']:.1%}{spread}" + (f" ({'; '.join(details)})" if details else "")

@@ -4,6 +4,7 @@ tested on the same folds, so its runs pair up fold by fold."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -88,17 +89,21 @@ class _Collector:
 
 
 def new_comparison(dataset_name: str, prepared: Prepared, config: CompareConfig) -> Comparison:
-    """The comparison's header: the (first) split's sizes and test texts, and under cross-validation each fold's."""
+    """The comparison's header: the (first) split's sizes, training class counts (for the majority baseline) and
+    test texts, and under cross-validation each fold's."""
     folds = [_fold_header(prepared, fold) for fold in range(1, config.cv + 1)] if config.cv else []
     first = folds[0] if folds else _fold_header(prepared, None)
     return Comparison(
         config=config, dataset_name=dataset_name, classes=prepared.classes, tokenizer=prepared.tokenizer,
         split_sizes=first["split_sizes"], split_notes=list(prepared.split.notes), test_labels=first["test_labels"],
         test_lengths=first["test_lengths"], max_len=first["max_len"], folds=folds,
+        train_class_counts=first["train_class_counts"],
     )
 
 
 def _fold_header(prepared: Prepared, fold: int | None) -> dict:
     _, test_labels = prepared.part("test", fold)
+    _, train_labels = prepared.part("train", fold)
     return {"split_sizes": prepared.fold_split(fold).sizes(), "test_labels": [str(v) for v in test_labels],
+            "train_class_counts": dict(Counter(str(v) for v in train_labels)),
             "test_lengths": prepared.test_lengths(fold), "max_len": prepared.fold_max_len(fold)}

@@ -63,6 +63,7 @@ class Comparison:
     folds: list[dict] = field(default_factory=list)
     evaluation_batching: str = EVALUATION_BATCHING
     failures: list[dict] = field(default_factory=list)
+    train_class_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -81,7 +82,7 @@ class Comparison:
             "tokenizer": self.tokenizer, "split_sizes": self.split_sizes, "split_notes": self.split_notes,
             "config": self.config.to_dict(), "test_labels": self.test_labels, "test_lengths": self.test_lengths,
             "max_len": self.max_len, "folds": self.folds, "evaluation_batching": self.evaluation_batching,
-            "failures": self.failures,
+            "failures": self.failures, "train_class_counts": self.train_class_counts,
             "runs": [{**r.record, "history": r.history, "test_predictions": r.predictions} for r in self.runs],
         }
 
@@ -121,5 +122,5 @@ def comparison_from_json(data: dict) -> Comparison:
         tokenizer=data["tokenizer"], split_sizes=data["split_sizes"], split_notes=data.get("split_notes", []),
         test_labels=data["test_labels"], test_lengths=data.get("test_lengths", []), max_len=data.get("max_len"),
         runs=runs, folds=data.get("folds", []), evaluation_batching=data.get("evaluation_batching", "not recorded"),
-        failures=data.get("failures", []),
+        failures=data.get("failures", []), train_class_counts=data.get("train_class_counts", {}),
     )

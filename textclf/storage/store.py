@@ -31,7 +31,7 @@ __all__ = ["BUNDLES", "DATABASE", "HOME_VARIABLE", "MAX_ID", "MIGRATIONS", "SCHE
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 IS_ACTIVE = "status IN (?, ?)"  # with ACTIVE as its parameters
 HEADER_KEYS = ("classes", "tokenizer", "split_sizes", "split_notes", "test_labels", "test_lengths", "max_len",
-               "folds", "evaluation_batching")
+               "folds", "evaluation_batching", "train_class_counts")
 EMPTY_HEADER = {"classes": [], "tokenizer": "", "split_sizes": {}, "split_notes": [], "test_labels": [],
                 "test_lengths": [], "max_len": None, "folds": [],
                 "evaluation_batching": "not recorded"}
