@@ -34,5 +34,5 @@ with ui.page("Home", "textclf — a text-classification lab"):
     if results is not None and results.runs:
         st.write(f"Latest results ({state.source_description()}):")
         for sentence in headline(results):
-            st.markdown(f"- {sentence}")
+            st.markdown(f"- {ui.plain(sentence)}")
         st.page_link(ui.PAGES["compare"], label="Open Compare", icon=ui.ICONS["compare"])

@@ -31,6 +31,11 @@ ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 LINE_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\u2028\u2029]+")
 AUTOLINK_TRIGGERS = re.compile(r"(?i)([:@]|\bwww(?=\.))")
 WORD_JOINER = "\u2060"
+# Characters that reorder or hide what is shown (bidirectional overrides, isolates and marks, zero-width and
+# other invisible characters, control codes): a label "\u202epos" would read "sop". plain() shows their code.
+# Zero-width joiners (U+200C, U+200D) stay: scripts and emoji need them.
+INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
+                       r"\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def plain(text) -> str:
@@ -41,9 +46,11 @@ def plain(text) -> str:
     the browser fetch that URL. CommonMark lets any ASCII punctuation be backslash-escaped, so escaping all
     of it leaves nothing to interpret; line breaks become spaces so a name cannot start a heading or a list.
     Streamlit also turns bare URLs and e-mail addresses into links after escapes are undone, so an invisible
-    word joiner follows every ':' and '@' (and 'www'), which the browser shows as nothing.
+    word joiner follows every ':' and '@' (and 'www'), which the browser shows as nothing. Characters that
+    reorder or hide text are shown as their code (`\\u202e`), so a label reads as it is stored.
     """
-    text = AUTOLINK_TRIGGERS.sub(r"\1" + WORD_JOINER, LINE_BREAKS.sub(" ", str(text)))
+    text = INVISIBLE.sub(lambda found: f"\\u{ord(found.group()):04x}", LINE_BREAKS.sub(" ", str(text)))
+    text = AUTOLINK_TRIGGERS.sub(r"\1" + WORD_JOINER, text)
     return ASCII_PUNCTUATION.sub(r"\\\1", text)
 
 

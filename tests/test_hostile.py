@@ -206,3 +206,10 @@ def test_an_upload_is_parsed_once_per_session_and_freed_when_removed(fresh_cache
     assert len(at.session_state["dataset"].classes) == 8
     at.get("file_uploader")[0].set_value(None).run()
     assert "upload_table" not in at.session_state and "upload_dataset" not in at.session_state
+
+
+@pytest.mark.parametrize(("name", "shown"), [("\u202epos", "\\u202epos"), ("neg\u2066", "neg\\u2066"),
+                                             ("a\u200bb\ufeff", "a\\u200bb\\ufeff"), ("bell\x07", "bell\\u0007")])
+def test_characters_that_reorder_or_hide_text_are_shown_as_their_code(name, shown):
+    assert visible_text(plain(name)) == shown
+    assert visible_text(plain("emoji 👨\u200d👩 and ZWNJ می\u200cخواهم")) == "emoji 👨\u200d👩 and ZWNJ می\u200cخواهم"
