@@ -10,6 +10,9 @@ dropout 0.5, mini-batches of 50, early stopping on a validation part. The epoch
 cap is high (30) because early stopping, not the cap, should end training; `patience` counts epochs in a row
 in which neither validation accuracy rose nor validation loss fell. Gradients are clipped to a global L2
 norm of 5 (a guard against the occasional exploding RNN step; it rarely binds for the CNN).
+
+`precision` (auto, bf16, fp32) is the arithmetic of forward passes (textclf.training.loop); the default stays
+fp32 until bf16's accuracy is checked on Kim's 10-fold sets (BENCHMARKS.md, "bf16 mixed precision").
 """
 
 from __future__ import annotations
@@ -39,11 +42,14 @@ from textclf.explain.explanation import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
 from textclf.training.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, padding_stats
 from textclf.training.loop import (
+    FP32,
     ProgressCallback,
     StopCheck,
     TrainSettings,
+    check_precision,
     predict_logits,
     resolve_device,
+    resolve_precision,
     seed_everything,
     train_module,
 )
@@ -95,25 +101,27 @@ class NeuralTextClassifier(TextClassifier):
                  min_freq: int = 2, max_vocab: int = 50_000, batching: str = "bucket", batch_size: int = 50,
                  n_buckets: int = DEFAULT_BUCKETS, pad_to: str = "batch", epochs: int = 30, lr: float | None = None,
                  optimizer: str | None = None, clip_norm: float | None = 5.0, patience: int = 5,
-                 device: str = "auto", embedding: str = "rand", vectors: str = CORPUS, **params):
+                 device: str = "auto", embedding: str = "rand", vectors: str = CORPUS, precision: str = FP32,
+                 **params):
         super().__init__(**params)
         self.embed_dim, self.dropout = embed_dim, dropout
         self.embedding, self.vectors = embedding, vectors
         self.max_len, self.min_freq, self.max_vocab = max_len, min_freq, max_vocab
         self.batching, self.batch_size, self.n_buckets, self.pad_to = batching, batch_size, n_buckets, pad_to
         self.epochs, self.lr, self.optimizer, self.clip_norm = epochs, lr, optimizer, clip_norm
-        self.patience, self.device = patience, device
+        self.patience, self.device, self.precision = patience, device, precision
 
     def build_module(self, vocab_size: int, n_classes: int) -> nn.Module:
         raise NotImplementedError
 
     @staticmethod
     def embedding_label(params: dict) -> str:
-        """'' for random embeddings, else the mode and, for a file, its name (labels must tell runs apart)."""
+        """The settings every neural model's label shows (labels must tell runs apart): '' for random embeddings
+        in fp32, else the embedding mode and, for a file, its name, then a precision other than fp32."""
         mode, source = params.get("embedding", "rand"), params.get("vectors", CORPUS)
-        if mode == "rand":
-            return ""
-        return mode if source == CORPUS else f"{mode} {Path(str(source)).stem}"
+        embedding = "" if mode == "rand" else mode if source == CORPUS else f"{mode} {Path(str(source)).stem}"
+        precision = params.get("precision", FP32)
+        return ", ".join(filter(None, [embedding, "" if precision == FP32 else str(precision)]))
 
     def make_embedding(self, vocab_size: int) -> WordEmbedding:
         """The embedding layer in this model's mode, started from the vectors prepared by `fit` (if any)."""
@@ -197,11 +205,12 @@ class NeuralTextClassifier(TextClassifier):
         self.strategy_ = self.build_strategy().fit(train.lengths)
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, self.device_)
         self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
         del self.initial_vectors_
         settings = TrainSettings(epochs=self.epochs, lr=self.learning_rate(), patience=self.patience, seed=self.seed,
                                  optimizer=self.optimizer or self.default_optimizer, clip_norm=self.clip_norm,
-                                 max_slots=self.max_training_slots)
+                                 max_slots=self.max_training_slots, precision=self.precision_)
         self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, settings,
                                      device=self.device_, progress=progress, should_stop=should_stop)
         self.module_.eval()
@@ -212,13 +221,16 @@ class NeuralTextClassifier(TextClassifier):
         return self.lr or self.default_lrs[self.optimizer or self.default_optimizer]
 
     def fit_details(self) -> dict:
+        details = {"precision": self.precision_} if hasattr(self, "precision_") else {}
         coverage = getattr(self, "embedding_coverage_", None)
         if coverage is None:
-            return {}
-        return {"vector_vocabulary_coverage": coverage.vocabulary_share, "vector_token_coverage": coverage.token_share}
+            return details
+        return {**details, "vector_vocabulary_coverage": coverage.vocabulary_share,
+                "vector_token_coverage": coverage.token_share}
 
     def _check_settings(self) -> None:
         check_embedding(self.embedding)
+        check_precision(self.precision)
         for name in ("epochs", "batch_size", "max_len", "min_freq", "n_buckets", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}.")
@@ -244,7 +256,7 @@ class NeuralTextClassifier(TextClassifier):
         """Raw class scores (order preserved), batched with the evaluation batching whatever trained the model."""
         check_is_fitted(self)
         data = self._encode(self._tokens(docs))
-        return predict_logits(self.module_, data, evaluation_strategy(), self.device_)
+        return predict_logits(self.module_, data, evaluation_strategy(), self.device_, self.precision_)
 
     def evaluation_slots(self, docs: Sequence) -> int:
         """Batch slots (real tokens plus padding) that predicting `docs` fills."""
@@ -267,6 +279,7 @@ class NeuralTextClassifier(TextClassifier):
         if bucket_boundaries is not None:
             self.strategy_.boundaries = list(bucket_boundaries)
         self.device_ = torch.device("cpu")
+        self.precision_ = resolve_precision(self.precision, self.device_)
 
     def restored_parameter_count(self) -> int:
         """How many numbers the weights must hold, counted without allocating them."""

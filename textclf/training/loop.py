@@ -6,10 +6,15 @@ learns about padding is recorded per epoch, because that is what the product com
 Early stopping never stops a model that is still improving: an epoch counts as progress when validation
 accuracy rises *or* validation loss falls, and only `patience` epochs in a row without either end training.
 The weights kept are those of the epoch with the best validation accuracy (ties: the lower loss).
+
+Precision `bf16` runs every forward pass (training and evaluation) under `torch.autocast` in bfloat16, where the
+chip computes it natively; weights, gradients and optimiser state stay fp32 and losses are computed in fp32.
+`fp32` runs no autocast at all, so its results are the same bits as before the option existed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import random
@@ -34,6 +39,12 @@ from textclf.training.timing import Stopwatch
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
 
 OPTIMIZERS = ("adam", "adadelta")
+PRECISIONS = ("auto", "bf16", "fp32")
+BF16, FP32 = "bf16", "fp32"
+# CPU features with bfloat16 arithmetic (dot products), not only conversion: AVX512-BF16 (Cooper Lake, Zen 4 and
+# later) and AMX-BF16 (Sapphire Rapids). oneDNN's own check (torch.ops.mkldnn._is_mkldnn_bf16_supported) also says
+# yes on plain AVX-512, where bf16 is emulated and no faster than fp32.
+NATIVE_BF16_FEATURES = ("avx512_bf16", "amx_bf16")
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,7 @@ class TrainSettings:
     optimizer: str = "adam"
     clip_norm: float | None = 5.0
     max_slots: int | None = None  # token slots per forward and backward pass; a larger batch accumulates chunks
+    precision: str = FP32  # a resolved precision: bf16 or fp32 (see resolve_precision)
 
 
 class EarlyStopping:
@@ -88,6 +100,36 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
+    return precision
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes in bfloat16 natively: CUDA as torch reports it, a CPU by its instruction set."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    capabilities = torch.cpu.get_capabilities()
+    return any(capabilities.get(feature, False) for feature in NATIVE_BF16_FEATURES)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """bf16 or fp32: `auto` is bf16 where the device computes it natively, else fp32."""
+    if check_precision(precision) == "auto":
+        return BF16 if native_bf16(device) else FP32
+    return precision
+
+
+def autocast(device, precision: str):
+    """The context a forward pass runs in: bfloat16 autocast for bf16, nothing at all for fp32."""
+    if precision == BF16:
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def make_optimizer(module: nn.Module, lr: float, name: str = "adam") -> torch.optim.Optimizer:
     """Adam (or Adadelta, Kim 2014's choice, with his rho 0.95 and eps 1e-6), fused where torch supports it.
 
@@ -118,7 +160,7 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
     optimizer = make_optimizer(module, settings.lr, settings.optimizer)
     step = partial(_step, module, optimizer, settings.clip_norm)
     backward = partial(accumulate_gradients, module, loss_fn=nn.CrossEntropyLoss(), device=device,
-                       max_slots=settings.max_slots)
+                       max_slots=settings.max_slots, precision=settings.precision)
     history: list[EpochRecord] = []
     stopping, best_state = EarlyStopping(settings.patience), None
     evaluation = evaluation_strategy()
@@ -129,7 +171,8 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
             on_batch = partial(_report, progress, epoch, settings.epochs, len(plan))
             loss = _train_epoch(module, train, y_train, plan, step, backward, on_batch, should_stop)
         with Stopwatch() as validating:
-            accuracy, val_loss = _evaluate(module, val, y_val, evaluation, device) if len(val) else (np.nan, np.nan)
+            accuracy, val_loss = (_evaluate(module, val, y_val, evaluation, device, settings.precision) if len(val)
+                                  else (np.nan, np.nan))
         stats = padding_stats(plan, train.lengths)
         history.append(EpochRecord(
             epoch=epoch, train_loss=loss, val_accuracy=accuracy, val_loss=val_loss, seconds=training.wall,
@@ -169,10 +212,11 @@ def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float 
 
 
 def accumulate_gradients(module: nn.Module, data, labels: torch.Tensor, batch, *, loss_fn, device,
-                         max_slots: int | None = None) -> float:
+                         max_slots: int | None = None, precision: str = FP32) -> float:
     """Backpropagate one batch's mean loss and return it; with `max_slots`, in chunks of rows of at most that
     many token slots, each chunk's loss weighted by its share of the rows, so the summed gradient is the whole
-    batch's (up to rounding) while a forward pass holds at most `max_slots` slots of activations."""
+    batch's (up to rounding) while a forward pass holds at most `max_slots` slots of activations. The forward
+    pass runs in `precision`, the loss in fp32."""
     rows = len(batch.index)
     per_chunk = rows
     if max_slots and isinstance(batch.padded_length, int):
@@ -180,7 +224,9 @@ def accumulate_gradients(module: nn.Module, data, labels: torch.Tensor, batch, *
     total = 0.0
     for chunk in torch.split(batch.index, per_chunk):
         ids, lengths = data.batch(chunk, batch.padded_length)
-        loss = loss_fn(module(ids.to(device), lengths), labels[chunk].to(device))
+        with autocast(device, precision):
+            logits = module(ids.to(device), lengths)
+        loss = loss_fn(logits.float(), labels[chunk].to(device))
         if len(chunk) < rows:
             loss = loss * (len(chunk) / rows)
         loss.backward()
@@ -202,8 +248,10 @@ def _train_epoch(module, data, labels, plan, step, backward, on_batch, should_st
 
 
 @torch.no_grad()
-def predict_logits(module: nn.Module, data: EncodedTexts, strategy: Strategy, device: torch.device) -> torch.Tensor:
-    """Logits for every row of `data`, in its order, batched the way `strategy` batches (unshuffled).
+def predict_logits(module: nn.Module, data: EncodedTexts, strategy: Strategy, device: torch.device,
+                   precision: str = FP32) -> torch.Tensor:
+    """Logits (fp32) for every row of `data`, in its order, batched the way `strategy` batches (unshuffled),
+    computed in `precision`.
 
     Callers pass `evaluation_strategy()`; padding never changes the output, only the cost.
     """
@@ -211,18 +259,21 @@ def predict_logits(module: nn.Module, data: EncodedTexts, strategy: Strategy, de
     out = None
     for batch in strategy.plan(data.lengths):
         ids, lengths = data.batch(batch.index, batch.padded_length)
-        logits = module(ids.to(device), lengths).float().cpu()
+        with autocast(device, precision):
+            logits = module(ids.to(device), lengths)
+        logits = logits.float().cpu()
         if out is None:
             out = torch.empty(len(data), logits.shape[1])
         out[batch.index] = logits
     return out
 
 
-def _evaluate(module, data: EncodedTexts, labels: torch.Tensor, strategy: Strategy, device) -> tuple[float, float]:
+def _evaluate(module, data: EncodedTexts, labels: torch.Tensor, strategy: Strategy, device,
+              precision: str = FP32) -> tuple[float, float]:
     """Accuracy and mean cross-entropy on `data`; labels unseen in training (-1) count as errors."""
     if len(data) == 0:
         return 0.0, 0.0
-    logits = predict_logits(module, data, strategy, device)
+    logits = predict_logits(module, data, strategy, device, precision)
     accuracy = float((logits.argmax(dim=1) == labels).float().mean())
     known = labels >= 0
     loss = float(nn.functional.cross_entropy(logits[known], labels[known])) if known.any() else 0.0
