@@ -16,6 +16,7 @@ from textclf.data.reading import (
 )
 from textclf.errors import DataError
 from textclf.results import charts
+from textclf.results.sample_size import RULE, check_test_set
 from textclf.runs.config import AUTO, CompareConfig
 from textclf.runs.prepare import prepare
 from textclf.training.batching import DEFAULT_BUCKETS, boundaries_for
@@ -36,7 +37,8 @@ def describe(_dataset: Dataset, key: tuple, truncation: int | str):
     prepared = prepare(_dataset, CompareConfig(models=("svm",), max_len=truncation))
     profile = profile_dataset(_dataset, prepared.tokenizer, tokens=prepared.tokens)
     train_lengths = [len(prepared.tokens[i]) for i in prepared.split.train]
-    return profile, train_lengths, prepared.max_len, prepared.split.sizes(), prepared.split.notes
+    test_labels = [str(label) for label in prepared.part("test")[1]]
+    return profile, train_lengths, prepared.max_len, prepared.split.sizes(), prepared.split.notes, test_labels
 
 
 def dataset_from_upload(upload) -> Dataset:
@@ -92,8 +94,21 @@ def trainable(data: Dataset) -> tuple | None:
         return None
 
 
+def small_data_warning(data: Dataset, test_labels: list[str]) -> None:
+    """Said before training: a test set under the small-data rule cannot tell the models apart."""
+    check = check_test_set(test_labels, data.classes)
+    if check.enough:
+        return
+    pooled = check_test_set([str(label) for label in data.labels], data.classes)
+    advice = ("Choose cross-validation on the Train page (every text is then tested once) or label more texts."
+              if pooled.enough else "Even cross-validation, which tests every text once, would leave too few: "
+              "label more texts.")
+    st.warning(f"Too little data to judge the models: {ui.plain(check.problems())}. Compare will show the numbers "
+               f"but name no winner (the rule: {RULE}). {advice}", icon=":material/warning:")
+
+
 def show_profile(data: Dataset, described: tuple) -> None:
-    profile, train_lengths, max_len, sizes, notes = described
+    profile, train_lengths, max_len, sizes, notes, test_labels = described
     st.success(f"**{ui.plain(data.name)}** is the dataset for training: {len(data)} texts, "
                f"{len(data.classes)} classes; split {sizes['train']} train, {sizes['validation']} validation, "
                f"{sizes['test']} test.")
@@ -101,6 +116,7 @@ def show_profile(data: Dataset, described: tuple) -> None:
         st.warning(ui.plain("Rows dropped: " + ", ".join(f"{n} {reason}" for reason, n in data.dropped.items()) + "."))
     for note in notes:
         st.caption(f"Note: {ui.sentence(ui.plain(note))}")
+    small_data_warning(data, test_labels)
     cols = st.columns(5)
     cols[0].metric("Texts", profile.rows)
     cols[1].metric("Classes", len(profile.classes))

@@ -7,10 +7,11 @@ import streamlit as st
 from dashboard import state, ui
 from textclf.results import charts
 from textclf.results.analysis import comparison_json_text
+from textclf.results.baseline import MAJORITY, METRIC_NAMES, METRICS, ranking_metric
 from textclf.results.breakdown import accuracy_by_length, per_class
 from textclf.results.csv_safety import csv_text
 from textclf.results.pairwise import matrix, pairwise_table
-from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, aggregate, headline, readable_table, run_label
+from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, headline, readable_table, run_label, summary_of
 from textclf.runs.comparison import Comparison
 from textclf.runs.events import Status
 
@@ -34,22 +35,38 @@ def _key(comparison: Comparison) -> tuple:
 
 
 @st.cache_data(max_entries=8, show_spinner="Testing the differences between runs…")
-def _analysis(key: tuple, _comparison: Comparison) -> dict:
+def _analysis(key: tuple, metric: str, _comparison: Comparison) -> dict:
     pairs = pairwise_table(_comparison)
     return {"pairs": pairs, "lengths": accuracy_by_length(_comparison), "classes": per_class(_comparison),
-            "headline": headline(_comparison, pairs)}
+            "headline": headline(_comparison, pairs, metric), "summary": summary_of(_comparison)}
+
+
+def chosen_metric(comparison: Comparison) -> str:
+    """Accuracy or macro F1, macro F1 by default when one class holds over 60 % of the test texts."""
+    default = ranking_metric(comparison)
+    return st.radio("Rank the models by", METRICS, index=METRICS.index(default), format_func=METRIC_NAMES.get,
+                    horizontal=True, key=f"rank_by_{default}",
+                    help="Macro F1 is chosen when the largest class holds over 60 % of the test texts: accuracy "
+                         "would favour a model that mostly answers that class.")
+
+
+def baseline_score(summary, metric: str) -> float | None:
+    rows = summary[summary["model"] == MAJORITY]
+    return float(rows[f"{metric}_mean"].iloc[0]) if len(rows) else None
 
 
 def show(comparison: Comparison) -> None:
     table = comparison.table
-    found = _analysis(_key(comparison), comparison)
+    metric = chosen_metric(comparison)
+    found = _analysis(_key(comparison), metric, comparison)
     for sentence in found["headline"]:
         st.markdown(f"- {ui.plain(sentence)}")
     st.caption(f"Training time is training only (validation excluded); validation and test predictions use one "
                f"batching for every strategy: {comparison.evaluation_batching}.")
     ui.batching_key(table["batching"].unique())
     left, right = st.columns(2)
-    left.plotly_chart(charts.accuracy_dots(table), width="stretch", key="accuracy")
+    left.plotly_chart(charts.accuracy_dots(table, metric, baseline_score(found["summary"], metric)), width="stretch",
+                      key="accuracy")
     right.plotly_chart(charts.time_bars(table, legend=False), width="stretch", key="time")
     left, right = st.columns(2)
     left.plotly_chart(charts.waste_bars(table, legend=False), width="stretch", key="waste")
@@ -88,9 +105,12 @@ def show_breakdowns(comparison: Comparison, found: dict) -> None:
 def show_tables(comparison: Comparison, found: dict) -> None:
     table = comparison.table
     st.subheader("Summary (mean, sd and 95 % CI per model and batching)")
-    summary = aggregate(table).reindex(columns=list(SUMMARY_COLUMNS))
+    summary = found["summary"].reindex(columns=list(SUMMARY_COLUMNS))
     summary["batching"] = summary["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
     st.dataframe(summary.rename(columns=SUMMARY_COLUMNS), width="stretch", hide_index=True, key="summary")
+    if (summary["model"] == MAJORITY).any():
+        st.caption(f"{MAJORITY}: the baseline that answers every test text with the most frequent class of the "
+                   "training part; it takes part in the pairwise tests like a model.")
     st.subheader("All runs")
     st.dataframe(styled(table), width="stretch", hide_index=True, key="runs")
     downloads = st.columns(5)
