@@ -207,10 +207,15 @@ def cheaper_sentence(summary: pd.DataFrame, pairs: pd.DataFrame, metric: str = "
         return (f"{cell_name(_cell(row))} is within {gap:.1f} {points} of {best_name} and not significantly worse "
                 f"(accuracy {_signed(-100 * sign * pair['difference'])} points, {format_p(pair['p_holm'])} after "
                 f"Holm's correction, {pair['test']}) at {_share(row['train_seconds_mean'] / best_cost)} of the "
-                f"training time ({row['train_seconds_mean']:.1f} s against {best_cost:.1f} s).")
+                f"training time ({_seconds(row['train_seconds_mean'])} against {_seconds(best_cost)}).")
     if cheaper.empty:
         return f"{best_name} is also the quickest to train."
     return f"Every model that trains faster than {best_name} is significantly less accurate."
+
+
+def _seconds(value: float) -> str:
+    """'320.0 s', '0.035 s': small times keep two significant digits instead of reading as 0.0."""
+    return f"{value:.1f} s" if value >= 1 else f"{value:.2g} s"
 
 
 def _share(ratio: float) -> str:
