@@ -106,7 +106,8 @@ def show_tables(comparison: Comparison, found: dict) -> None:
     table = comparison.table
     st.subheader("Summary (mean, sd and 95 % CI per model and batching)")
     summary = found["summary"].reindex(columns=list(SUMMARY_COLUMNS))
-    summary["batching"] = summary["batching"].map(lambda b: BATCHING_NAMES.get(b, b))
+    summary["batching"] = summary["batching"].map(lambda b: BATCHING_NAMES.get(b, b)).where(
+        summary["model"] != MAJORITY, "")
     st.dataframe(summary.rename(columns=SUMMARY_COLUMNS), width="stretch", hide_index=True, key="summary")
     if (summary["model"] == MAJORITY).any():
         st.caption(f"{MAJORITY}: the baseline that answers every test text with the most frequent class of the "

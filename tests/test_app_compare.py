@@ -68,6 +68,7 @@ def test_compare_shows_the_baseline_ranks_by_macro_f1_and_recommends_the_cheaper
     assert "at 1/40 of the training time (0.2 s against 8.0 s)" in text
     summary = next(f.value for f in at.dataframe if "Model" in f.value.columns and "Runs" in f.value.columns)
     assert summary["Model"].tolist()[-1] == MAJORITY
+    assert summary.set_index("Model").loc[MAJORITY, "Batching"] == ""
     baseline = summary.set_index("Model").loc[MAJORITY, "Macro F1"]
     chart = figure(at, 0)
     assert chart["layout"]["title"]["text"].startswith("Test macro F1")

@@ -1,13 +1,22 @@
 """The majority-class baseline, the ranking metric, the recommending headline and the small-data rule, on
 constructed results (no training), plus batch predictions that keep the input's columns."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from textclf.results import charts
 from textclf.results.analysis import comparison_json
-from textclf.results.baseline import MAJORITY, baseline_runs, default_metric, majority_class, ranking_metric
+from textclf.results.baseline import (
+    MAJORITY,
+    all_test_labels,
+    baseline_runs,
+    default_metric,
+    majority_class,
+    ranking_metric,
+)
 from textclf.results.pairwise import pairwise_table
 from textclf.results.predictions import predictions_table
 from textclf.results.report import headline, summary_of
@@ -96,6 +105,8 @@ def test_each_fold_has_its_own_majority_fitted_on_its_training_part():
     case = comparison_of(folds[0]["test_labels"], runs, folds=folds)
     assert [set(r.predictions) for r in baseline_runs(case)] == [{"negative"}, {"neutral"}]
     assert [r.record["fold"] for r in baseline_runs(case)] == [1, 2]
+    assert all_test_labels(case) == folds[0]["test_labels"] + folds[1]["test_labels"]
+    assert all_test_labels(replace(case, runs=runs[:1])) == folds[0]["test_labels"]  # fold 2 not run yet
 
 
 def test_the_baseline_is_a_row_of_the_summary_the_json_and_the_paired_tests():

@@ -76,10 +76,12 @@ def with_baseline(comparison: Comparison) -> Comparison:
 
 
 def all_test_labels(comparison: Comparison) -> list[str]:
-    """Every test label: each fold's under cross-validation (every text once), else the single split's."""
-    if comparison.folds:
-        return [label for fold in comparison.folds for label in fold["test_labels"]]
-    return list(comparison.test_labels)
+    """Every test label the models were scored on: under cross-validation each tested fold's (every text once;
+    all folds before the first run), else the single split's."""
+    if not comparison.folds:
+        return list(comparison.test_labels)
+    tested = {fold_index(run.record.get("fold")) for run in comparison.runs} or set(range(len(comparison.folds)))
+    return [label for i, fold in enumerate(comparison.folds) if i in tested for label in fold["test_labels"]]
 
 
 def largest_share(labels: Sequence[str]) -> float:
