@@ -4,6 +4,12 @@ comparisons.
 A comparison's prepared data is pickled once and sent to a worker once, before its first run there. Runs of
 several comparisons share the workers fairly (the comparison with the fewest runs in flight goes next). A
 worker that dies has its run marked failed with the reason and retried once on another worker.
+
+At the tail of the work, when no run is left to start and fewer runs are in flight than workers, the runs in
+flight share the idle workers' cores: each is told to take more torch threads (`thread_plan`), applied at its
+next batch, and back to one when new runs arrive. A run's record keeps the threads it ended with
+(`torch_threads`). Torch's rounding depends on the thread count, so such a run's last bits can differ from the
+same run on one thread; `tail_threads=False` keeps every run on its one thread (bit-identical to `Sequential`).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ class _Slot:
     conn: Any
     current: tuple | None = None  # (batch state, run index, attempt)
     known: set = field(default_factory=set)
+    threads: int | None = None  # the torch threads its current run was last told to use
 
 
 @dataclass(eq=False)  # compared by identity (its batch holds arrays)
@@ -65,14 +72,26 @@ class _BatchState:
     done: threading.Event = field(default_factory=threading.Event)
 
 
+def thread_plan(cores: int, runs_left: int, in_flight: int, base: int = 1) -> list[int]:
+    """Torch threads for each of the `in_flight` runs: `base` each while runs are left to start (idle workers take
+    those); once none is, the `cores` split between the runs in flight, never fewer than `base` each."""
+    if runs_left or not in_flight:
+        return [base] * in_flight
+    share, extra = divmod(cores, in_flight)
+    return [max(base, share + (rank < extra)) for rank in range(in_flight)]
+
+
 class LocalWorkers(Backend):
-    """A pool of worker processes (spawned, so safe beside a threaded server), shared fairly by batches."""
+    """A pool of worker processes (spawned, so safe beside a threaded server), shared fairly by batches; with
+    `tail_threads` (and a set number of `threads`), the last runs take the cores that idle workers leave."""
 
     name = PROCESSES
 
-    def __init__(self, workers: int | None = None, *, threads: int | None = 1, nice: int = 0):
+    def __init__(self, workers: int | None = None, *, threads: int | None = 1, nice: int = 0,
+                 tail_threads: bool = True):
         self.workers = workers or available_cores()
         self.threads, self.nice = threads, nice
+        self.tail_threads = tail_threads and bool(threads)
         self._lock = threading.RLock()
         self._batches: list[_BatchState] = []
         self._slots: list[_Slot] = []
@@ -178,6 +197,7 @@ class LocalWorkers(Backend):
                 self._lost(slot)
         self._check_stops()
         self._assign()
+        self._share_cores()
 
     def _drain(self, slot: _Slot) -> None:
         try:
@@ -276,9 +296,22 @@ class LocalWorkers(Backend):
             except OSError:
                 state.pending.appendleft((index, attempt))
                 return  # the worker died meanwhile; the next round replaces it
-            slot.current = (state, index, attempt)
+            slot.current, slot.threads = (state, index, attempt), self.threads
             state.running[index] = slot
             state.turn = next(self._turns)
+
+    def _share_cores(self) -> None:
+        """Tell each run in flight how many torch threads to use now (`thread_plan`), where that changed."""
+        if not self.tail_threads:
+            return
+        busy = [slot for slot in self._slots if slot.current is not None]
+        runs_left = sum(len(s.pending) for s in self._batches if not s.stopping)
+        plan = thread_plan(self.workers * self.threads, runs_left, len(busy), self.threads)
+        for slot, threads in zip(busy, plan, strict=True):
+            if slot.threads != threads:
+                state, index, _ = slot.current
+                _send_quietly(slot.conn, ("threads", state.batch.key, index, threads))
+                slot.threads = threads
 
     def _next_batch(self) -> _BatchState | None:
         """Fair sharing: the batch with the fewest runs in flight, then the one served longest ago (round robin)."""

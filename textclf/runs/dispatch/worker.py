@@ -1,5 +1,9 @@
 """A local worker process: keeps each batch's data from its first run here, runs what it is sent and reports
-every event back through its pipe. Runs in a spawned process, so everything here must be importable."""
+every event back through its pipe. Runs in a spawned process, so everything here must be importable.
+
+While a run trains, the coordinator may tell it to use another number of torch threads (the tail of the work,
+see textclf.runs.dispatch.local); the run takes it at its next batch, and the worker goes back to its own number
+after the run."""
 
 from __future__ import annotations
 
@@ -33,7 +37,10 @@ def worker_main(conn, threads: int | None, nice: int) -> None:
             elif kind == "forget":
                 data.pop(message[1], None)
             elif kind == "run":
-                _serve_run(conn, inbox, data, *message[1:])
+                try:
+                    _serve_run(conn, inbox, data, *message[1:])
+                finally:
+                    set_torch_threads(threads)
                 _give_back_memory()
             elif kind == "stop":
                 return
@@ -52,7 +59,7 @@ def _give_back_memory() -> None:
 def _serve_run(conn, inbox: deque, data: dict, key: str, index: int, spec) -> None:
     """One run; its events go back as ("event", key, event), a bug in it as ("error", key, index, error)."""
     work, prepared, config = data[key]
-    stop = PipeStop(conn, inbox, key)
+    stop = PipeStop(conn, inbox, key, index)
     conn.send(("event", key, RunStarted(index=index, worker=f"worker pid {os.getpid()}")))
     try:
         result = work(spec, prepared, config, progress=lambda event: conn.send(("event", key, of_run(event, index))),
@@ -76,10 +83,11 @@ def _sendable(err: Exception) -> Exception:
 
 
 class PipeStop:
-    """The worker's stop check: a cancel for this batch arrived, or the coordinator went away."""
+    """The worker's stop check, asked before every batch: a cancel for this batch arrived, or the coordinator went
+    away. It also applies a new number of torch threads sent for this run (one sent for an earlier run is late)."""
 
-    def __init__(self, conn, inbox: deque, key: str):
-        self.conn, self.inbox, self.key, self.stopped = conn, inbox, key, False
+    def __init__(self, conn, inbox: deque, key: str, index: int):
+        self.conn, self.inbox, self.key, self.index, self.stopped = conn, inbox, key, index, False
 
     def __call__(self) -> bool:
         try:
@@ -87,6 +95,9 @@ class PipeStop:
                 message = self.conn.recv()
                 if message == ("cancel", self.key):
                     self.stopped = True
+                elif message[0] == "threads":
+                    if message[1:3] == (self.key, self.index):
+                        set_torch_threads(message[3])
                 else:
                     self.inbox.append(message)
         except (EOFError, OSError):
