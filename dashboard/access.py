@@ -23,6 +23,18 @@ LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_TOKEN_LENGTH = 16
 GRANTED = "access_granted"
 _granted_sessions: set[str] = set()
+# The page a server sends before its first page run carries no framing headers (dashboard/server_guard.py is
+# installed by that run), so the page also checks for itself: inside another site's frame it empties itself.
+FRAME_CHECK = """<script>
+(function () {
+  let foreign = false;
+  try { foreign = window.top !== window.self && window.top.location.origin !== window.location.origin; }
+  catch (error) { foreign = true; }
+  if (foreign) {
+    document.body.textContent = "This dashboard cannot be shown inside another site.";
+  }
+})();
+</script>"""
 
 
 def shared_address() -> str | None:
@@ -47,6 +59,7 @@ def _let_in() -> None:
 def require_access() -> None:
     """Stop the page unless the server is local, or this session has given the access token."""
     server_guard.install(may_use_gated)
+    st.sidebar.html(FRAME_CHECK, unsafe_allow_javascript=True)
     address = shared_address()
     if address is None:
         return

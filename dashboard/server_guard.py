@@ -14,8 +14,9 @@ the server Streamlit runs, the first time a page runs in this process. From then
   its body is read;
 - gets `X-Frame-Options: SAMEORIGIN` and `Content-Security-Policy: frame-ancestors 'self'`.
 
-What precedes the first page run in a process is only Streamlit's own WebSocket Host check: the first page load
-after a server start carries no framing headers.
+Before the first page run in a process only Streamlit's own WebSocket Host check applies, and the first page
+load after a server start carries no framing headers; that page checks for itself (access.FRAME_CHECK) and
+empties itself inside another site's frame.
 """
 
 from __future__ import annotations

@@ -166,33 +166,62 @@ def served(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     raise TimeoutError(f"{url} did not answer")
 
 
-@pytest.mark.browser
-def test_chromium_refuses_a_rebound_name_and_a_cross_origin_frame(local_server, tmp_path):
-    """Chromium resolves evil.example to 127.0.0.1 (as a rebinding attacker's DNS would) and another origin
-    (localhost on a second port) frames the dashboard: the first gets the refusal, the second an empty frame."""
+@pytest.fixture(scope="module")
+def chromium():
+    """A Chromium page that resolves evil.example to 127.0.0.1, as a rebinding attacker's DNS would."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install -y chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP evil.example 127.0.0.1"])
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
+@pytest.fixture
+def framing_site(tmp_path):
+    """Another origin (localhost on a second port) whose page frames a given dashboard port: returns its URL."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def page_framing(dashboard_port: int) -> str:
+        (tmp_path / "frame.html").write_text(f'<iframe id="target" src="http://127.0.0.1:{dashboard_port}/" '
+                                             'width="1200" height="800"></iframe>')
+        served(f"http://localhost:{port}/frame.html", server)
+        return f"http://localhost:{port}/frame.html"
+
+    yield page_framing
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.mark.browser
+def test_chromium_refuses_a_rebound_name_and_a_cross_origin_frame(local_server, chromium, framing_site):
     port = local_server
     visit("127.0.0.1", port)
-    (tmp_path / "frame.html").write_text(f'<iframe id="target" src="http://127.0.0.1:{port}/"></iframe>')
-    framing_port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(framing_port), "--bind", "127.0.0.1"],
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    response = chromium.goto(f"http://evil.example:{port}/")
+    assert response.status == 403 and "not one this dashboard answers to" in chromium.content()
+    refused = lambda message: "frame-ancestors" in message.text or "X-Frame-Options" in message.text  # noqa: E731
+    with chromium.expect_console_message(refused, timeout=30_000) as message:
+        chromium.goto(framing_site(port))
+    assert "has been blocked" in message.value.text
+    assert chromium.frame_locator("#target").locator("[data-testid=stApp]").count() == 0
+
+
+@pytest.mark.browser
+def test_the_first_page_of_a_fresh_server_empties_itself_inside_another_site(chromium, framing_site, tmp_path):
+    """Before its first page run the server sends no framing headers; the page's own check takes over."""
+    process, port = start(None, tmp_path / "home")
     try:
-        with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP evil.example 127.0.0.1"])
-            page = chromium.new_page()
-            response = page.goto(f"http://evil.example:{port}/")
-            assert response.status == 403 and "not one this dashboard answers to" in page.content()
-            served(f"http://localhost:{framing_port}/frame.html", server)
-            refused = lambda message: "frame-ancestors" in message.text or "X-Frame-Options" in message.text  # noqa: E731
-            with page.expect_console_message(refused, timeout=30_000) as message:
-                page.goto(f"http://localhost:{framing_port}/frame.html")
-            assert "has been blocked" in message.value.text
-            assert page.frame_locator("#target").locator("[data-testid=stApp]").count() == 0
-            chromium.close()
+        chromium.goto(framing_site(port))
+        frame = chromium.frame_locator("#target")
+        frame.get_by_text("cannot be shown inside another site").wait_for()
+        assert frame.locator("[data-testid=stApp]").count() == 0
+        chromium.goto(f"http://127.0.0.1:{port}/")
+        chromium.get_by_role("button", name="Try the demo dataset").wait_for()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(process)
