@@ -11,7 +11,11 @@ dashboard/server_guard.py, which `require_access` installs.
 from __future__ import annotations
 
 import hmac
+import math
 import os
+import threading
+import time
+from collections import Counter
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -21,6 +25,12 @@ from dashboard import server_guard
 TOKEN_VARIABLE = "TEXTCLF_TOKEN"
 LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
 MIN_TOKEN_LENGTH = 16
+# A token must also vary: its length times the entropy of its own characters (bits). `aaaaaaaaaaaaaaaa` has 0,
+# `passwordpassword` 44, `secrets.token_urlsafe(24)` about 140. With one failed try a second (below), 64 bits
+# take longer than the age of the universe to guess.
+MIN_TOKEN_BITS = 64
+FAILED_TRY_SECONDS = 1.0
+_failed_tries = threading.Lock()
 GRANTED = "access_granted"
 _granted_sessions: set[str] = set()
 # The page a server sends before its first page run carries no framing headers (dashboard/server_guard.py is
@@ -56,6 +66,23 @@ def _let_in() -> None:
         _granted_sessions.add(context.session_id)
 
 
+def token_bits(token: str) -> float:
+    """Length times the Shannon entropy of the token's characters: a cheap lower bar that repeats and short
+    alphabets fail (it does not see dictionary words, which is why the length bar stays too)."""
+    counts = Counter(token)
+    return -sum(n * math.log2(n / len(token)) for n in counts.values())
+
+
+def strong_enough(token: str) -> bool:
+    return len(token) >= MIN_TOKEN_LENGTH and token_bits(token) >= MIN_TOKEN_BITS
+
+
+def _slow_down() -> None:
+    """One failed try a second for the whole server, whatever the number of sessions guessing at once."""
+    with _failed_tries:
+        time.sleep(FAILED_TRY_SECONDS)
+
+
 def require_access() -> None:
     """Stop the page unless the server is local, or this session has given the access token."""
     server_guard.install(may_use_gated)
@@ -67,12 +94,13 @@ def require_access() -> None:
         _let_in()
         return
     token = os.environ.get(TOKEN_VARIABLE, "")
-    if len(token) < MIN_TOKEN_LENGTH:
+    if not strong_enough(token):
         st.error(f"This dashboard listens on {address}, where others on the network can reach it, and no access "
-                 f"token of at least {MIN_TOKEN_LENGTH} characters is set, so it serves nothing. To keep it on "
+                 f"token of at least {MIN_TOKEN_LENGTH} varied characters is set, so it serves nothing. To keep it on "
                  "this computer, start it from the project folder (its .streamlit/config.toml binds 127.0.0.1) "
                  f"or with --server.address 127.0.0.1; to share it, set {TOKEN_VARIABLE} to a long random "
-                 "secret and give that to the people you share it with.")
+                 "secret (python -c \"import secrets; print(secrets.token_urlsafe(24))\") and give that to the "
+                 "people you share it with.")
         st.stop()
     given = st.query_params.get("token") or st.text_input("Access token", type="password",
                                                            help=f"the {TOKEN_VARIABLE} this server was started with")
@@ -81,5 +109,6 @@ def require_access() -> None:
         st.query_params.pop("token", None)
         st.rerun()
     if given:
+        _slow_down()
         st.error("That access token is not the one this server was started with.")
     st.stop()

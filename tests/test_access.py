@@ -11,11 +11,13 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard import access
 from tests.hostile import IMAGE, LINK, TAG, hostile_csvs
 from tests.test_browser import CHROMIUM, free_port, settle, wait_for_health
 
@@ -58,6 +60,26 @@ def test_a_shared_server_asks_for_the_token_and_lets_the_right_one_in(shared_add
     assert "not the one" in at.error[0].value and not at.button
     at.text_input[0].input(TOKEN).run()
     assert not at.error and at.button and not at.text_input
+
+
+@pytest.mark.parametrize("weak", ["aaaaaaaaaaaaaaaa", "passwordpassword", "abababababababababababab"])
+def test_a_long_but_repetitive_token_counts_as_none(shared_address, weak):
+    shared_address.setenv("TEXTCLF_TOKEN", weak)
+    assert REFUSAL in home_page().run().error[0].value
+    assert access.token_bits(weak) < access.MIN_TOKEN_BITS <= access.token_bits(TOKEN)
+
+
+def test_every_wrong_try_waits_its_turn_and_the_right_one_does_not(shared_address, monkeypatch):
+    shared_address.setenv("TEXTCLF_TOKEN", TOKEN)
+    waits = []
+    record = SimpleNamespace(sleep=lambda seconds: waits.append((seconds, access._failed_tries.locked())))
+    monkeypatch.setattr(access, "time", record)
+    at = home_page().run()
+    for guess in ("guess one", "guess two"):
+        at.text_input[0].input(guess).run()
+    assert waits == [(access.FAILED_TRY_SECONDS, True)] * 2
+    at.text_input[0].input(TOKEN).run()
+    assert len(waits) == 2 and at.button
 
 
 def test_the_token_can_come_in_the_address(shared_address):
