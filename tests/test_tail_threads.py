@@ -1,6 +1,6 @@
-"""Every core to the end: once no run is left to start, the runs in flight on local workers take the idle workers'
-cores as torch threads (applied at their next batch), give them back when new runs come, and record the threads
-they ended with."""
+"""Every core to the end: once no run is left to start, the runs in flight on local workers take the cores the
+machine leaves idle as torch threads (applied at their next batch), give them back when new runs come, and record
+the threads they ended with. The machine's idle cores are measured, so tests of the mechanism say how many."""
 
 from collections import deque
 
@@ -10,7 +10,8 @@ import torch
 from textclf.runs.compare import compare
 from textclf.runs.config import CompareConfig
 from textclf.runs.dispatch import Batch, LocalWorkers
-from textclf.runs.dispatch.local import _BatchState, _Slot, thread_plan
+from textclf.runs.dispatch.cores import IdleCores, thread_plan
+from textclf.runs.dispatch.local import _BatchState, _Slot
 from textclf.runs.dispatch.worker import PipeStop
 from textclf.runs.events import RunFinished
 
@@ -43,9 +44,10 @@ class FakeConn:
         return self.incoming.popleft()
 
 
-def pool_with(running: int, pending: int, workers: int = 2, **options) -> LocalWorkers:
-    """A pool (no processes) whose first `running` workers run runs 0, 1, ... of one batch with `pending` waiting."""
-    pool = LocalWorkers(workers, threads=1, **options)
+def pool_with(running: int, pending: int, workers: int = 2, idle: float = 1.0, **options) -> LocalWorkers:
+    """A pool (no processes) whose first `running` workers run runs 0, 1, ... of one batch with `pending` waiting,
+    on a machine with `idle` idle cores."""
+    pool = LocalWorkers(workers, threads=1, idle_cores=lambda: idle, **options)
     state = _BatchState(Batch(None, list(range(running + pending)), None, None), 0,
                         deque((i, 1) for i in range(running, running + pending)), b"")
     pool._slots = [_Slot(f"worker {n}", None, FakeConn()) for n in range(workers)]
@@ -76,6 +78,32 @@ def test_no_core_sharing_while_runs_wait_or_when_pinned_to_one_thread():
     pinned._share_cores()
     assert not pinned._slots[0].conn.sent
     assert not LocalWorkers(2, threads=None).tail_threads, "torch's own thread count: nothing to plan from"
+
+
+def test_only_cores_the_machine_leaves_idle_are_handed_out():
+    loaded = pool_with(running=1, pending=0, idle=0.2)
+    loaded._share_cores()
+    assert not loaded._slots[0].conn.sent, "another process uses the idle worker's core: a second thread would wait"
+    three_idle = pool_with(running=1, pending=0, workers=4, idle=1.6)
+    three_idle._share_cores()
+    assert three_idle._slots[0].conn.sent[-1][-1] == 3, "its own core and the two measured idle"
+    granted = pool_with(running=1, pending=0, idle=1.0)
+    granted._share_cores()
+    granted.idle_cores = lambda: 0.0  # its two threads now fill the machine: it keeps them
+    granted._share_cores()
+    assert [message[-1] for message in granted._slots[0].conn.sent] == [2]
+
+
+def test_idle_cores_are_read_from_the_cpu_times_between_two_readings(tmp_path, monkeypatch):
+    stat = tmp_path / "stat"
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    idle = IdleCores(interval=0, stat=stat)
+    stat.write_text("cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1 2 3 4\n")
+    assert idle() == 0.0, "nothing to compare with yet"
+    stat.write_text("cpu  150 0 150 1000 100 0 0 0 0 0\ncpu0 1 2 3 4\n")  # 100 busy, 300 idle or waiting
+    assert idle() == pytest.approx(3.0)
+    monkeypatch.setattr("os.getloadavg", lambda: (2.5, 0, 0))
+    assert IdleCores(interval=0, stat=tmp_path / "missing")() == pytest.approx(1.5), "no /proc/stat: the load"
 
 
 def test_a_run_applies_threads_sent_for_it_and_ignores_late_ones():
@@ -112,7 +140,7 @@ def finished(pool: LocalWorkers, runs: list, costs: list) -> dict:
 
 @pytest.mark.slow
 def test_two_workers_give_the_last_run_both_cores_and_the_next_runs_one_each():
-    pool = LocalWorkers(2, threads=1)
+    pool = LocalWorkers(2, threads=1, idle_cores=lambda: 1.0)
     try:
         first = finished(pool, ["long", "short"], [2, 1])
         second = finished(pool, ["short", "also short"], [1, 1])
@@ -126,7 +154,8 @@ def test_two_workers_give_the_last_run_both_cores_and_the_next_runs_one_each():
 def test_a_two_worker_comparison_whose_last_run_runs_alone_records_two_torch_threads(small_demo):
     settings = CompareConfig(models=("svm", "cnn:embed_dim=16:filters=8"), batchings=("bucket",), epochs=2,
                              batch_size=16)
-    pool, pinned_pool = LocalWorkers(2, threads=1), LocalWorkers(2, threads=1, tail_threads=False)
+    pool = LocalWorkers(2, threads=1, idle_cores=lambda: 1.0)
+    pinned_pool = LocalWorkers(2, threads=1, tail_threads=False, idle_cores=lambda: 1.0)
     try:
         alone = compare(small_demo, CompareConfig(models=("cnn:embed_dim=16:filters=8",), batchings=("bucket",),
                                                   epochs=2, batch_size=16), backend=pool)

@@ -6,10 +6,12 @@ several comparisons share the workers fairly (the comparison with the fewest run
 worker that dies has its run marked failed with the reason and retried once on another worker.
 
 At the tail of the work, when no run is left to start and fewer runs are in flight than workers, the runs in
-flight share the idle workers' cores: each is told to take more torch threads (`thread_plan`), applied at its
-next batch, and back to one when new runs arrive. A run's record keeps the threads it ended with
-(`torch_threads`). Torch's rounding depends on the thread count, so such a run's last bits can differ from the
-same run on one thread; `tail_threads=False` keeps every run on its one thread (bit-identical to `Sequential`).
+flight share the cores the machine leaves idle: each is told to take more torch threads (`thread_plan`), applied
+at its next batch, and back to one when new runs arrive. Only cores measured idle are handed out (`IdleCores`):
+on a machine loaded by other processes a second thread made a training step 2 to 7 times slower, not faster
+(BENCHMARKS.md, "Every core to the end"). A run's record keeps the threads it ended with (`torch_threads`).
+Torch's rounding depends on the thread count, so such a run's last bits can differ from the same run on one
+thread; `tail_threads=False` keeps every run on its one thread (bit-identical to `Sequential`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from textclf.errors import TextclfError
 from textclf.runs.dispatch.base import POLL_SECONDS, PROCESSES, RETRIES, Backend, Batch, available_cores
+from textclf.runs.dispatch.cores import IdleCores, thread_plan
 from textclf.runs.dispatch.worker import worker_main
 from textclf.runs.events import Cancelled, RunCancelled, RunEvent, RunFailed, RunFinished, RunStarted
 
@@ -72,15 +75,6 @@ class _BatchState:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def thread_plan(cores: int, runs_left: int, in_flight: int, base: int = 1) -> list[int]:
-    """Torch threads for each of the `in_flight` runs: `base` each while runs are left to start (idle workers take
-    those); once none is, the `cores` split between the runs in flight, never fewer than `base` each."""
-    if runs_left or not in_flight:
-        return [base] * in_flight
-    share, extra = divmod(cores, in_flight)
-    return [max(base, share + (rank < extra)) for rank in range(in_flight)]
-
-
 class LocalWorkers(Backend):
     """A pool of worker processes (spawned, so safe beside a threaded server), shared fairly by batches; with
     `tail_threads` (and a set number of `threads`), the last runs take the cores that idle workers leave."""
@@ -88,10 +82,11 @@ class LocalWorkers(Backend):
     name = PROCESSES
 
     def __init__(self, workers: int | None = None, *, threads: int | None = 1, nice: int = 0,
-                 tail_threads: bool = True):
+                 tail_threads: bool = True, idle_cores=None):
         self.workers = workers or available_cores()
         self.threads, self.nice = threads, nice
         self.tail_threads = tail_threads and bool(threads)
+        self.idle_cores = idle_cores or IdleCores()  # a callable: the machine's idle cores now
         self._lock = threading.RLock()
         self._batches: list[_BatchState] = []
         self._slots: list[_Slot] = []
@@ -306,7 +301,10 @@ class LocalWorkers(Backend):
             return
         busy = [slot for slot in self._slots if slot.current is not None]
         runs_left = sum(len(s.pending) for s in self._batches if not s.stopping)
-        plan = thread_plan(self.workers * self.threads, runs_left, len(busy), self.threads)
+        cores = self.workers * self.threads
+        if not runs_left and 0 < len(busy) < self.workers:  # the tail: hand out only cores that really idle
+            cores = min(cores, sum(slot.threads for slot in busy) + round(self.idle_cores()))
+        plan = thread_plan(cores, runs_left, len(busy), self.threads)
         for slot, threads in zip(busy, plan, strict=True):
             if slot.threads != threads:
                 state, index, _ = slot.current
