@@ -24,12 +24,22 @@ EAST_ASIAN_PREFIXES = ("gb", "hz", "big5", "cp93", "cp950", "shiftjis", "euc", "
 WESTERN = {"cp1250", "cp1252", "cp1254", "cp1257", "latin1", "iso88591", "iso885915", "iso88592", "iso885913",
            "iso88599", "macroman", "maclatin2", "cp850", "cp437", "ascii"}
 SNIFF_BYTES = 64 * 1024
+# The standard library's csv.Sniffer runs regular expressions whose time grows about as the cube of the sample
+# on some quoting patterns (64 KB of '"\\n",' took 34 s, 4 KB 0.07 s): it only ever sees the first 4 KB.
+SNIFFER_CHARS = 4 * 1024
 # A labelled-text file needs two or three columns; exports with metadata have dozens. 1,000 columns of names up
 # to 100 characters bound the header line; a line with more separators than MAX_LINE_FIELDS (a text quoting
 # that many separators would be a book) is refused before pandas tokenises it (about 14 bytes a field).
 MAX_COLUMNS = 1_000
 MAX_HEADER_CHARS = 100 * MAX_COLUMNS
 MAX_LINE_FIELDS = 100_000
+# Lines a file may have: pandas keeps about 100 bytes a row, so a million rows stay near 100 MB. The largest data
+# set in ../shared/datasets has 63,000 lines, and a million texts would take the neural models days on a CPU.
+MAX_LINES = 1_000_000
+# Cells (lines x columns) a file may have: pandas keeps about 24 bytes a cell, so 5 million stay near 120 MB (a
+# 50 MB file of 500,000 rows x 100 empty columns took 588 MB and 9 s). A million texts with a label and three
+# more columns fit.
+MAX_CELLS = 5_000_000
 SHAPE_CHUNK_CHARS = 1 << 20
 
 
@@ -128,7 +138,7 @@ def detect_separator(text: str) -> str:
     """Pick the separator that splits the first lines into the same number (>1) of fields most often."""
     sample = _whole_lines(text[:SNIFF_BYTES])
     try:
-        return csv.Sniffer().sniff(sample, delimiters="".join(SEPARATORS)).delimiter
+        return csv.Sniffer().sniff(_whole_lines(sample[:SNIFFER_CHARS]), delimiters="".join(SEPARATORS)).delimiter
     except csv.Error:
         pass
     best, best_score = ",", 0.0
@@ -152,26 +162,38 @@ def _whole_lines(sample: str) -> str:
 
 
 def check_shape(text: str, separator: str, header: bool = True) -> None:
-    """Refuse, before parsing, a header line longer than MAX_HEADER_CHARS, a first row of more than MAX_COLUMNS
-    columns, and any line with more than MAX_LINE_FIELDS fields (counted as separators, quoted ones included)."""
-    first_end = text.find("\n", 0, MAX_HEADER_CHARS + 1)
-    if header and first_end == -1 and len(text) > MAX_HEADER_CHARS:
-        raise DataError(f"The header line is longer than {MAX_HEADER_CHARS:,} characters, which is not a list of "
-                        f"column names. A labelled-text file has a header line such as 'text,label' and one row "
-                        f"per text; check that this is the right file.")
-    try:
-        first_row = next(csv.reader(io.StringIO(text[:MAX_HEADER_CHARS + 1]), delimiter=separator), [])
-    except csv.Error:
-        first_row = []  # pandas reports the malformed line with its own message
-    if len(first_row) > MAX_COLUMNS:
-        raise DataError(f"The first line has more than {MAX_COLUMNS:,} {separator_name(separator)}-separated "
-                        f"columns ({len(first_row):,} in its first {MAX_HEADER_CHARS:,} characters); a labelled-text "
-                        "file needs a text and a label column. Check the separator, or keep only the columns needed.")
+    """Refuse, before parsing, what would exhaust the parser: see the bounds above. Linear passes over the text
+    (str.find, str.count, numpy), each of a few MB at most."""
+    columns = _first_row_width(text, separator, header)
+    lines = text.count("\n")
+    if lines > MAX_LINES:
+        raise DataError(f"The file has {lines:,} lines; this lab reads at most {MAX_LINES:,} (a million texts would "
+                        "take the neural models days to train on a CPU). Take a random sample of the rows.")
+    if lines * max(columns, 1) > MAX_CELLS:
+        raise DataError(f"The file has {lines:,} lines of {columns:,} columns; this lab reads at most "
+                        f"{MAX_CELLS:,} cells. Keep only the text and label columns (and a split column).")
     line = _line_with_too_many_fields(text, separator)
     if line is not None:
         raise DataError(f"Line {line:,} has more than {MAX_LINE_FIELDS:,} {separator_name(separator)}-separated "
                         "fields, far more than a row of a labelled-text file. Check the separator and that this is "
                         "the right file.")
+
+
+def _first_row_width(text: str, separator: str, header: bool) -> int:
+    """Columns of the first row, read from at most MAX_HEADER_CHARS characters (the header line's bound)."""
+    if header and text.find("\n", 0, MAX_HEADER_CHARS + 1) == -1 and len(text) > MAX_HEADER_CHARS:
+        raise DataError(f"The header line is longer than {MAX_HEADER_CHARS:,} characters, which is not a list of "
+                        f"column names. A labelled-text file has a header line such as 'text,label' and one row "
+                        f"per text; check that this is the right file.")
+    try:
+        columns = len(next(csv.reader(io.StringIO(text[:MAX_HEADER_CHARS + 1]), delimiter=separator), []))
+    except csv.Error:
+        columns = 0  # pandas reports the malformed line with its own message
+    if columns > MAX_COLUMNS:
+        raise DataError(f"The first line has more than {MAX_COLUMNS:,} {separator_name(separator)}-separated "
+                        f"columns ({columns:,} in its first {MAX_HEADER_CHARS:,} characters); a labelled-text "
+                        "file needs a text and a label column. Check the separator, or keep only the columns needed.")
+    return columns
 
 
 def _line_with_too_many_fields(text: str, separator: str) -> int | None:

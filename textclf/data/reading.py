@@ -125,7 +125,9 @@ def _read_bytes(source) -> tuple[bytes, str]:
 
 def _parse(text: str, separator: str, header: bool = True) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False,
+        # Bytes, not io.StringIO: a StringIO holds 4 bytes a character, 200 MB more for a 50 MB file.
+        frame = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=separator, dtype=str,
+                            keep_default_na=False,
                             skipinitialspace=False, on_bad_lines="error", header=0 if header else None)
     except pd.errors.EmptyDataError:
         raise DataError("The file has no rows. It needs a header line and one row per text.") from None
