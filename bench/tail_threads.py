@@ -2,6 +2,7 @@
 
     python bench/tail_threads.py mr                                # the CLI's default comparison (minutes)
     python bench/tail_threads.py mr --rows 2000 --epochs 3 --embed-dim 64
+    python bench/tail_threads.py --steps                           # one training step, 1 thread or every core
 
 The comparison is the CLI's default (TextCNN, BiLSTM, SVM, kNN × max-length and bucketed, 1 seed; neural models
 at their defaults unless `--epochs` / `--embed-dim` say otherwise), on one worker process per core, first with
@@ -9,15 +10,22 @@ every run pinned to one torch thread (`tail_threads=False`), then as the local w
 run is left to start, the runs in flight take the idle workers' cores (`textclf.runs.dispatch.local`). Prints
 both wall times, their ratio, the threads each run ended with and whether the accuracies are the same (a run that
 changed its thread count may round differently in its last bits).
+
+`--steps` times what a second thread does for one run: a TextCNN and a BiLSTM training step (bench/precision.py's,
+fp32, batch 50 × 32 and × 256 tokens) on 1 thread and on every core, interleaved, median of 5, wall and CPU
+seconds; on a machine whose cores other processes use, more threads wait for them instead of helping.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
+import torch
 from common import dataset_path, sample_rows
+from precision import BATCH, CLASSES, MODELS, VOCAB, EncodedTexts, make_optimizer, training_step
 
 from textclf.data.reading import load_dataset
 from textclf.runs.compare import compare
@@ -41,13 +49,49 @@ def timed(dataset, config, tail_threads: bool):
         workers.close()
 
 
+def step_times(name: str, length: int, threads: tuple[int, ...], reps: int = 5) -> dict:
+    """Median wall and CPU seconds of one fp32 training step per thread count, interleaved after a warm-up."""
+    build, max_slots = MODELS[name]
+    torch.manual_seed(0)
+    module = build().train()
+    optimizer = make_optimizer(module, 1e-3)
+    data = EncodedTexts(torch.randint(2, VOCAB, (BATCH, length)), torch.full((BATCH,), length))
+    labels = torch.arange(BATCH) % CLASSES
+    times = {count: ([], []) for count in threads}
+    for count in [*threads, *threads * reps]:
+        torch.set_num_threads(count)
+        cpu = time.process_time()
+        wall = training_step(module, optimizer, data, labels, max_slots, "fp32")
+        times[count][0].append(wall)
+        times[count][1].append(time.process_time() - cpu)
+    return {count: (statistics.median(w[1:]), statistics.median(c[1:])) for count, (w, c) in times.items()}
+
+
+def run_steps() -> None:
+    threads = (1, available_cores())
+    counts = f"{threads[0]} / {threads[1]} threads"
+    print(f"{available_cores()} cores; load average before: {os.getloadavg()}\n")
+    print(f"| model | tokens | wall s, {counts} | CPU s, {counts} | wall {threads[1]} / {threads[0]} |")
+    print("|---|---|---|---|---|")
+    for name in MODELS:
+        for length in (32, 256):
+            result = step_times(name, length, threads)
+            (wall_one, cpu_one), (wall_all, cpu_all) = result[threads[0]], result[threads[1]]
+            print(f"| {name} | {length} | {wall_one:.3f} / {wall_all:.3f} | {cpu_one:.3f} / {cpu_all:.3f} | "
+                  f"{wall_all / wall_one:.2f}× |", flush=True)
+    print(f"\nload average after: {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="name of a CSV in ../shared/datasets, e.g. mr")
+    parser.add_argument("dataset", nargs="?", help="name of a CSV in ../shared/datasets, e.g. mr")
+    parser.add_argument("--steps", action="store_true", help="time one training step on 1 thread and every core")
     parser.add_argument("--rows", type=int, help="a random sample of N rows (seed 0)")
     parser.add_argument("--epochs", type=int, help="epoch cap (default: the models' own, with early stopping)")
     parser.add_argument("--embed-dim", type=int, help="neural models' embedding size (default: theirs)")
     args = parser.parse_args()
+    if args.steps or not args.dataset:
+        return run_steps()
     dataset = sample_rows(load_dataset(dataset_path(args.dataset)), args.rows)
     config = default_comparison(args)
     print(f"{args.dataset}: {len(dataset)} rows; {available_cores()} cores; load average before: "
