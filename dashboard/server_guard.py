@@ -11,7 +11,8 @@ the server Streamlit runs, the first time a page runs in this process. From then
 - whose Host is not a loopback name nor in `server.allowedHosts` is refused (403; a WebSocket is closed
   before it opens, which the server answers with 403);
 - that is an upload or a metrics request from a session the page gate has not let in is refused (403) before
-  its body is read;
+  its body is read, and so is an upload that would make its session hold more than HELD_UPLOADS_FACTOR times
+  `server.maxUploadSize` (Streamlit keeps uploaded files in memory until the page deletes them);
 - gets `X-Frame-Options: SAMEORIGIN` and `Content-Security-Policy: frame-ancestors 'self'`.
 
 Before the first page run in a process only Streamlit's own WebSocket Host check applies, and the first page
@@ -31,12 +32,49 @@ from starlette.applications import Starlette
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 FRAME_HEADERS = ((b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"))
-UPLOAD_PATH = re.compile(r"(?:/.*)?/_stcore/upload_file/([^/]+)(?:/.*)?")
+UPLOAD_PATH = re.compile(r"(?:/.*)?/_stcore/upload_file/([^/]+)(?:/([^/]*))?")
 METRICS_PATH = re.compile(r"(?:/.*)?/_stcore/metrics")
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 SessionCheck = Callable[[str | None], bool]
+MiB = 2**20
+HELD_UPLOADS_FACTOR = 4
+
+
+class UploadLedger:
+    """Bytes of uploaded files each session holds in the server's memory, from the uploads and deletes that
+    succeeded (the server's event loop is one thread, so no lock)."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, dict[str, int]] = {}
+
+    @staticmethod
+    def limit() -> int:
+        return HELD_UPLOADS_FACTOR * int(st.get_option("server.maxUploadSize")) * MiB
+
+    def refusal(self, method: str, session: str, size: int | None) -> str | None:
+        if method != "PUT":
+            return None
+        if size is None:
+            return "an upload must state its size (Content-Length)"
+        held = sum(self.held.get(session, {}).values())
+        if held + size > self.limit():
+            return (f"this session already holds {held / MiB:.0f} MiB of uploads and may hold "
+                    f"{self.limit() / MiB:.0f} MiB; remove a file or reload the page")
+        return None
+
+    def settle(self, method: str, session: str, file_id: str, size: int | None, status: int) -> None:
+        if status >= 300:
+            return
+        files = self.held.setdefault(session, {})
+        if method == "PUT":
+            files[file_id] = size or 0
+        elif method == "DELETE":
+            files.pop(file_id, None)
+
+
+LEDGER = UploadLedger()
 
 
 def host_name(host_header: str | None) -> str | None:
@@ -78,9 +116,30 @@ def refusal(scope: Scope, may_use_gated: SessionCheck) -> str | None:
     upload = UPLOAD_PATH.fullmatch(path)
     if upload and not may_use_gated(upload.group(1)):
         return "uploads are refused until this session has given the access token"
+    if upload:
+        return LEDGER.refusal(scope.get("method", ""), upload.group(1), declared_size(headers))
     if METRICS_PATH.fullmatch(path) and not may_use_gated(None):
         return "metrics are refused on a shared server"
     return None
+
+
+def declared_size(headers: dict[bytes, bytes]) -> int | None:
+    value = headers.get(b"content-length", b"")
+    return int(value) if value.isdigit() else None
+
+
+def settled_uploads(scope: Scope, send: Send) -> Send:
+    """`send` that records, once the response starts, what a successful upload or delete changed."""
+    upload = UPLOAD_PATH.fullmatch(scope.get("path", ""))
+    if not upload:
+        return send
+    size = declared_size(dict(scope.get("headers") or []))
+
+    async def send_settled(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            LEDGER.settle(scope.get("method", ""), upload.group(1), upload.group(2) or "", size, message["status"])
+        await send(message)
+    return send_settled
 
 
 def with_frame_headers(send: Send) -> Send:
@@ -115,7 +174,9 @@ def guarded(entry: Callable[..., Awaitable[None]], may_use_gated: SessionCheck) 
         if reason is not None:
             await refuse(scope, send, reason)
             return
-        await entry(app, scope, receive, with_frame_headers(send) if scope["type"] == "http" else send)
+        if scope["type"] == "http":
+            send = with_frame_headers(settled_uploads(scope, send))
+        await entry(app, scope, receive, send)
     call.textclf_guard = True
     call.__wrapped__ = entry
     return call

@@ -7,6 +7,7 @@ by the first page run.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -50,6 +52,39 @@ def test_uploads_and_metrics_wait_for_the_gate():
     assert "metrics" in server_guard.refusal(scope("/base/_stcore/metrics"), lambda session: session is not None)
     assert server_guard.refusal(scope("/_stcore/health"), lambda session: False) is None
     assert "evil.example" in server_guard.refusal(scope("/", "evil.example"), lambda session: True)
+
+
+def through_guard(method: str, path: str, size: int | None = None, answer: int = 204) -> tuple[int, bytes]:
+    """One request through the guard in front of an app that answers `answer`; the status and body sent back."""
+    sent = []
+
+    async def app(_app, scope, receive, send):
+        await send({"type": "http.response.start", "status": answer, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def send(message):
+        sent.append(message)
+
+    headers = [(b"host", b"127.0.0.1:8501")] + ([(b"content-length", str(size).encode())] if size is not None else [])
+    scope = {"type": "http", "method": method, "path": path, "headers": headers}
+    asyncio.run(server_guard.guarded(app, lambda session: True)(None, scope, None, send))
+    return sent[0]["status"], b"".join(message.get("body", b"") for message in sent[1:])
+
+
+def test_a_session_holds_at_most_four_upload_limits_of_files(monkeypatch):
+    monkeypatch.setattr(server_guard, "LEDGER", server_guard.UploadLedger())
+    limit = server_guard.UploadLedger.limit()
+    assert limit == server_guard.HELD_UPLOADS_FACTOR * st.get_option("server.maxUploadSize") * 2**20
+    part = limit // 4
+    for number in range(4):
+        assert through_guard("PUT", f"/_stcore/upload_file/s1/f{number}", part)[0] == 204
+    status, body = through_guard("PUT", "/_stcore/upload_file/s1/f4", part)
+    assert status == 403 and b"already holds" in body
+    assert through_guard("PUT", "/_stcore/upload_file/s2/f0", part)[0] == 204, "each session has its own allowance"
+    assert through_guard("DELETE", "/_stcore/upload_file/s1/f0")[0] == 204
+    assert through_guard("PUT", "/_stcore/upload_file/s1/f4", part, answer=400)[0] == 400, "a failed upload"
+    assert through_guard("PUT", "/_stcore/upload_file/s1/f4", part)[0] == 204, "... was not counted"
+    assert b"state its size" in through_guard("PUT", "/_stcore/upload_file/s1/f5")[1]
 
 
 # Real servers ------------------------------------------------------------------------------------------------------
