@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -129,17 +130,25 @@ def local_server(tmp_path_factory):
     stop(process)
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextmanager
+def chromium_page(*arguments: str):
+    """One tall page of Debian's Chromium (the test skips without it or without playwright)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install -y chromium); skipping the browser checks")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox", "--disable-gpu", *arguments])
         page = chromium.new_page(viewport={"width": 1400, "height": 1800})
         page.set_default_timeout(30_000)
         yield page
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_page() as page:
+        yield page
 
 
 @pytest.mark.slow

@@ -21,8 +21,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from dashboard import server_guard
-from tests.test_access import start_server, stop
-from tests.test_browser import CHROMIUM, free_port
+from tests.test_access import chromium_page, start_server, stop
+from tests.test_browser import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "a-long-random-secret-for-tests"
@@ -204,16 +204,9 @@ def served(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
 @pytest.fixture(scope="module")
 def chromium():
     """A Chromium page that resolves evil.example to 127.0.0.1, as a rebinding attacker's DNS would."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP evil.example 127.0.0.1"])
-        page = browser.new_page()
+    with chromium_page("--host-resolver-rules=MAP evil.example 127.0.0.1") as page:
         page.set_default_timeout(60_000)
         yield page
-        browser.close()
 
 
 @pytest.fixture
