@@ -1,6 +1,7 @@
 """Every core to the end: once no run is left to start, the runs in flight on local workers take the cores the
 machine leaves idle as torch threads (applied at their next batch), give them back when new runs come, and record
-the threads they ended with. The machine's idle cores are measured, so tests of the mechanism say how many."""
+the threads they ended with (and, in the results record, the most they used). The machine's idle cores are
+measured, so tests of the mechanism say how many."""
 
 from collections import deque
 
@@ -113,8 +114,10 @@ def test_a_run_applies_threads_sent_for_it_and_ignores_late_ones():
                      ("threads", "batch", 4, 2)])
     try:
         torch.set_num_threads(1)
-        assert not PipeStop(conn, inbox, "batch", 4)()
+        stop = PipeStop(conn, inbox, "batch", 4)
+        assert not stop()
         assert torch.get_num_threads() == 2, "its own message applied, the earlier runs' ones dropped"
+        assert stop.most_threads == 2
         assert list(inbox) == [("data", "other", None)], "other messages wait for the worker's loop"
     finally:
         torch.set_num_threads(before)
@@ -164,4 +167,6 @@ def test_a_two_worker_comparison_whose_last_run_runs_alone_records_two_torch_thr
         pool.close()
         pinned_pool.close()
     assert [r.placement["torch_threads"] for r in alone.runs] == [2]
+    assert alone.runs[0].record["tail_threads"] == 2, "its timings are not one-thread timings: the record says so"
     assert [r.placement["torch_threads"] for r in pinned.runs] == [1, 1]
+    assert not any("tail_threads" in r.record for r in pinned.runs)

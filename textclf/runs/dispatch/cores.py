@@ -1,6 +1,6 @@
 """How many torch threads each run in flight should use: the idle workers' cores go to the last runs, but only
 cores the machine really leaves idle (a second thread on a core that another process uses made a training step
-2 to 7 times slower, BENCHMARKS.md, "Every core to the end")."""
+2 to 22 times slower, BENCHMARKS.md, "Every core to the end")."""
 
 from __future__ import annotations
 

@@ -8,8 +8,10 @@ worker that dies has its run marked failed with the reason and retried once on a
 At the tail of the work, when no run is left to start and fewer runs are in flight than workers, the runs in
 flight share the cores the machine leaves idle: each is told to take more torch threads (`thread_plan`), applied
 at its next batch, and back to one when new runs arrive. Only cores measured idle are handed out (`IdleCores`):
-on a machine loaded by other processes a second thread made a training step 2 to 7 times slower, not faster
-(BENCHMARKS.md, "Every core to the end"). A run's record keeps the threads it ended with (`torch_threads`).
+on a machine loaded by other processes a second thread made a training step 2 to 22 times slower, not faster
+(BENCHMARKS.md, "Every core to the end"). A run's placement keeps the threads it ended with (`torch_threads`),
+and its record the most it used (`tail_threads`) when that was more than its worker's own: its training seconds
+are then not one-thread seconds.
 Torch's rounding depends on the thread count, so such a run's last bits can differ from the same run on one
 thread; `tail_threads=False` keeps every run on its one thread (bit-identical to `Sequential`).
 """

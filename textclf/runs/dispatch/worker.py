@@ -3,7 +3,8 @@ every event back through its pipe. Runs in a spawned process, so everything here
 
 While a run trains, the coordinator may tell it to use another number of torch threads (the tail of the work,
 see textclf.runs.dispatch.local); the run takes it at its next batch, and the worker goes back to its own number
-after the run."""
+after the run. A run given more threads than the worker's own says so in its record (`tail_threads`: the most it
+used), since its training seconds are then not comparable with one-thread runs'."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def worker_main(conn, threads: int | None, nice: int) -> None:
                 data.pop(message[1], None)
             elif kind == "run":
                 try:
-                    _serve_run(conn, inbox, data, *message[1:])
+                    _serve_run(conn, inbox, data, *message[1:], own_threads=threads)
                 finally:
                     set_torch_threads(threads)
                 _give_back_memory()
@@ -56,7 +57,7 @@ def _give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _serve_run(conn, inbox: deque, data: dict, key: str, index: int, spec) -> None:
+def _serve_run(conn, inbox: deque, data: dict, key: str, index: int, spec, *, own_threads: int | None = None) -> None:
     """One run; its events go back as ("event", key, event), a bug in it as ("error", key, index, error)."""
     work, prepared, config = data[key]
     stop = PipeStop(conn, inbox, key, index)
@@ -69,6 +70,8 @@ def _serve_run(conn, inbox: deque, data: dict, key: str, index: int, spec) -> No
     except Exception as err:
         conn.send(("error", key, index, _sendable(err)))
     else:
+        if stop.most_threads > (own_threads or 0) and hasattr(result, "record"):
+            result.record["tail_threads"] = stop.most_threads
         conn.send(("event", key, RunFinished(index=index, result=result,
                                              placement=placement(f"worker pid {os.getpid()}"))))
 
@@ -88,6 +91,7 @@ class PipeStop:
 
     def __init__(self, conn, inbox: deque, key: str, index: int):
         self.conn, self.inbox, self.key, self.index, self.stopped = conn, inbox, key, index, False
+        self.most_threads = 0  # the most threads it was told to use (0: never told)
 
     def __call__(self) -> bool:
         try:
@@ -98,6 +102,7 @@ class PipeStop:
                 elif message[0] == "threads":
                     if message[1:3] == (self.key, self.index):
                         set_torch_threads(message[3])
+                        self.most_threads = max(self.most_threads, message[3])
                 else:
                     self.inbox.append(message)
         except (EOFError, OSError):
