@@ -38,6 +38,12 @@ INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2
                        r"\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
+def visible(text) -> str:
+    """A user's string where it is shown as plain text (widget options, table cells): characters that reorder or
+    hide text are shown as their code (`\\u202e`), so a name reads as it is stored."""
+    return INVISIBLE.sub(lambda found: f"\\u{ord(found.group()):04x}", str(text))
+
+
 def plain(text) -> str:
     """A user's string (file, column or class name, a text, an error quoting them) as literal Markdown.
 
@@ -49,7 +55,7 @@ def plain(text) -> str:
     word joiner follows every ':' and '@' (and 'www'), which the browser shows as nothing. Characters that
     reorder or hide text are shown as their code (`\\u202e`), so a label reads as it is stored.
     """
-    text = INVISIBLE.sub(lambda found: f"\\u{ord(found.group()):04x}", LINE_BREAKS.sub(" ", str(text)))
+    text = visible(LINE_BREAKS.sub(" ", str(text)))
     text = AUTOLINK_TRIGGERS.sub(r"\1" + WORD_JOINER, text)
     return ASCII_PUNCTUATION.sub(r"\\\1", text)
 

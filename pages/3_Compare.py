@@ -94,7 +94,7 @@ def show_breakdowns(comparison: Comparison, found: dict) -> None:
     st.subheader("Accuracy by text length and by class")
     left, right = st.columns(2)
     left.plotly_chart(charts.accuracy_by_length(found["lengths"]), width="stretch", key="lengths")
-    names = [run_label(r.record) for r in comparison.runs]
+    names = [ui.visible(run_label(r.record)) for r in comparison.runs]
     chosen = right.selectbox("Confusion matrix of run", range(len(names)), format_func=names.__getitem__)
     right.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen]), width="content",
                        key="confusion")

@@ -55,7 +55,7 @@ def show(experiments: list[dict]) -> None:
     st.caption(f"Times in {'your time zone (' + zone + ')' if zone else 'the server’s time zone'}. "
                f"Model bundles use {sum(sizes.values()) / 1e6:.1f} MB in all.")
     names = dict(zip(table["id"], table["dataset"], strict=True))
-    chosen = int(st.selectbox("Experiment", list(names), format_func=lambda i: f"#{i} · {names[i]}"))
+    chosen = int(st.selectbox("Experiment", list(names), format_func=lambda i: f"#{i} · {ui.visible(names[i])}"))
     cols = st.columns(5)
     if cols[0].button("Open in Compare", type="primary"):
         state.open_experiment(chosen)

@@ -15,7 +15,7 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui import plain
+from dashboard.ui import plain, visible
 from tests.hostile import HOSTILE_NAMES, IMAGE, LINK, TAG, Read, good_bundles, hostile_bundles, hostile_csvs
 from textclf.cli import main
 from textclf.data.reading import Dataset, load_dataset
@@ -212,4 +212,5 @@ def test_an_upload_is_parsed_once_per_session_and_freed_when_removed(fresh_cache
                                              ("a\u200bb\ufeff", "a\\u200bb\\ufeff"), ("bell\x07", "bell\\u0007")])
 def test_characters_that_reorder_or_hide_text_are_shown_as_their_code(name, shown):
     assert visible_text(plain(name)) == shown
+    assert visible(name) == shown, "widget options and table cells show the same"
     assert visible_text(plain("emoji 👨\u200d👩 and ZWNJ می\u200cخواهم")) == "emoji 👨\u200d👩 and ZWNJ می\u200cخواهم"
