@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -27,12 +28,10 @@ from textclf.runs.comparison import load_results
 from textclf.runs.dispatch import Sequential
 from textclf.storage.store import Store
 
-pytest.importorskip("distributed")
+distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow  # builds and installs the package, starts a scheduler, two workers and the CLI
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEDULER_PORT, WORKER_PORTS = 18770, (18771, 18772)
-ADDRESS = f"tcp://127.0.0.1:{SCHEDULER_PORT}"
 # The BiLSTM trains many epochs so that it is still running when the kill, sent on its relayed "epoch 2" line,
 # lands (with 8 epochs a fast worker could finish before the relayed event arrived).
 MODELS = "svm,cnn:embed_dim=16:filters=8,rnn:embed_dim=16:hidden=8:epochs=40:patience=40"
@@ -73,6 +72,13 @@ def _start(installed: dict, *args: str) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL)
 
 
+def _free_port() -> int:
+    """A port nothing listens on now (fixed ports collide when two checkouts run this test at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _wait_for_port(port: int, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
@@ -87,20 +93,27 @@ def _wait_for_port(port: int, process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def cluster(installed):
+    scheduler_port, worker_ports = _free_port(), set()
+    while len(worker_ports) < 2:
+        worker_ports |= {_free_port()} - {scheduler_port}
+    address = f"tcp://127.0.0.1:{scheduler_port}"
     processes = []
     try:
         processes.append(_start(installed, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
-                                str(SCHEDULER_PORT), "--no-dashboard"))
-        _wait_for_port(SCHEDULER_PORT, processes[0])
+                                str(scheduler_port), "--no-dashboard"))
+        _wait_for_port(scheduler_port, processes[0])
         workers = {}
-        for port in WORKER_PORTS:
-            workers[port] = _start(installed, "distributed.cli.dask_worker", ADDRESS, "--nthreads", "1", "--no-nanny",
+        for port in worker_ports:
+            workers[port] = _start(installed, "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny",
                                    "--host", "127.0.0.1", "--worker-port", str(port), "--no-dashboard",
                                    "--memory-limit", "0")
             processes.append(workers[port])
         for port, process in workers.items():
             _wait_for_port(port, process)
-        yield workers
+        with distributed.Client(address, timeout=STARTUP_SECONDS) as client:
+            # a listening worker may not have joined yet: data scattered to one worker dies with it
+            client.wait_for_workers(len(workers), timeout=STARTUP_SECONDS)
+        yield SimpleNamespace(address=address, workers=workers)
     finally:
         for process in processes:
             process.kill()
@@ -126,7 +139,7 @@ def test_a_comparison_on_a_dask_cluster_equals_sequential_and_survives_a_killed_
     csv, out, home = tmp_path / "tiny.csv", tmp_path / "cluster.json", tmp_path / "home"
     pd.DataFrame({"text": small_demo.texts, "label": small_demo.labels}).to_csv(csv, index=False)
     arguments = ["compare", str(csv), "--models", MODELS, "--batching", "bucket", "--epochs", "8", "--patience", "8",
-                 "--batch-size", "16", "--cluster", ADDRESS, "--out", str(out)]
+                 "--batch-size", "16", "--cluster", cluster.address, "--out", str(out)]
     cli = subprocess.Popen([sys.executable, "-m", "textclf", *arguments], cwd=installed["cwd"], text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            env={**installed["env"], "TEXTCLF_HOME": str(home)})
@@ -138,7 +151,7 @@ def test_a_comparison_on_a_dask_cluster_equals_sequential_and_survives_a_killed_
             if started := re.search(r"\] BiLSTM.* on tcp://127\.0\.0\.1:(\d+)", line):
                 victim = victim or int(started.group(1))
             if killed is None and victim and re.search(r"BiLSTM.*epoch 2/40", line):
-                cluster[victim].kill()
+                cluster.workers[victim].kill()
                 killed = victim
         assert cli.wait(timeout=120) == 0, "".join(printed)
     finally:
