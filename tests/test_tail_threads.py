@@ -103,6 +103,11 @@ def test_idle_cores_are_read_from_the_cpu_times_between_two_readings(tmp_path, m
     assert idle() == 0.0, "nothing to compare with yet"
     stat.write_text("cpu  150 0 150 1000 100 0 0 0 0 0\ncpu0 1 2 3 4\n")  # 100 busy, 300 idle or waiting
     assert idle() == pytest.approx(3.0)
+    stale = IdleCores(interval=1, stat=stat)
+    stale()
+    stale._read_at -= 60  # the last reading is a minute old
+    stat.write_text("cpu  150 0 150 5000 100 0 0 0 0 0\n")
+    assert stale() == 0.0, "a minute-old reading says nothing about now"
     monkeypatch.setattr("os.getloadavg", lambda: (2.5, 0, 0))
     assert IdleCores(interval=0, stat=tmp_path / "missing")() == pytest.approx(1.5), "no /proc/stat: the load"
 

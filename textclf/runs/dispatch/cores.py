@@ -11,21 +11,25 @@ from pathlib import Path
 
 class IdleCores:
     """How many of the machine's cores sat idle lately: from the CPU times in /proc/stat between two readings at
-    least `interval` seconds apart (elsewhere: the cores the 1-minute load average leaves); 0 until it knows."""
+    least `interval` seconds apart (elsewhere: the cores the 1-minute load average leaves); 0 until it knows, and
+    again after a pause of over `stale_after` seconds (a reading that old says nothing about now)."""
 
-    def __init__(self, interval: float = 1.0, stat: Path = Path("/proc/stat")):
-        self.interval, self.stat = interval, stat
+    def __init__(self, interval: float = 1.0, stat: Path = Path("/proc/stat"), stale_after: float = 10.0):
+        self.interval, self.stat, self.stale_after = interval, stat, stale_after
         self.value, self._last, self._read_at = 0.0, None, float("-inf")
 
     def __call__(self) -> float:
         now = time.monotonic()
         if now - self._read_at >= self.interval:
+            fresh = now - self._read_at <= self.stale_after
             self._read_at, times = now, self._cpu_times()
             if times is None:
                 self.value = idle_by_load()
-            elif self._last is not None and times[1] > self._last[1]:
+            elif fresh and self._last is not None and times[1] > self._last[1]:
                 idle, total = times[0] - self._last[0], times[1] - self._last[1]
                 self.value = idle / total * (os.cpu_count() or 1)
+            else:
+                self.value = 0.0
             self._last = times
         return self.value
 
