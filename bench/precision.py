@@ -15,6 +15,7 @@ after one warm-up each; the table gives medians of `--reps`. Prints whether this
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -94,13 +95,15 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"native bf16 on this CPU: {native_bf16(torch.device('cpu'))} "
           f"(capability {torch.backends.cpu.get_cpu_capability()}); torch {torch.__version__}")
-    print(f"batch {BATCH} × {args.length} tokens, 1 thread, median of {args.reps}, interleaved\n")
+    print(f"batch {BATCH} × {args.length} tokens, 1 thread, median of {args.reps}, interleaved; "
+          f"load average before: {os.getloadavg()}\n")
     print("| model | pass | fp32 s | bf16 s | fp32 / bf16 |")
     print("|---|---|---|---|---|")
     for name in args.models.split(","):
         for row in measure(name, args.length, args.reps):
             print(f"| {row['model']} | {row['pass']} | {row['fp32']:.3f} | {row['bf16']:.3f} | "
                   f"{row['speed-up']:.2f}× |", flush=True)
+    print(f"\nload average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
