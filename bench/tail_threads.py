@@ -6,7 +6,7 @@
 
 The comparison is the CLI's default (TextCNN, BiLSTM, SVM, kNN × max-length and bucketed, 1 seed; neural models
 at their defaults unless `--epochs` / `--embed-dim` say otherwise), on one worker process per core, first with
-every run pinned to one torch thread (`tail_threads=False`), then as the local workers run it by default: once no
+every run pinned to one torch thread (the default), then with `tail_threads=True` (`compare --tail-threads`): once no
 run is left to start, the runs in flight take the idle workers' cores (`textclf.runs.dispatch.local`). Prints
 both wall times, their ratio, the threads each run ended with and whether the accuracies are the same (a run that
 changed its thread count may round differently in its last bits).

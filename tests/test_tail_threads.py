@@ -48,7 +48,7 @@ class FakeConn:
 def pool_with(running: int, pending: int, workers: int = 2, idle: float = 1.0, **options) -> LocalWorkers:
     """A pool (no processes) whose first `running` workers run runs 0, 1, ... of one batch with `pending` waiting,
     on a machine with `idle` idle cores."""
-    pool = LocalWorkers(workers, threads=1, idle_cores=lambda: idle, **options)
+    pool = LocalWorkers(workers, threads=1, idle_cores=lambda: idle, **{"tail_threads": True, **options})
     state = _BatchState(Batch(None, list(range(running + pending)), None, None), 0,
                         deque((i, 1) for i in range(running, running + pending)), b"")
     pool._slots = [_Slot(f"worker {n}", None, FakeConn()) for n in range(workers)]
@@ -78,7 +78,8 @@ def test_no_core_sharing_while_runs_wait_or_when_pinned_to_one_thread():
     pinned = pool_with(running=1, pending=0, tail_threads=False)
     pinned._share_cores()
     assert not pinned._slots[0].conn.sent
-    assert not LocalWorkers(2, threads=None).tail_threads, "torch's own thread count: nothing to plan from"
+    assert not LocalWorkers(2, threads=None, tail_threads=True).tail_threads, "torch's own count: nothing to plan"
+    assert not LocalWorkers(2, threads=1).tail_threads, "opt-in: by default a result never depends on idle cores"
 
 
 def test_only_cores_the_machine_leaves_idle_are_handed_out():
@@ -148,7 +149,7 @@ def finished(pool: LocalWorkers, runs: list, costs: list) -> dict:
 
 @pytest.mark.slow
 def test_two_workers_give_the_last_run_both_cores_and_the_next_runs_one_each():
-    pool = LocalWorkers(2, threads=1, idle_cores=lambda: 1.0)
+    pool = LocalWorkers(2, threads=1, tail_threads=True, idle_cores=lambda: 1.0)
     try:
         first = finished(pool, ["long", "short"], [2, 1])
         second = finished(pool, ["short", "also short"], [1, 1])
@@ -162,7 +163,7 @@ def test_two_workers_give_the_last_run_both_cores_and_the_next_runs_one_each():
 def test_a_two_worker_comparison_whose_last_run_runs_alone_records_two_torch_threads(small_demo):
     settings = CompareConfig(models=("svm", "cnn:embed_dim=16:filters=8"), batchings=("bucket",), epochs=2,
                              batch_size=16)
-    pool = LocalWorkers(2, threads=1, idle_cores=lambda: 1.0)
+    pool = LocalWorkers(2, threads=1, tail_threads=True, idle_cores=lambda: 1.0)
     pinned_pool = LocalWorkers(2, threads=1, tail_threads=False, idle_cores=lambda: 1.0)
     try:
         alone = compare(small_demo, CompareConfig(models=("cnn:embed_dim=16:filters=8",), batchings=("bucket",),

@@ -70,7 +70,8 @@ def run_compare(args: argparse.Namespace) -> int:
     store = None if args.no_store else Store(args.home)
     bundles_dir = resolve_home(args.home) / BUNDLES if args.save_models and not store else None
     threads = args.threads or (None if args.backend == "sequential" and not args.cluster else 1)
-    backend = make_backend(args.backend, cluster=args.cluster, workers=args.workers, threads=threads)
+    backend = make_backend(args.backend, cluster=args.cluster, workers=args.workers, threads=threads,
+                           tail_threads=args.tail_threads)
     print(f"training on {backend.describe()}", flush=True)
     runner = JobRunner(store, save_models=args.save_models, bundles_dir=bundles_dir, backend=backend)
     job = runner.submit(dataset, config, on_event=partial(print_event, total=len(plan_runs(config))))

@@ -140,6 +140,9 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786")
     parser.add_argument("--threads", type=int,
                         help="torch intra-op threads per run (default: 1 per worker; torch's choice when sequential)")
+    parser.add_argument("--tail-threads", action="store_true",
+                        help="when fewer runs are left than workers, give them the idle cores' torch threads (faster "
+                             "tail; results may then differ in the last bits from one-thread runs)")
     parser.add_argument("--out", help="write every run (with history and test predictions) to this JSON file")
     parser.add_argument("--no-store", action="store_true", help="do not record the comparison in the run store")
     parser.add_argument("--save-models", action="store_true",

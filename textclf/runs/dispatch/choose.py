@@ -16,14 +16,14 @@ WORKERS_VARIABLE = "TEXTCLF_WORKERS"
 
 
 def make_backend(kind: str = PROCESSES, *, cluster: str | None = None, workers: int | None = None,
-                 threads: int | None = 1, nice: int = 0) -> Backend:
+                 threads: int | None = 1, nice: int = 0, tail_threads: bool = False) -> Backend:
     """A back-end by name; a cluster address means Dask whatever `kind` says."""
     if cluster:
         return DaskCluster(cluster, threads=threads)
     if kind == SEQUENTIAL:
         return Sequential(threads)
     if kind == PROCESSES:
-        return LocalWorkers(workers, threads=threads, nice=nice)
+        return LocalWorkers(workers, threads=threads, nice=nice, tail_threads=tail_threads)
     raise TextclfError(f"Unknown back-end {kind!r}; choose from {', '.join(BACKENDS)} or give a cluster address.")
 
 

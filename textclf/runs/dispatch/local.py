@@ -13,7 +13,8 @@ on a machine loaded by other processes a second thread made a training step 2 to
 and its record the most it used (`tail_threads`) when that was more than its worker's own: its training seconds
 are then not one-thread seconds.
 Torch's rounding depends on the thread count, so such a run's last bits can differ from the same run on one
-thread; `tail_threads=False` keeps every run on its one thread (bit-identical to `Sequential`).
+thread, and whether a core was idle would then decide a result: so the tail is opt-in (`tail_threads=True`,
+`compare --tail-threads`), and by default every run keeps its one thread (bit-identical to `Sequential`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class LocalWorkers(Backend):
     name = PROCESSES
 
     def __init__(self, workers: int | None = None, *, threads: int | None = 1, nice: int = 0,
-                 tail_threads: bool = True, idle_cores=None):
+                 tail_threads: bool = False, idle_cores=None):
         self.workers = workers or available_cores()
         self.threads, self.nice = threads, nice
         self.tail_threads = tail_threads and bool(threads)
