@@ -22,6 +22,7 @@ def test_profile_prints_rows_classes_and_lengths(capsys):
     assert "rows: 2000" in out and "classes (4)" in out and "p95" in out
 
 
+@pytest.mark.slow
 def test_compare_on_the_demo_prints_the_table_and_writes_json(tmp_path, capsys):
     out_file = tmp_path / "results.json"
     assert main(["compare", "--demo", *TINY, "--out", str(out_file)]) == 0
@@ -75,6 +76,7 @@ def test_compare_on_mr_end_to_end(tmp_path):
     assert runs["TextCNN"]["padding_waste"] <= 0.10
 
 
+@pytest.mark.slow
 def test_compare_with_cross_validation_reports_mean_and_sd_over_folds(tmp_path, capsys):
     out_file = tmp_path / "cv.json"
     assert main(["compare", "--demo", "--models", "svm", "--cv", "4", "--no-store", "--out", str(out_file)]) == 0

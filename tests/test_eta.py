@@ -47,6 +47,7 @@ def test_planned_slots_match_what_training_processes(small_demo):
     assert by_batching["bucket"] < by_batching["max_length"]
 
 
+@pytest.mark.slow
 def test_every_model_is_planned_with_the_slots_it_trains_under_every_strategy(small_demo):
     """The plan goes through the objects training uses: HAN's two-level batches included (it was once planned
     as flat text: 6,786 slots planned against 11,640 trained), per-batch's random groups drawn as training draws

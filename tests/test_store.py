@@ -214,6 +214,7 @@ def test_concurrent_readers_never_see_a_locked_database_while_writers_commit(tmp
     assert [row["runs"] for row in store.list_experiments()] == [writes, writes]
 
 
+@pytest.mark.slow
 def test_the_command_line_records_lists_shows_exports_and_deletes(tmp_path, capsys):
     home = tmp_path / "cli-home"
     tiny = ["--demo", "--models", "svm,knn:k=3"]
