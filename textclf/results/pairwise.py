@@ -20,7 +20,7 @@ from statsmodels.stats.multitest import multipletests
 from textclf.data.split import fold_index
 from textclf.results.baseline import baseline_runs
 from textclf.results.stats import ALPHA, PairedResult, corrected_resampled_t, format_p, paired_bootstrap, wilcoxon_p
-from textclf.training.strategies import BATCHING_NAMES, NOT_BATCHED
+from textclf.runs.config import cell_name as model_batching_name
 
 if TYPE_CHECKING:
     from textclf.runs.comparison import Comparison, RunResult
@@ -35,9 +35,8 @@ def cell_of(record: dict) -> Cell:
 
 
 def cell_name(cell: Cell) -> str:
-    """'TextCNN · bucketed', or just 'SVM' for a classical model: the name people read in tables and charts."""
-    model, batching = cell
-    return model if batching == NOT_BATCHED else f"{model} · {BATCHING_NAMES.get(batching, batching)}"
+    """The name of a (model, batching) cell, as `textclf.runs.config.cell_name` gives it."""
+    return model_batching_name(*cell)
 
 
 def correctness(comparison: Comparison) -> dict[Cell, dict[int, dict[int, np.ndarray]]]:

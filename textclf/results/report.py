@@ -26,6 +26,7 @@ from textclf.results.pairwise import cell_name, pair_result, paired_rates, pairw
 from textclf.results.sample_size import check_test_set, texts_needed
 from textclf.results.stats import PairedResult, accuracy_interval, format_p, mean_interval
 from textclf.runs.comparison import results_table
+from textclf.runs.config import run_name
 from textclf.runs.run_one import STILL_IMPROVING
 from textclf.training.strategies import BATCHING_NAMES, NOT_BATCHED, batching_label  # noqa: F401  (re-exported)
 
@@ -82,12 +83,10 @@ def _summary_row(keys: tuple[str, str], group: pd.DataFrame) -> dict:
 
 
 def run_label(record: dict) -> str:
-    """'TextCNN · bucketed · seed 1' for a neural run, just 'SVM' for a classical one (it runs once per fold)."""
+    """A stored run's name, as `textclf.runs.config.run_name` gives it."""
     fold = record.get("fold")
-    fold = f" · fold {fold}" if fold is not None and not pd.isna(fold) else ""
-    if record["batching"] == NOT_BATCHED:
-        return record["model"] + fold
-    return f"{record['model']} · {batching_label(record['batching'])} · seed {record['seed']}{fold}"
+    return run_name(record["model"], record["batching"], record["seed"],
+                    None if fold is None or pd.isna(fold) else int(fold))
 
 
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:

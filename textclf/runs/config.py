@@ -127,9 +127,18 @@ class RunSpec:
     @property
     def name(self) -> str:
         """'TextCNN · bucketed · seed 0', as progress lines and the Train page show it."""
-        fold = "" if self.fold is None else f" · fold {self.fold}"
-        strategy = "" if self.batching == NOT_BATCHED else f" · {batching_label(self.batching)}"
-        return f"{self.model.label}{strategy} · seed {self.seed}{fold}"
+        return run_name(self.model.label, self.batching, self.seed, self.fold)
+
+
+def cell_name(model_label: str, batching: str) -> str:
+    """'TextCNN · bucketed', or just 'SVM' for a classical model: the name people read in tables and charts."""
+    return model_label if batching == NOT_BATCHED else f"{model_label} · {batching_label(batching)}"
+
+
+def run_name(model_label: str, batching: str, seed: int, fold: int | None = None) -> str:
+    """'TextCNN · bucketed · seed 1 · fold 2', 'SVM · seed 0': one run's name in progress, tables and bundles."""
+    fold_part = "" if fold is None else f" · fold {fold}"
+    return f"{cell_name(model_label, batching)} · seed {seed}{fold_part}"
 
 
 def plan_runs(config: CompareConfig) -> list[RunSpec]:
