@@ -132,10 +132,36 @@ def test_a_cluster_task_that_ends_neither_finished_nor_failed_is_reported_not_dr
     listener = _KillFirstAttempt(target=-1)
     dask_batch = _DaskBatch(client=None, batch=Batch(None, ["a", "b"], None, None, listener), threads=1)
     lost = type("Future", (), {"status": "cancelled"})()
+    dask_batch.resubmitted.add(1)  # its one resubmission (test below) was dropped too
     dask_batch._collect(lost, 1, stop=None)
     [(index, reason, retrying)] = listener.failures
     assert index == 1 and not retrying and "cancelled" in reason
     assert dask_batch.unfinished == 1 and dask_batch.error is None
+
+
+def test_a_cluster_task_dropped_with_its_data_is_submitted_once_more_with_the_data_scattered_again():
+    """The workers holding the scattered data can all be lost (one that joined later never got a copy): the runs
+    waiting on it are cancelled by Dask, and must run again rather than fail."""
+    submitted, scattered = [], []
+
+    class Client:
+        def scatter(self, values, **options):
+            scattered.append(values)
+            return [type("Future", (), {"status": "finished"})()]
+
+        def submit(self, *args, key, **options):
+            submitted.append(key)
+            return key
+
+    listener = _KillFirstAttempt(target=-1)
+    dask_batch = _DaskBatch(client=Client(), batch=Batch(None, ["a", "b"], None, None, listener), threads=1)
+    dask_batch.topic, dask_batch.stop_event, dask_batch.futures = "topic", type("Event", (), {"name": "stop"})(), {}
+    dask_batch.data = type("Future", (), {"status": "lost"})()
+    dask_batch.arriving = type("Arriving", (), {"add": lambda self, future: submitted.append(("waiting", future))})()
+    dask_batch._collect(type("Future", (), {"status": "cancelled"})(), 1, stop=None)
+    assert len(scattered) == 1 and submitted == [f"textclf-{dask_batch.batch.key}-1-again",
+                                                 ("waiting", f"textclf-{dask_batch.batch.key}-1-again")]
+    assert not listener.failures and dask_batch.unfinished == 2 and 1 not in dask_batch.closed
 
 
 @pytest.mark.slow

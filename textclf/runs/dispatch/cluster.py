@@ -1,5 +1,6 @@
 """A Dask cluster: the same runs as Dask tasks, the prepared data scattered once, results gathered as each run
-finishes; run events through Dask's event log, cancel through a Dask `Event`. Every scheduler and worker must
+finishes; run events through Dask's event log, cancel through a Dask `Event`; a run Dask dropped with the only
+copies of the data is submitted once more with the data scattered again. Every scheduler and worker must
 have the same textclf installed (the tasks are its functions)."""
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class _DaskBatch:
         self.client, self.batch, self.threads = client, batch, threads
         self.order = next(_dask_order)
         self.attempts: dict[int, list[str]] = {}
+        self.resubmitted: set[int] = set()
         self.closed: set[int] = set()
         self.error: BaseException | None = None
         self.stopping = False
@@ -91,29 +93,37 @@ class _DaskBatch:
         from distributed import Event
 
         key, client = self.batch.key, self.client
-        topic, stop = f"textclf-{key}", Event(f"textclf-stop-{key}", client=client)
-        [data] = client.scatter([(self.batch.work, self.batch.prepared, self.batch.config)], hash=False,
-                                broadcast=True)
-        client.subscribe_topic(topic, self._on_message)
-        self.futures = {client.submit(_dask_run, spec, data, key, index, topic, stop.name, self.threads,
-                                      key=f"textclf-{key}-{index}", pure=False, priority=-rank): index
-                        for rank, (index, spec) in enumerate((i, self.batch.runs[i]) for i in self.batch.start_order())}
+        self.topic, self.stop_event = f"textclf-{key}", Event(f"textclf-stop-{key}", client=client)
+        self.data = self._scatter()
+        client.subscribe_topic(self.topic, self._on_message)
+        self.futures = {self._submit(index, rank): index for rank, index in enumerate(self.batch.start_order())}
         try:
-            self._gather(stop)
+            self._gather(self.stop_event)
         finally:
-            client.unsubscribe_topic(topic)
+            client.unsubscribe_topic(self.topic)
             client.cancel(list(self.futures))
-            data.release()
+            self.data.release()
             self.futures = {}
         if self.error is not None:
             raise self.error
         if self.stopping:
             raise Cancelled("the comparison was cancelled")
 
+    def _scatter(self):
+        """The batch's data on every worker now in the cluster (a worker that joins later fetches it on demand)."""
+        [data] = self.client.scatter([(self.batch.work, self.batch.prepared, self.batch.config)], hash=False,
+                                     broadcast=True)
+        return data
+
+    def _submit(self, index: int, rank: int = 0, attempt: str = ""):
+        return self.client.submit(_dask_run, self.batch.runs[index], self.data, self.batch.key, index, self.topic,
+                                  self.stop_event.name, self.threads, key=f"textclf-{self.batch.key}-{index}{attempt}",
+                                  pure=False, priority=-rank)
+
     def _gather(self, stop) -> None:
         from distributed import as_completed
 
-        arriving = as_completed(list(self.futures), loop=self.client.loop)
+        self.arriving = arriving = as_completed(list(self.futures), loop=self.client.loop)
         while not arriving.is_empty():
             if not self.stopping and self.batch.stop_asked():
                 self._stop(stop)
@@ -131,6 +141,9 @@ class _DaskBatch:
     def _collect(self, future, index: int, stop) -> None:
         from distributed.scheduler import KilledWorker
 
+        if future.status == "cancelled" and not self.stopping and index not in self.resubmitted:
+            self._resubmit(index)
+            return
         with self.lock:
             self.closed.add(index)
             self.unfinished -= 1
@@ -149,6 +162,16 @@ class _DaskBatch:
         elif not self.stopping:  # cancelled or lost by the cluster itself: say so, never drop the run silently
             reason = f"the cluster dropped its task ({future.status}): its worker or its copy of the data was lost"
             self._tell(RunFailed(index=index, reason=reason), stop)
+
+    def _resubmit(self, index: int) -> None:
+        """Dask cancels a task whose data was lost with the only workers holding it: scatter the data again and
+        submit the run once more. A run that had started is reported lost (and retried) when it starts again."""
+        self.resubmitted.add(index)
+        if self.data.status != "finished":
+            self.data = self._scatter()
+        future = self._submit(index, attempt="-again")
+        self.futures[future] = index
+        self.arriving.add(future)
 
     def _tell(self, event: RunEvent, stop) -> None:
         try:
@@ -174,7 +197,7 @@ class _DaskBatch:
             reason = f"worker {tries[-2]} was lost mid-run (its process died or left the cluster)"
             self.batch.listener(RunFailed(index=event.index, reason=reason, retrying=retrying))
             if not retrying:
-                self.client.cancel([f for f, i in self.futures.items() if i == event.index])
+                self.client.cancel([f for f, i in list(self.futures.items()) if i == event.index])
                 return
         self.batch.listener(event)
 
