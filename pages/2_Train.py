@@ -1,5 +1,8 @@
 """Train: choose models, batching strategies and settings; run them in the background and watch progress."""
 
+import contextlib
+from dataclasses import replace
+
 import streamlit as st
 
 from dashboard import state, ui
@@ -7,9 +10,12 @@ from textclf.data.embeddings import CORPUS, EMBEDDINGS, store_vectors, uses_vect
 from textclf.errors import TextclfError
 from textclf.models import get_model_class, model_titles, models_help
 from textclf.models.birnn import POOLINGS
+from textclf.models.neural import NeuralTextClassifier
 from textclf.results import charts
+from textclf.runs.calibration import Calibration, estimate_seconds
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
 from textclf.runs.events import Status
+from textclf.runs.prepare import prepare
 from textclf.runs.run_one import REFIT_STAGE
 from textclf.storage.store import resolve_home
 from textclf.training.batching import DEFAULT_BUCKETS, PAD_TO
@@ -36,19 +42,27 @@ REFIT_HELP = ("After early stopping, each neural model is trained again from scr
               "validation part). Takes 1.5–2× the training time.")
 FOLDS_HELP = ("Cross-validation trains every model on each fold and tests it on the fold left out, so every text is "
               "tested once and the spread over folds is reported; it takes as many times longer as there are folds.")
-EMBEDDING_HELP = ("128 keeps a first comparison quick on a laptop CPU. 300 is Kim (2014)'s size and the command "
-                  "line's default; the TextCNN's convolutions then read 300 inputs per token instead of 128, "
-                  "about 2.3× the work.")
+EMBEDDING_HELP = ("300 is Kim (2014)'s size and every model's default, as on the command line. 128 or 64 train "
+                  "faster: the TextCNN's convolutions then read 128 inputs per token instead of 300, about 2.3× "
+                  "less work.")
+EPOCH_CAP = NeuralTextClassifier().epochs  # every neural model's own cap; early stopping usually ends sooner
+QUICK_LOOK_EPOCHS = 3
+QUICK_LOOK_HELP = (f"Trains each neural model for {QUICK_LOOK_EPOCHS} epochs only, whatever the cap above: a first "
+                   "look in a fraction of the time. Neural models rarely converge that soon, so their accuracy "
+                   "understates them and the results say so.")
+EPOCHS_HELP = (f"A cap: early stopping on the validation part ends each run when it stops improving. "
+               f"{EPOCH_CAP} is every model's own default, as on the command line.")
 DEFAULTS = {"models": ["TextCNN", "BiRNN", "SVM", "kNN"], "cell": "LSTM", "pooling": "mean",
             "batchings": ["max_length", "bucket"],
-            "pad_to": "batch", "epochs": 3, "batch_size": 64, "lr": next(iter(LEARNING_RATES)),
-            "max_len": next(iter(TRUNCATION)), "embed_dim": 128,
+            "pad_to": "batch", "epochs": EPOCH_CAP, "quick_look": False, "batch_size": 64,
+            "lr": next(iter(LEARNING_RATES)), "max_len": next(iter(TRUNCATION)), "embed_dim": 300,
             "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "cv": next(iter(FOLDS)), "refit": False, "save_models": True,
             "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES))}
 
 
 def settings_form(saved: dict, busy: bool = False) -> dict | None:
-    """The settings form; returns the submitted values (also remembered for the next visit), else None.
+    """The settings form; returns the submitted values (also remembered for the next visit), else None. Their
+    `start` says which button submitted them: Start, or Estimate the time.
 
     `busy`: this session's comparison is queued or running, so Start is disabled until it has finished.
     """
@@ -71,7 +85,7 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
                                       index=EMBEDDING_SIZES.index(value["embed_dim"]), help=EMBEDDING_HELP)
         embeddings, vector_source, upload = embedding_inputs(value)
         cols = st.columns(5)
-        epochs = cols[0].number_input("Epochs (max)", 1, 100, value["epochs"], help="early stopping on validation")
+        epochs = cols[0].number_input("Epochs (max)", 1, 100, value["epochs"], help=EPOCHS_HELP)
         batch_size = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256], index=[16, 32, 64, 128, 256].index(
             value["batch_size"]))
         lr = cols[2].selectbox("Learning rate", list(LEARNING_RATES), index=list(LEARNING_RATES).index(value["lr"]))
@@ -84,15 +98,20 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
         cv = left.selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]), help=FOLDS_HELP)
         refit = right.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
         save_models = right.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
-        if not st.form_submit_button("Start training", type="primary", disabled=busy):
+        quick_look = left.checkbox(f"Quick look ({QUICK_LOOK_EPOCHS} epochs, under-trained)", value["quick_look"],
+                                   help=QUICK_LOOK_HELP)
+        buttons = st.columns([1, 1, 4])
+        start = buttons[0].form_submit_button("Start training", type="primary", disabled=busy)
+        if not buttons[1].form_submit_button("Estimate the time") and not start:
             return None
     submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
-                 "epochs": int(epochs), "batch_size": batch_size, "lr": lr, "max_len": max_len,
-                 "n_buckets": int(n_buckets), "seeds": int(seeds), "cv": cv, "refit": refit, "save_models": save_models,
+                 "epochs": int(epochs), "quick_look": quick_look, "batch_size": batch_size, "lr": lr,
+                 "max_len": max_len, "n_buckets": int(n_buckets), "seeds": int(seeds), "cv": cv, "refit": refit,
+                 "save_models": save_models,
                  "embed_dim": embed_dim, "embeddings": embeddings, "vector_source": vector_source,
                  "vectors": vectors_path(upload) if VECTOR_SOURCES[vector_source] != CORPUS else CORPUS}
     saved.update(submitted, truncation=TRUNCATION[max_len])
-    return submitted
+    return {**submitted, "start": start}
 
 
 def embedding_inputs(value: dict) -> tuple:
@@ -127,9 +146,17 @@ def config_from(values: dict) -> CompareConfig:
         modes = values["embeddings"] if "embedding" in fields else ["rand"]
         specs += [ModelSpec(key, {**params, **embedding_params(mode, values)}) for mode in modes]
     return CompareConfig(models=tuple(specs), batchings=tuple(values["batchings"]), seeds=tuple(range(values["seeds"])),
-                         epochs=values["epochs"], batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
+                         epochs=epoch_setting(values), batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
                          max_len=TRUNCATION[values["max_len"]], n_buckets=values["n_buckets"], pad_to=values["pad_to"],
-                         cv=FOLDS[values["cv"]], refit=values.get("refit", False))
+                         cv=FOLDS[values["cv"]], refit=values.get("refit", False),
+                         quick_look=values.get("quick_look", False))
+
+
+def epoch_setting(values: dict) -> int | None:
+    """The quick look's few epochs; None (each model's own cap, as on the command line) for the default cap."""
+    if values.get("quick_look"):
+        return QUICK_LOOK_EPOCHS
+    return None if values["epochs"] == EPOCH_CAP else values["epochs"]
 
 
 def embedding_params(mode: str, values: dict) -> dict:
@@ -142,6 +169,51 @@ def embedding_params(mode: str, values: dict) -> dict:
     if values["vectors"] == CORPUS:
         return {"embedding": mode}
     return {"embedding": mode, "vectors": values["vectors"], "embed_dim": vectors_dimension(values["vectors"])}
+
+
+def show_estimate(data, values: dict, calibrate: bool) -> float | None:
+    """The whole comparison's time on this machine, shown before Start; None when it cannot be told yet.
+
+    Without kept measurements for every neural setting it waits for `calibrate` (Estimate the time), so that
+    opening the page never trains anything."""
+    try:
+        config = config_from(values)
+    except TextclfError:
+        return None
+    measured = calibration()
+    missing = measured.missing(config.models)
+    if missing and not calibrate:
+        st.caption("Estimate the time to see how long this comparison will take on this machine (the first time "
+                   "calibrates it: a short timed training per model, a few seconds each, kept for later).")
+        return None
+    calibrating = st.spinner(f"Calibrating this machine for the estimate: a short timed training of {len(missing)} "
+                             f"{ui.plural(len(missing), 'model')}, a few seconds each (once)…", show_time=True)
+    with calibrating if missing else contextlib.nullcontext():
+        seconds = comparison_estimate(data, config, measured)
+    if seconds is not None:
+        st.info(f"Estimated time on this machine: about {ui.duration(seconds)} at most. An upper bound: it counts "
+                "every epoch up to the cap, and early stopping usually ends the neural runs sooner.")
+    return seconds
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _calibration(home: str) -> Calibration:
+    return Calibration.in_home(home)
+
+
+def calibration() -> Calibration:
+    """The kept seconds per slot of this machine (one torch thread per run, as the dashboard's workers train)."""
+    return _calibration(str(resolve_home()))
+
+
+def comparison_estimate(data, config: CompareConfig, measured: Calibration) -> float | None:
+    """Planned slots × measured rates, on the split and tokens the comparison will train on (kept per session)."""
+    key = (id(data), config.tokenizer, config.validation, config.test, config.split_seed, config.cv, config.max_len)
+    try:
+        prepared = state.session_cached("train_estimate_data", key, lambda: prepare(data, config))
+        return estimate_seconds(prepared, config, measured, workers=state.runner().backend.workers)
+    except (TextclfError, ValueError):
+        return None  # the same problem stops the comparison, and Start says why
 
 
 def show_job(job) -> None:
@@ -203,6 +275,9 @@ def _outcome(job) -> None:
         ui.error(f"Training failed: {ui.sentence(job.error)}{kept}")
     else:
         st.warning(f"Training {job.status}:{kept}")
+    if job.wall_seconds is not None and job.config.estimated_seconds:
+        st.caption(f"Took {ui.duration(job.wall_seconds)}; estimated before Start: at most about "
+                   f"{ui.duration(job.config.estimated_seconds)}.")
     if progress["runs_done"]:
         st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon=ui.ICONS["compare"])
 
@@ -217,8 +292,12 @@ with ui.page("Train"):
             st.caption(f"Start is disabled while this session's comparison is {busy.status}; cancel it below or "
                        "wait for it to finish.")
         values = settings_form(state.train_settings(), busy=busy is not None)
-        if values is not None:
-            state.start_job(data, config_from(values), save_models=values["save_models"])
+        starting = values is not None and values["start"]
+        estimate = show_estimate(data, values or {**DEFAULTS, **state.train_settings()},
+                                 calibrate=values is not None and not starting)
+        if starting:
+            state.start_job(data, replace(config_from(values), estimated_seconds=estimate),
+                            save_models=values["save_models"])
             st.rerun()
         if state.job() is not None:
             show_job(state.job())

@@ -77,6 +77,13 @@ class Job:
     def finished(self) -> bool:
         return self._finished.is_set()
 
+    @property
+    def wall_seconds(self) -> float | None:
+        """Wall time from the job's start to its end (None until it has ended): the actual beside the estimate."""
+        with self._lock:
+            started, ended = self._progress.started, self._progress.ended
+        return None if started is None or ended is None else ended - started
+
     def wait(self, timeout: float | None = None) -> bool:
         """True once the job has finished (done, cancelled, failed), False if `timeout` passed first."""
         return self._finished.wait(timeout)

@@ -128,8 +128,8 @@ def headline(comparison: Comparison, pairs: pd.DataFrame | None = None, metric: 
             sentences.append(bucketing_sentence(model, rows.loc[BASELINE], rows.loc[BUCKETED], test))
     if not summary.empty:
         sentences += verdict(comparison, summary, pairs, metric or ranking_metric(comparison))
-    sentences += [caution for caution in (convergence_caution(comparison.table), timing_caution(comparison.table))
-                  if caution]
+    cautions = (quick_look_caution(comparison), convergence_caution(comparison.table), timing_caution(comparison.table))
+    sentences += [caution for caution in cautions if caution]
     return sentences
 
 
@@ -285,6 +285,17 @@ def _pair_row(pairs: pd.DataFrame, first: str, second: str) -> tuple[pd.Series, 
         if len(rows):
             return rows.iloc[0], sign
     return None
+
+
+def quick_look_caution(comparison: Comparison) -> str | None:
+    """A comparison trained briefly on purpose (the Train page's quick look) says so, whatever its runs' notes."""
+    config = comparison.config
+    if not config.quick_look:
+        return None
+    cap = f"at most {config.epochs} epochs" if config.epochs else "a few epochs"
+    return (f"Training caution: a quick look, under-trained on purpose ({cap} per neural model), so the neural "
+            f"models' accuracy understates them; train with the default settings (each model's own epoch cap "
+            f"with early stopping) before drawing a verdict.")
 
 
 def convergence_caution(table: pd.DataFrame) -> str | None:

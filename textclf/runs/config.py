@@ -75,6 +75,8 @@ class CompareConfig:
     cv: int = 0
     device: str = "auto"
     refit: bool = False
+    quick_look: bool = False  # trained briefly on purpose (the Train page's quick look): results say under-trained
+    estimated_seconds: float | None = None  # the time estimated before Start (textclf.runs.calibration); a record only
 
     def __post_init__(self):
         models = tuple(ModelSpec.parse(m) if isinstance(m, str) else m for m in self.models)
