@@ -24,7 +24,9 @@ import itertools
 import multiprocessing
 import pickle
 import signal
+import sys
 import threading
+import types
 from collections import deque
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import wait as wait_for_any
@@ -35,6 +37,21 @@ from textclf.runs.dispatch.base import POLL_SECONDS, PROCESSES, RETRIES, Backend
 from textclf.runs.dispatch.cores import IdleCores, thread_plan
 from textclf.runs.dispatch.worker import worker_main
 from textclf.runs.events import Cancelled, RunCancelled, RunEvent, RunFailed, RunFinished, RunStarted
+
+_SPAWNING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_main_script():
+    """A spawned process first re-imports its parent's `__main__` script. Streamlit runs each page as `__main__`,
+    so a worker started from the dashboard would run the page again, printing "missing ScriptRunContext" for
+    every Streamlit call; a worker needs nothing from the script, so it is shown an empty `__main__`."""
+    script = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = script
 
 
 def _send_quietly(conn, message: tuple) -> None:
@@ -165,7 +182,8 @@ class LocalWorkers(Backend):
         ours, theirs = context.Pipe()
         process = context.Process(target=worker_main, args=(theirs, self.threads, self.nice), daemon=True,
                                   name="textclf-worker")
-        process.start()
+        with _SPAWNING, _no_main_script():
+            process.start()
         theirs.close()
         return _Slot(f"worker {next(self._names)} (pid {process.pid})", process, ours)
 
