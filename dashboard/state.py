@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Hashable
+from datetime import datetime
 from typing import TypeVar
 
 import streamlit as st
@@ -18,6 +19,7 @@ from textclf.data.reading import Dataset
 from textclf.jobs.runner import Job, JobRunner
 from textclf.runs.comparison import Comparison
 from textclf.runs.dispatch import backend_from_environment
+from textclf.runs.events import Status
 from textclf.storage.store import Store
 
 DATASET, JOB, SOURCE, SETTINGS, SESSION_ID = "dataset", "job", "compare_source", "train_settings", "session_id"
@@ -133,6 +135,19 @@ def source_status() -> tuple[str, int, int] | None:
         return None
     progress = current.progress()
     return current.status, progress["runs_done"], progress["runs_total"]
+
+
+def source_wall_seconds() -> float | None:
+    """Start to end of what Compare shows, in seconds, once it is done (a cancelled or failed one did not do the
+    work its estimate was for); None otherwise."""
+    source = shown_source()
+    if source["kind"] == "experiment":
+        info = store().experiment(source["id"])
+        if info["status"] != Status.DONE or not info["started"]:
+            return None
+        return (datetime.fromisoformat(info["finished"]) - datetime.fromisoformat(info["started"])).total_seconds()
+    current = job()
+    return current.wall_seconds if current and current.status == Status.DONE else None
 
 
 def train_settings() -> dict:

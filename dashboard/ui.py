@@ -196,6 +196,13 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def estimate_line(estimated: float | None, took: float | None) -> str | None:
+    """'Took 4 min 10 s; estimated before Start: at most about 6 min 0 s.', once both are known."""
+    if not estimated or took is None:
+        return None
+    return f"Took {duration(took)}; estimated before Start: at most about {duration(estimated)}."
+
+
 def plural(count: int, word: str) -> str:
     return word if count == 1 else word + "s"
 

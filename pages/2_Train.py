@@ -271,13 +271,12 @@ def _outcome(job) -> None:
     kept = f" {message}; {'it is' if done == 1 else 'they are'} kept." if done else f" {message}."
     if job.status == Status.DONE:
         st.success(f"Training finished: {message}.")
+        if line := ui.estimate_line(job.config.estimated_seconds, job.wall_seconds):
+            st.caption(line)
     elif job.status == Status.FAILED:
         ui.error(f"Training failed: {ui.sentence(job.error)}{kept}")
     else:
         st.warning(f"Training {job.status}:{kept}")
-    if job.wall_seconds is not None and job.config.estimated_seconds:
-        st.caption(f"Took {ui.duration(job.wall_seconds)}; estimated before Start: at most about "
-                   f"{ui.duration(job.config.estimated_seconds)}.")
     if progress["runs_done"]:
         st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon=ui.ICONS["compare"])
 

@@ -155,6 +155,9 @@ with ui.page("Compare"):
                    f"{' in fold 1' if folds else ''}, tokenizer {comparison.tokenizer}{truncation}. " + " ".join(
                        f"Note: {ui.plain(ui.sentence(note))}" for note in comparison.split_notes))
         unfinished_warning()
+        estimated = comparison.config.estimated_seconds  # the time taken is looked up only when there is one
+        if estimated and (line := ui.estimate_line(estimated, state.source_wall_seconds())):
+            st.caption(line)
         if comparison.runs:
             show(comparison)
         else:

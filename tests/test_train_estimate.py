@@ -88,6 +88,12 @@ def test_a_started_comparison_records_its_estimate_and_a_quick_look_says_it_is_u
     assert_clean(compare)
     shown = [m.value.replace("\\", "").replace("\u2060", "") for m in compare.markdown]  # as the reader sees it
     assert any("quick look, under-trained on purpose" in text for text in shown)
+    assert any(c.value.startswith("Took ") and "estimated before Start" in c.value for c in compare.caption)
+    from_history = page("pages/3_Compare.py")
+    from_history.session_state["compare_source"] = {"kind": "experiment", "id": job.experiment_id}
+    from_history.run()
+    assert_clean(from_history)
+    assert any("estimated before Start: at most about" in c.value for c in from_history.caption)
 
 
 def test_the_default_cap_leaves_the_epochs_to_each_model_as_the_command_line_does(measured):
