@@ -192,7 +192,8 @@ def show_estimate(data, values: dict, calibrate: bool) -> float | None:
         seconds = comparison_estimate(data, config, measured)
     if seconds is not None:
         st.info(f"Estimated time on this machine: about {ui.duration(seconds)} at most. An upper bound: it counts "
-                "every epoch up to the cap, and early stopping usually ends the neural runs sooner.")
+                "every epoch up to the cap, and early stopping usually ends the neural runs sooner. After changing "
+                "a setting, Estimate the time again.")
     return seconds
 
 
