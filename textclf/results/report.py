@@ -86,7 +86,7 @@ def run_label(record: dict) -> str:
     """A stored run's name, as `textclf.runs.config.run_name` gives it."""
     fold = record.get("fold")
     return run_name(record["model"], record["batching"], record["seed"],
-                    None if fold is None or pd.isna(fold) else int(fold))
+                    None if fold is None or pd.isna(fold) else int(fold), with_seed=record["batching"] != NOT_BATCHED)
 
 
 def readable_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -137,10 +137,12 @@ def cell_name(model_label: str, batching: str) -> str:
     return model_label if batching == NOT_BATCHED else f"{model_label} · {batching_label(batching)}"
 
 
-def run_name(model_label: str, batching: str, seed: int, fold: int | None = None) -> str:
-    """'TextCNN · bucketed · seed 1 · fold 2', 'SVM · seed 0': one run's name in progress, tables and bundles."""
+def run_name(model_label: str, batching: str, seed: int, fold: int | None = None, *, with_seed: bool = True) -> str:
+    """'TextCNN · bucketed · seed 1 · fold 2', 'SVM · seed 0': one run's name in progress lines and bundle files.
+    Tables leave out a classical run's seed (`with_seed=False`): it runs once per fold whatever the seeds."""
     fold_part = "" if fold is None else f" · fold {fold}"
-    return f"{cell_name(model_label, batching)} · seed {seed}{fold_part}"
+    seed_part = f" · seed {seed}" if with_seed else ""
+    return f"{cell_name(model_label, batching)}{seed_part}{fold_part}"
 
 
 def plan_runs(config: CompareConfig) -> list[RunSpec]:
