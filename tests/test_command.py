@@ -1,0 +1,62 @@
+"""The command that repeats an experiment: the CLI's own parser reads it back into the same config."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+
+import pytest
+
+from textclf.cli.compare import config_from_args
+from textclf.cli.parser import build_parser
+from textclf.data.demo import DEMO_NAME
+from textclf.runs.command import compare_command, unrepeatable
+from textclf.runs.config import AUTO, CompareConfig
+
+CONFIGS = [
+    CompareConfig(),
+    CompareConfig(models=("svm", "knn"), cv=5, seeds=(0, 1, 2)),
+    CompareConfig(models=("cnn:kernel_sizes=2/3/4:filters=8:dropout=0.25", "rnn:cell=gru:pooling=attention"),
+                  batchings=("bucket",), refit=True, epochs=3, patience=2, batch_size=16, lr=0.0005),
+    CompareConfig(models=("svm:C=0.5:nb=true", "knn:k=3"), max_len=AUTO, n_buckets=3, pad_to="bound",
+                  tokenizer="chars", split_seed=7, device="cpu"),
+    CompareConfig(models=("cnn", "svm"), batchings=("max_length",), max_len=40, seeds=(3,)),
+]
+
+
+def parsed(command: str) -> tuple[CompareConfig, object]:
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "textclf"]
+    args = build_parser().parse_args(words[3:])
+    return config_from_args(args), args
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_the_command_parses_back_into_the_same_config(config):
+    command = compare_command(config, "my data/tweets.csv")
+    again, args = parsed(command)
+    assert again == config
+    assert args.file == "my data/tweets.csv"
+
+
+def test_only_changed_settings_are_written():
+    assert compare_command(CompareConfig(), "x.csv") == "python -m textclf compare x.csv"
+    command = compare_command(CompareConfig(models=("cnn:kernel_sizes=2/3/4",), batchings=("bucket",), cv=3), "x.csv")
+    assert "--models cnn:kernel_sizes=2/3/4" in command
+    assert "--cv 3" in command
+    assert "--seeds" not in command and "--epochs" not in command
+
+
+def test_the_demo_dataset_is_named_by_its_switch():
+    command = compare_command(CompareConfig(models=("svm",)), DEMO_NAME)
+    config, args = parsed(command)
+    assert args.demo and args.file is None
+    assert config == CompareConfig(models=("svm",))
+
+
+def test_records_that_are_no_setting_are_left_out_and_fractions_are_named():
+    config = CompareConfig(models=("svm",), quick_look=True, estimated_seconds=12.5, test=0.2)
+    again, _ = parsed(compare_command(config, "x.csv"))
+    assert again == replace(config, quick_look=False, estimated_seconds=None, test=0.1)
+    assert unrepeatable(config) == ["test fraction 0.2"]
+    assert unrepeatable(CompareConfig()) == []
