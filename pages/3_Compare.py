@@ -12,6 +12,7 @@ from textclf.results.breakdown import accuracy_by_length, per_class
 from textclf.results.csv_safety import csv_text
 from textclf.results.pairwise import matrix, pairwise_table
 from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, headline, readable_table, run_label, summary_of
+from textclf.runs.command import compare_command, data_file_name
 from textclf.runs.comparison import Comparison
 from textclf.runs.events import Status
 
@@ -124,6 +125,8 @@ def show_tables(comparison: Comparison, found: dict) -> None:
                                  "textclf-pairwise.csv", "text/csv")
     downloads[4].download_button("Everything (JSON)", partial(comparison_json_text, comparison), "textclf-results.json",
                                  "application/json")
+    st.caption("The command line that repeats this comparison (run it where the data file lies):")
+    st.code(compare_command(comparison.config, data_file_name(comparison.dataset_name)), language="bash")
 
 
 def styled(table):

@@ -9,6 +9,9 @@ import streamlit as st
 
 from dashboard import state, ui
 from textclf.results.report import BATCHING_NAMES
+from textclf.runs.command import compare_command, data_file_name, unrepeatable
+from textclf.runs.config import CompareConfig
+from textclf.runs.settings import settings_table
 from textclf.training.strategies import NOT_BATCHED
 
 COLUMNS = {"id": "#", "dataset": "Dataset", "models": "Models", "best": "Most accurate", "accuracy": "Its accuracy",
@@ -56,6 +59,7 @@ def show(experiments: list[dict]) -> None:
                f"Model bundles use {sum(sizes.values()) / 1e6:.1f} MB in all.")
     names = dict(zip(table["id"], table["dataset"], strict=True))
     chosen = int(st.selectbox("Experiment", list(names), format_func=lambda i: f"#{i} · {ui.visible(names[i])}"))
+    show_settings(CompareConfig.from_dict(store.experiment(chosen)["config"]), names[chosen])
     cols = st.columns(5)
     if cols[0].button("Open in Compare", type="primary"):
         state.open_experiment(chosen)
@@ -74,6 +78,23 @@ def show(experiments: list[dict]) -> None:
     if cols[4].button("Delete experiment", disabled=not confirm):
         store.delete_experiment(chosen)
         st.rerun()
+
+
+def show_settings(config: CompareConfig, dataset_name: str) -> None:
+    """The chosen experiment's settings, and the command line that repeats it (st.code has a copy button)."""
+    settings = settings_table(config)
+    st.dataframe({"Setting": list(settings), "Value": [ui.visible(v) for v in settings.values()]}, hide_index=True,
+                 width="stretch", key="settings")
+    show_command(config, dataset_name)
+
+
+def show_command(config: CompareConfig, dataset_name: str) -> None:
+    """The `python -m textclf compare` line that repeats `config` on the dataset, with what it cannot repeat."""
+    st.caption("Repeat this experiment from a terminal (run it where the data file lies; the store keeps the "
+               "dataset's name, not its path, and the columns are guessed as on the Data page):")
+    st.code(compare_command(config, data_file_name(dataset_name)), language="bash")
+    if missing := unrepeatable(config):
+        st.caption(f"The command line has no option for: {', '.join(missing)}; it uses the default instead.")
 
 
 with ui.page("History"):

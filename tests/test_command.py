@@ -10,8 +10,9 @@ import pytest
 from textclf.cli.compare import config_from_args
 from textclf.cli.parser import build_parser
 from textclf.data.demo import DEMO_NAME
-from textclf.runs.command import compare_command, unrepeatable
+from textclf.runs.command import compare_command, data_file_name, unrepeatable
 from textclf.runs.config import AUTO, CompareConfig
+from textclf.runs.settings import settings_table
 
 CONFIGS = [
     CompareConfig(),
@@ -60,3 +61,22 @@ def test_records_that_are_no_setting_are_left_out_and_fractions_are_named():
     assert again == replace(config, quick_look=False, estimated_seconds=None, test=0.1)
     assert unrepeatable(config) == ["test fraction 0.2"]
     assert unrepeatable(CompareConfig()) == []
+
+
+def test_data_file_name_adds_the_extension_the_store_leaves_out():
+    assert data_file_name("tweets") == "tweets.csv"
+    assert data_file_name("reviews.tsv") == "reviews.tsv"
+    assert data_file_name(DEMO_NAME) == DEMO_NAME
+
+
+def test_settings_table_names_each_setting_in_words():
+    rows = settings_table(CompareConfig(models=("svm", "knn"), cv=5, seeds=(0, 1), max_len=AUTO, epochs=4))
+    assert rows["Evaluation"].startswith("5-fold cross-validation")
+    assert rows["Seeds"] == "0, 1"
+    assert rows["Epoch cap"] == "4"
+    assert rows["Truncation"].startswith("auto")
+    assert "SVM" in rows["Models"] and "kNN" in rows["Models"]
+    single = settings_table(CompareConfig(quick_look=True))
+    assert single["Evaluation"].startswith("one split: validation 10%, test 10%")
+    assert single["Epoch cap"].startswith("each model's own (quick look")
+    assert single["Truncation"].endswith("tokens")

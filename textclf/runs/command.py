@@ -58,3 +58,8 @@ def unrepeatable(config: CompareConfig) -> list[str]:
     """The settings the line leaves at the default although the experiment changed them, e.g. 'test fraction 0.2'."""
     return [f"{label} {getattr(config, name)}" for name, label in NO_OPTION.items()
             if getattr(config, name) != getattr(DEFAULTS, name)]
+
+
+def data_file_name(dataset_name: str) -> str:
+    """The file a stored dataset most likely came from: the store keeps its name without the extension."""
+    return dataset_name if dataset_name == DEMO_NAME or "." in dataset_name else f"{dataset_name}.csv"
