@@ -240,3 +240,61 @@ def test_the_command_line_records_lists_shows_exports_and_deletes(tmp_path, caps
     capsys.readouterr()
     assert main(["runs", "show", "1", "--home", str(home)]) == 2
     assert capsys.readouterr().err.startswith("error: There is no experiment 1")
+
+
+def _point_bundle_at(store: Store, experiment_id: int, path: Path) -> None:
+    """What editing the database by hand does: a run's bundle path set to anything."""
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("UPDATE runs SET bundle = ? WHERE experiment_id = ? AND position = 1",
+                           (str(path), experiment_id))
+
+
+@pytest.mark.parametrize("target", ["database", "folder", "outside", "link", "wrong suffix"])
+@pytest.mark.parametrize("action", ["delete_experiment", "delete_bundles"])
+def test_a_recorded_path_that_is_not_a_bundle_file_refuses_the_delete_and_nothing_is_deleted(
+        tmp_path, small_demo, finished, target, action):
+    store = Store(tmp_path / "home")
+    experiment_id = record(store, small_demo, finished)
+    folder = store.bundle_folder(experiment_id)
+    folder.mkdir(parents=True)
+    outside = tmp_path / "precious.textclf"
+    outside.write_bytes(b"not yours")
+    paths = {"database": store.path, "folder": folder, "outside": outside, "link": folder / "01.textclf",
+             "wrong suffix": folder / "notes.txt"}
+    if target == "link":
+        paths["link"].symlink_to(outside)
+    if target == "wrong suffix":
+        paths["wrong suffix"].write_text("notes")
+    _point_bundle_at(store, experiment_id, paths[target])
+    with pytest.raises(TextclfError, match="nothing was deleted"):
+        getattr(store, action)(experiment_id)
+    assert store.path.is_file() and folder.is_dir() and outside.read_bytes() == b"not yours"
+    assert paths[target].exists()
+    assert store.experiment(experiment_id)["bundles"][0]["path"] == paths[target]
+
+
+def test_a_partial_left_by_a_kill_is_counted_and_deleted_with_its_experiment(tmp_path, small_demo, finished):
+    store = Store(tmp_path)
+    experiment_id = record(store, small_demo, finished)
+    folder = store.bundle_folder(experiment_id)
+    folder.mkdir(parents=True)
+    bundle, partial = folder / "01-run.textclf", folder / "02-run.textclf.partial"
+    bundle.write_bytes(b"b" * 100)
+    partial.write_bytes(b"p" * 30)
+    store.add_run(experiment_id, 3, "saved", finished.runs[0], bundle)
+    assert store.bundle_sizes() == {experiment_id: 130}
+    store.delete_experiment(experiment_id)
+    assert not bundle.exists() and not partial.exists() and not folder.exists()
+    assert store.bundle_sizes() == {}
+
+
+def test_deleting_bundles_frees_the_partials_too_and_keeps_the_results(tmp_path, small_demo, finished):
+    store = Store(tmp_path)
+    experiment_id = record(store, small_demo, finished)
+    folder = store.bundle_folder(experiment_id)
+    folder.mkdir(parents=True)
+    (folder / "02-run.textclf.partial").write_bytes(b"p" * 30)
+    (folder / "kept.txt").write_text("not a bundle")
+    assert store.delete_bundles(experiment_id) == 30
+    assert sorted(p.name for p in folder.iterdir()) == ["kept.txt"]
+    assert store.experiment(experiment_id)["runs"] == 2

@@ -66,3 +66,55 @@ def _process_start(pid: int) -> str | None:
     except PermissionError:
         pass
     return ""
+
+
+BUNDLE_FILE = ".textclf"
+PARTIAL_FILE = BUNDLE_FILE + ".partial"
+
+
+def deletable_bundle_files(bundles: Path, recorded: list[Path], folder: Path) -> list[Path]:
+    """The files deleting an experiment's bundles removes: each recorded bundle that exists and the `.partial`
+    files a killed write left in its folder. A recorded path that is not a plain `.textclf` file under `bundles`
+    (the database itself, a folder, a link, a file elsewhere: a database edited by hand) refuses the whole
+    delete before anything is removed, so the experiment's row and files stay together."""
+    root = bundles.resolve()
+    files = []
+    for path in recorded:
+        problem = _bundle_path_problem(path, root)
+        if problem:
+            raise TextclfError(f"The recorded bundle {str(path)[:200]} {problem}; nothing was deleted. Only "
+                               f"{BUNDLE_FILE} files inside {bundles} are ever deleted.")
+        files += [p for p in (path, path.with_name(path.name + ".partial")) if _plain_file(p)]
+    return list(dict.fromkeys(files + partial_files(folder)))
+
+
+def partial_files(folder: Path) -> list[Path]:
+    """Bundle files a killed write left half written in an experiment's bundle folder."""
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith(PARTIAL_FILE) and _plain_file(p))
+
+
+def _bundle_path_problem(path: Path, root: Path) -> str | None:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        return "is outside the bundles folder"
+    if path.is_symlink():
+        return "is a link"
+    if not path.name.endswith(BUNDLE_FILE):
+        return f"is not a {BUNDLE_FILE} file"
+    if path.exists() and not path.is_file():
+        return "is not a plain file"
+    return None
+
+
+def _plain_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def file_size(path: Path) -> int:
+    """Bytes on disk, 0 for a file that is gone."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

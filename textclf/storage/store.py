@@ -22,6 +22,7 @@ from textclf.results.csv_safety import csv_text
 from textclf.runs.comparison import RESULTS_FORMAT, Comparison, RunResult, comparison_from_json
 from textclf.runs.config import CompareConfig, plan_runs
 from textclf.runs.events import ACTIVE, Status
+from textclf.storage import home as folders
 from textclf.storage.database import MIGRATIONS, SCHEMA_VERSION, Database
 from textclf.storage.home import BUNDLES, DATABASE, HOME_VARIABLE, now, owner_alive, process_owner, resolve_home
 
@@ -168,19 +169,19 @@ class Store(Database):
         })
 
     def delete_experiment(self, experiment_id: int) -> None:
-        """Remove the experiment, its runs and its bundle files; a running one must be cancelled first."""
+        """Remove the experiment, its runs and its bundle files (the paths checked first, `.partial` leftovers
+        included); a running one must be cancelled first."""
         with self._transaction(write=True) as connection:
-            bundles = self._idle_bundles(connection, experiment_id)
+            files = self._deletable_files(connection, experiment_id)
             connection.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
-        for path in bundles:
-            if self._inside_home(path):
-                path.unlink(missing_ok=True)
+        _remove(files)
         with suppress(OSError):
             self.bundle_folder(experiment_id).rmdir()
 
-    def _inside_home(self, path: Path) -> bool:
-        """Only files inside the home folder are ever deleted, whatever path the database holds."""
-        return path.parent.resolve().is_relative_to(self.home.resolve()) and path.name not in ("", ".", "..")
+    def _deletable_files(self, connection: sqlite3.Connection, experiment_id: int) -> list[Path]:
+        """Checked before the rows change, so a refused path leaves the experiment and its files as they were."""
+        recorded = self._idle_bundles(connection, experiment_id)
+        return folders.deletable_bundle_files(self.bundles_dir, recorded, self.bundle_folder(experiment_id))
 
     def _idle_bundles(self, connection: sqlite3.Connection, experiment_id: int) -> list[Path]:
         """The bundle files of an experiment that may be deleted (a running one must be cancelled first)."""
@@ -205,27 +206,26 @@ class Store(Database):
         return best
 
     def bundle_sizes(self) -> dict[int, int]:
-        """Bytes on disk of each experiment's saved model bundles (experiments without any are left out)."""
+        """Bytes on disk of each experiment's saved model bundles and half-written leftovers (experiments without
+        any are left out)."""
         with self._transaction() as connection:
             rows = connection.execute("SELECT experiment_id, bundle FROM runs WHERE bundle IS NOT NULL").fetchall()
+            experiments = [row[0] for row in connection.execute("SELECT id FROM experiments")]
         sizes: dict[int, int] = {}
-        for row in rows:
-            with suppress(OSError):
-                size = self._absolute(row["bundle"]).stat().st_size
-                sizes[row["experiment_id"]] = sizes.get(row["experiment_id"], 0) + size
+        files = [(row["experiment_id"], self._absolute(row["bundle"])) for row in rows]
+        files += [(e, path) for e in experiments for path in folders.partial_files(self.bundle_folder(e))]
+        for experiment_id, path in files:
+            if path.is_file():
+                sizes[experiment_id] = sizes.get(experiment_id, 0) + folders.file_size(path)
         return sizes
 
     def delete_bundles(self, experiment_id: int) -> int:
-        """Remove an experiment's model bundles but keep its results; returns the bytes freed."""
+        """Remove an experiment's model bundles (paths checked first) but keep its results; returns the bytes
+        freed."""
         with self._transaction(write=True) as connection:
-            paths = self._idle_bundles(connection, experiment_id)
+            files = self._deletable_files(connection, experiment_id)
             connection.execute("UPDATE runs SET bundle = NULL WHERE experiment_id = ?", (experiment_id,))
-        freed = 0
-        for path in filter(self._inside_home, paths):
-            with suppress(OSError):
-                size = path.stat().st_size
-                path.unlink()
-                freed += size
+        freed = _remove(files)
         with suppress(OSError):
             self.bundle_folder(experiment_id).rmdir()
         return freed
@@ -258,6 +258,17 @@ class Store(Database):
 
     def _absolute(self, text: str | None) -> Path | None:
         return None if text is None else self.home / text
+
+
+def _remove(files: list[Path]) -> int:
+    """Delete checked files; returns the bytes freed (a file already gone frees nothing)."""
+    freed = 0
+    for path in files:
+        size = folders.file_size(path)
+        with suppress(OSError):
+            path.unlink()
+            freed += size
+    return freed
 
 
 _SUMMARY_QUERY = """
