@@ -10,10 +10,11 @@ from textclf.results.analysis import comparison_json_text
 from textclf.results.baseline import MAJORITY, METRIC_NAMES, METRICS, ranking_metric
 from textclf.results.breakdown import accuracy_by_length, per_class
 from textclf.results.csv_safety import csv_text
+from textclf.results.errors import cell_texts, comparison_texts, disagreements, largest_error, shared_runs
 from textclf.results.pairwise import matrix, pairwise_table
 from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, headline, readable_table, run_label, summary_of
 from textclf.runs.command import compare_command, data_file_name
-from textclf.runs.comparison import Comparison
+from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.events import Status
 
 PERCENT_COLUMNS = ("accuracy", "macro_f1", "padding_waste")
@@ -97,10 +98,46 @@ def show_breakdowns(comparison: Comparison, found: dict) -> None:
     left.plotly_chart(charts.accuracy_by_length(found["lengths"]), width="stretch", key="lengths")
     names = [ui.visible(run_label(r.record)) for r in comparison.runs]
     chosen = right.selectbox("Confusion matrix of run", range(len(names)), format_func=names.__getitem__)
-    right.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen]), width="content",
-                       key="confusion")
+    normalise = right.toggle("Shares of each true class", key="normalise",
+                             help="Each row divided by its class's test texts: the diagonal is the class's recall.")
+    right.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen], normalise=normalise),
+                       width="content", key="confusion")
     st.caption("Per-class precision, recall and F1 of every run")
     st.dataframe(readable_table(found["classes"]), width="stretch", hide_index=True, key="per_class")
+    show_errors(comparison, comparison.runs[chosen])
+
+
+def show_errors(comparison: Comparison, run: RunResult) -> None:
+    """The test texts behind one confusion-matrix cell of `run`, and those the runs disagree on."""
+    st.subheader("Errors you can read")
+    if not any(shared is run for shared in shared_runs(comparison)):
+        st.info("Texts are listed for the runs tested on fold 1: choose one of them for the confusion matrix.")
+        return
+    texts = comparison_texts(comparison, state.dataset())
+    if texts is None:
+        st.caption("The texts are numbered: load this comparison's dataset on the Data page to read them.")
+    classes = comparison.classes
+    true_default, predicted_default = largest_error(comparison, run)
+    left, right = st.columns(2)
+    true_class = left.selectbox("True class", classes, index=classes.index(true_default), format_func=ui.visible,
+                                key="cell_true")
+    predicted = right.selectbox("Predicted class", classes, index=classes.index(predicted_default),
+                                format_func=ui.visible, key="cell_predicted")
+    listed = cell_texts(comparison, texts, run, true_class, predicted)
+    st.caption(f"{len(listed)} test {ui.plural(len(listed), 'text')} of class {ui.plain(true_class)} that "
+               f"{ui.plain(run_label(run.record))} labelled {ui.plain(predicted)}, with every run's prediction"
+               f"{' (fold 1)' if comparison.folds else ''}.")
+    st.dataframe(shown_texts(listed), width="stretch", hide_index=True, key="cell_texts")
+    split = disagreements(comparison, texts)
+    st.caption(f"The runs disagree on {len(split)} of {len(comparison.test_labels)} test texts (fewest runs right "
+               "first).")
+    if len(split):
+        st.dataframe(shown_texts(split), width="stretch", hide_index=True, key="disagreements")
+
+
+def shown_texts(frame):
+    """User text as plain cells: characters that reorder or hide text shown as their code."""
+    return frame.apply(lambda column: column.map(ui.visible) if column.dtype == object else column)
 
 
 def show_tables(comparison: Comparison, found: dict) -> None:

@@ -265,17 +265,21 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
     return fig
 
 
-def confusion_matrix(comparison: Comparison, run: RunResult) -> go.Figure:
-    """Counts of (true class, predicted class) on the test set for one run; long class names are shortened."""
+def confusion_matrix(comparison: Comparison, run: RunResult, *, normalise: bool = False) -> go.Figure:
+    """Counts of (true class, predicted class) on the test set for one run, or with `normalise` each true class's
+    shares (recall on the diagonal); long class names are shortened."""
     truth, _ = comparison.test_of(run.record)
-    counts = sk_confusion_matrix(truth, run.predictions, labels=comparison.classes)
+    counts = sk_confusion_matrix(truth, run.predictions, labels=comparison.classes,
+                                 normalize="true" if normalise else None)
     classes = _safe(comparison.classes)
     short = _safe(_short(c) for c in comparison.classes)
     record = run.record
     fig = _figure(f"Confusion matrix: {_cell_label(record['model'], record['batching'])}",
                   "predicted class", "true class")
-    fig.add_heatmap(z=counts, x=classes, y=classes, colorscale="Blues", text=counts, texttemplate="%{text}",
-                    hovertemplate="true %{y}<br>predicted %{x}<br>%{z} texts<extra></extra>", showscale=False)
+    fig.add_heatmap(z=counts, x=classes, y=classes, colorscale="Blues", text=counts,
+                    texttemplate="%{text:.0%}" if normalise else "%{text}", showscale=False,
+                    hovertemplate="true %{y}<br>predicted %{x}<br>"
+                                  f"{'%{z:.1%} of the true class' if normalise else '%{z} texts'}<extra></extra>")
     side = min(900, 200 + 45 * len(classes))
     fig.update_layout(height=side, width=side + 150)
     fig.update_xaxes(tickvals=classes, ticktext=short, automargin=True, tickangle=-30 if len(classes) > 3 else 0)
