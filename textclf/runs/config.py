@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from textclf.errors import TextclfError
 from textclf.models import get_model_class
+from textclf.models.bounds import bound_text, setting_problem
 from textclf.models.neural import DEFAULT_MAX_LEN
 from textclf.training.batching import DEFAULT_BUCKETS
 from textclf.training.strategies import NOT_BATCHED, batching_label, strategy_names
@@ -39,8 +40,21 @@ class ModelSpec:
             if not sep:
                 raise TextclfError(f"Model option {pair!r} in {text!r} should look like name=value.")
             params[name.strip()] = _parse_value(value.strip())
-        get_model_class(key)
+        _check_options(key, params)
         return cls(key, params)
+
+
+def _check_options(key: str, params: dict) -> None:
+    """Every option one the model has, within the bounds a bundle's settings are held to (one table): refused
+    here, in one sentence, rather than as a traceback that ends the whole comparison once training starts."""
+    known = get_model_class(key)._get_param_names()
+    for name, value in params.items():
+        if name not in known:
+            raise TextclfError(f"The model {key!r} has no option {name[:40]!r}; its options are {', '.join(known)}.")
+        problem = setting_problem(name, value)
+        if problem:
+            raise TextclfError(f"Model option {name}={str(value)[:40]} for {key!r} {problem}: {name} must be "
+                               f"{bound_text(name)}.")
 
 
 def _parse_value(value: str):

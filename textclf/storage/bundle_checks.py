@@ -11,12 +11,11 @@ of bounds raises `BundleError` with one clear message.
 from __future__ import annotations
 
 import io
-import math
 import zipfile
 
-from textclf.data.embeddings import MAX_EMBED_DIM
 from textclf.data.tokenize import TOKENIZERS
 from textclf.errors import BundleError
+from textclf.models.bounds import BOUNDS, MAX_LIST, MAX_WORDS, bound_text, setting_problem
 
 MiB = 1 << 20
 MAX_BUNDLE_BYTES = 1024 * MiB
@@ -26,21 +25,14 @@ VOCABULARY_LIMIT = 64 * MiB
 TFIDF_LIMIT = 512 * MiB
 MAX_CLASSES = 10_000
 MAX_CLASS_CHARS = 1_000
-MAX_STRING_PARAM = 100
-MAX_LIST_PARAM = 32
+MAX_STRING_PARAM = MAX_WORDS
+MAX_LIST_PARAM = MAX_LIST
 MAX_PARAMETERS = 256 * MiB  # about 1 GiB of float32 weights: far above any model this lab trains
 WEIGHTS_OVERHEAD = 1 * MiB  # torch's file format around the raw tensor bytes
 CONCRETE_TOKENIZERS = tuple(name for name in TOKENIZERS if name != "auto")
 
-# The widest value a sane model uses for each known setting; unknown integer settings get GENERIC_INT.
-PARAM_BOUNDS = {
-    "embed_dim": (1, MAX_EMBED_DIM), "hidden": (1, 4096), "filters": (1, 4096), "kernel_sizes": (1, 64),
-    "max_len": (1, 1_000_000), "max_vocab": (2, 10_000_000), "min_freq": (1, 1_000_000), "n_buckets": (1, 4096),
-    "batch_size": (1, 1_000_000), "epochs": (0, 100_000), "patience": (0, 100_000), "k": (1, 1_000_000),
-    "ngram_max": (1, 16), "min_df": (0, 1_000_000), "seed": (-(2**63), 2**63 - 1),
-    "dropout": (0.0, 1.0), "C": (1e-12, 1e12), "lr": (1e-12, 1e3),
-}
-GENERIC_INT = (-1_000_000_000, 1_000_000_000)
+# Each numeric setting's range, from the one table `--models` options are checked against too.
+PARAM_BOUNDS = {name: (bound.low, bound.high) for name, bound in BOUNDS.items() if bound.kind in (int, float)}
 
 
 def refuse(name: str, problem: str) -> BundleError:
@@ -135,23 +127,12 @@ def check_params(params: dict, allowed: list[str], name: str) -> None:
 
 
 def _param_problem(key: str, value) -> str | None:
-    """What is wrong with one setting: scalars within bounds, or a short flat list or table of them."""
-    if isinstance(value, list | dict):
+    """What is wrong with one setting: its bound from the shared table, or for a setting the table does not
+    know (a new family's), a number or word within generic bounds, or a short flat list or table of them."""
+    if key not in BOUNDS and isinstance(value, list | dict):
         return _collection_problem(key, value)
-    return _scalar_problem(key, value)
-
-
-def _scalar_problem(key: str, value) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return None if len(value) <= MAX_STRING_PARAM else "is too long"
-    if isinstance(value, int | float):
-        low, high = PARAM_BOUNDS.get(key, GENERIC_INT)
-        if isinstance(value, float) and not math.isfinite(value):
-            return "is not a finite number"
-        return None if low <= value <= high else f"is outside {low}..{high}"
-    return "is not a number, a word or a short list of them"
+    problem = setting_problem(key, value)
+    return f"{problem} (it must be {bound_text(key)})" if problem else None
 
 
 def _collection_problem(key: str, values: list | dict) -> str | None:
@@ -162,7 +143,7 @@ def _collection_problem(key: str, values: list | dict) -> str | None:
         return "must be a flat list of numbers or words"
     if isinstance(values, dict) and any(len(k) > MAX_STRING_PARAM for k in values):
         return "has a key that is too long"
-    return next(filter(None, (_scalar_problem(key, v) for v in items)), None)
+    return next(filter(None, (setting_problem(key, v) for v in items)), None)
 
 
 def check_vocabulary(vocabulary, name: str) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import random
 from collections.abc import Callable
@@ -27,6 +28,7 @@ import torch
 from torch import nn
 
 from textclf.data.vocab import EncodedTexts
+from textclf.errors import TextclfError
 from textclf.training.batching import Strategy, evaluation_strategy, padding_stats
 from textclf.training.progress import BatchDone, Cancelled, EpochDone, EpochRecord, ProgressCallback, StopCheck
 from textclf.training.timing import Stopwatch
@@ -45,6 +47,11 @@ BF16, FP32 = "bf16", "fp32"
 # later) and AMX-BF16 (Sapphire Rapids). oneDNN's own check (torch.ops.mkldnn._is_mkldnn_bf16_supported) also says
 # yes on plain AVX-512, where bf16 is emulated and no faster than fp32.
 NATIVE_BF16_FEATURES = ("avx512_bf16", "amx_bf16")
+
+
+class TrainingDiverged(TextclfError):
+    """The loss stopped being a finite number: the run is reported failed with this reason (the comparison's
+    other runs go on), rather than training on to chance and being ranked beside them."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +210,9 @@ def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float 
     optimiser's step, then the module's own weight constraints (TextCNN's max-norm on its output layer)."""
     optimizer.zero_grad()
     loss = backward()
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"Training diverged: the loss became {loss} (a learning rate too high for this "
+                               "model, or weights that overflowed); try a lower lr.")
     if clip_norm:
         nn.utils.clip_grad_norm_(module.parameters(), clip_norm)
     optimizer.step()
