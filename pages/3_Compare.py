@@ -113,7 +113,9 @@ def show_errors(comparison: Comparison, run: RunResult) -> None:
     if not any(shared is run for shared in shared_runs(comparison)):
         st.info("Texts are listed for the runs tested on fold 1: choose one of them for the confusion matrix.")
         return
-    texts = comparison_texts(comparison, state.dataset())
+    dataset = state.dataset()  # the split is rebuilt once per comparison and dataset, not on every rerun
+    texts = state.session_cached("compare_test_texts", (_key(comparison), id(dataset)),
+                                 lambda: comparison_texts(comparison, dataset))
     if texts is None:
         st.caption("The texts are numbered: load this comparison's dataset on the Data page to read them.")
     classes = comparison.classes

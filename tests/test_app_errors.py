@@ -73,3 +73,17 @@ def test_the_normalise_toggle_shows_each_true_classs_shares(done):
     n = len(done.classes)
     shares = np.asarray(values(heatmap["z"]) if isinstance(heatmap["z"], dict) else heatmap["z"]).reshape(n, n)
     assert shares.sum(axis=1).round(9).tolist() == [1.0] * n
+
+
+def test_under_cross_validation_fold_ones_runs_list_their_texts_and_the_others_say_so(data):
+    folds = compare(data, CompareConfig(models=("svm", "knn"), cv=3))
+    at = open_compare(folds, data)
+    assert_clean(at)
+    listed = frame(at, "cell_texts")["Text"]
+    assert len(listed) > 0 and set(listed) <= set(comparison_texts(folds, data))
+    runs = selectbox(at, "Confusion matrix of run")
+    later = next(i for i, run in enumerate(folds.runs) if run.record["fold"] == 2)
+    runs.set_value(later).run()
+    assert_clean(at)
+    assert any("fold 1" in box.value for box in at.info)
+    assert not [f for f in at.dataframe if "Text" in f.value.columns]
