@@ -66,6 +66,7 @@ def test_records_that_are_no_setting_are_left_out_and_fractions_are_named():
 def test_data_file_name_adds_the_extension_the_store_leaves_out():
     assert data_file_name("tweets") == "tweets.csv"
     assert data_file_name("reviews.tsv") == "reviews.tsv"
+    assert data_file_name("reviews.v2") == "reviews.v2.csv"
     assert data_file_name(DEMO_NAME) == DEMO_NAME
 
 

@@ -5,6 +5,7 @@ defaults are written, so the line stays short and reads as "what was changed".""
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from textclf.data.demo import DEMO_NAME
 from textclf.runs.config import CompareConfig, ModelSpec
@@ -16,6 +17,7 @@ VALUE_OPTIONS = (("epochs", "--epochs"), ("patience", "--patience"), ("batch_siz
                  ("tokenizer", "--tokenizer"), ("split_seed", "--split-seed"), ("cv", "--cv"), ("device", "--device"))
 # Settings the command line has no option for: the line cannot repeat them when they differ from the default.
 NO_OPTION = {"validation": "validation fraction", "test": "test fraction"}
+DATA_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 def model_argument(spec: ModelSpec) -> str:
@@ -62,4 +64,6 @@ def unrepeatable(config: CompareConfig) -> list[str]:
 
 def data_file_name(dataset_name: str) -> str:
     """The file a stored dataset most likely came from: the store keeps its name without the extension."""
-    return dataset_name if dataset_name == DEMO_NAME or "." in dataset_name else f"{dataset_name}.csv"
+    if dataset_name == DEMO_NAME or Path(dataset_name).suffix.lower() in DATA_SUFFIXES:
+        return dataset_name
+    return f"{dataset_name}.csv"
