@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
 from textclf.cli.compare import config_from_args
 from textclf.cli.parser import build_parser
 from textclf.data.demo import DEMO_NAME
-from textclf.runs.command import compare_command, data_file_name, unrepeatable
+from textclf.runs.command import NO_OPTION, RECORDS, WRITTEN, compare_command, data_file_name, unrepeatable
 from textclf.runs.config import AUTO, CompareConfig
 from textclf.runs.settings import settings_table
 
@@ -81,3 +81,15 @@ def test_settings_table_names_each_setting_in_words():
     assert single["Evaluation"].startswith("one split: validation 10%, test 10%")
     assert single["Epoch cap"].startswith("each model's own (quick look")
     assert single["Truncation"].endswith("tokens")
+
+
+def test_every_setting_is_either_written_or_named_as_unrepeatable():
+    """A new CompareConfig field must not vanish from the line silently: it is written or listed."""
+    for item in fields(CompareConfig):
+        if item.name in RECORDS:
+            continue
+        changed = replace(CONFIGS[2])
+        value = getattr(changed, item.name)
+        object.__setattr__(changed, item.name, 0.25 if isinstance(value, float) else f"{value}-other")  # unchecked
+        notes = unrepeatable(changed)
+        assert item.name in WRITTEN or any(note.startswith(NO_OPTION.get(item.name, item.name)) for note in notes)

@@ -5,6 +5,7 @@ defaults are written, so the line stays short and reads as "what was changed".""
 from __future__ import annotations
 
 import shlex
+from dataclasses import fields
 from pathlib import Path
 
 from textclf.data.demo import DEMO_NAME
@@ -17,6 +18,8 @@ VALUE_OPTIONS = (("epochs", "--epochs"), ("patience", "--patience"), ("batch_siz
                  ("tokenizer", "--tokenizer"), ("split_seed", "--split-seed"), ("cv", "--cv"), ("device", "--device"))
 # Settings the command line has no option for: the line cannot repeat them when they differ from the default.
 NO_OPTION = {"validation": "validation fraction", "test": "test fraction"}
+WRITTEN = {"models", "batchings", "seeds", "refit", *(name for name, _ in VALUE_OPTIONS)}
+RECORDS = {"quick_look", "estimated_seconds"}  # how the run was started or estimated, not how it trains
 DATA_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
@@ -57,9 +60,10 @@ def compare_command(config: CompareConfig, data_file: str) -> str:
 
 
 def unrepeatable(config: CompareConfig) -> list[str]:
-    """The settings the line leaves at the default although the experiment changed them, e.g. 'test fraction 0.2'."""
-    return [f"{label} {getattr(config, name)}" for name, label in NO_OPTION.items()
-            if getattr(config, name) != getattr(DEFAULTS, name)]
+    """The settings the line leaves at the default although the experiment changed them, e.g. 'test fraction 0.2'
+    (a setting added to CompareConfig later is named here until the line learns to write it)."""
+    return [f"{NO_OPTION.get(item.name, item.name)} {getattr(config, item.name)}" for item in fields(config)
+            if item.name not in WRITTEN | RECORDS and getattr(config, item.name) != getattr(DEFAULTS, item.name)]
 
 
 def data_file_name(dataset_name: str) -> str:
