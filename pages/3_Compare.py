@@ -19,6 +19,7 @@ from textclf.runs.events import Status
 
 PERCENT_COLUMNS = ("accuracy", "macro_f1", "padding_waste")
 SECONDS_COLUMNS = ("train_seconds", "seconds_per_epoch", "inference_seconds")
+WIDE_TEXT = {"Text": st.column_config.TextColumn("Text", width="large")}  # the texts are what is read here
 UNFINISHED = {Status.INTERRUPTED: "was interrupted (the server stopped)", Status.CANCELLED: "was cancelled",
               Status.FAILED: "failed"}
 SUMMARY_COLUMNS = {"model": "Model", "batching": "Batching", "runs": "Runs", "accuracy_mean": "Accuracy",
@@ -129,12 +130,13 @@ def show_errors(comparison: Comparison, run: RunResult) -> None:
     st.caption(f"{len(listed)} test {ui.plural(len(listed), 'text')} of class {ui.plain(true_class)} that "
                f"{ui.plain(run_label(run.record))} labelled {ui.plain(predicted)}, with every run's prediction"
                f"{' (fold 1)' if comparison.folds else ''}.")
-    st.dataframe(shown_texts(listed), width="stretch", hide_index=True, key="cell_texts")
+    st.dataframe(shown_texts(listed), width="stretch", hide_index=True, key="cell_texts", column_config=WIDE_TEXT)
     split = disagreements(comparison, texts)
     st.caption(f"The runs disagree on {len(split)} of {len(comparison.test_labels)} test texts (fewest runs right "
                "first).")
     if len(split):
-        st.dataframe(shown_texts(split), width="stretch", hide_index=True, key="disagreements")
+        st.dataframe(shown_texts(split), width="stretch", hide_index=True, key="disagreements",
+                     column_config=WIDE_TEXT)
 
 
 def shown_texts(frame):
