@@ -265,11 +265,13 @@ def _restore_neural(estimator, archive: zipfile.ZipFile, name: str) -> None:
     estimator.restore_vocabulary(checks.check_vocabulary(vocabulary, name), vocabulary.get("bucket_boundaries"))
     count = estimator.restored_parameter_count()
     raw = checks.read_member(archive, WEIGHTS, checks.weights_limit(count, name), name)
+    checks.check_weights_data(raw, 4 * count, name)
     try:
         state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise BundleError(f"{name} was refused: its weights hold objects other than plain tensors, which could "
                           f"run code when loaded. {HOW_TO_FIX}") from None
+    del raw  # the file's bytes are not needed beside the tensors read from them and the module they fill
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise checks.refuse(name, "its weights are not a table of tensors")
     estimator.restore_weights(state)
@@ -286,7 +288,16 @@ def _columns_fit(vectorizer: HashedTfidf) -> bool:
         isinstance(getattr(vectorizer, "known_tokens_", None), list)
 
 
+def _tfidf_state_keys(estimator) -> set[str]:
+    """The keys this model's `bundle_state` stores, asked of an empty model of its class."""
+    probe = type(estimator)()
+    probe.vectorizer_ = probe.classifier_ = None
+    return set(probe.bundle_state())
+
+
 def _restore_tfidf(estimator, archive: zipfile.ZipFile, name: str) -> None:
+    keys = checks.skops_state_keys(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name)
+    checks.check_state_keys(keys, _tfidf_state_keys(estimator), TFIDF_STATE, name)
     data = _renamed_types(checks.read_member(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name))
     untrusted = set(skops.io.get_untrusted_types(data=data))
     if not untrusted <= SKOPS_TRUSTED:
@@ -326,7 +337,7 @@ def _renamed_types(data: bytes) -> bytes:
 
 
 def _restore_json(estimator, archive: zipfile.ZipFile, name: str) -> None:
-    state = json.loads(checks.read_member(archive, JSON_STATE, checks.VOCABULARY_LIMIT, name))
+    state = json.loads(checks.read_member(archive, JSON_STATE, checks.JSON_STATE_LIMIT, name))
     try:
         estimator.restore_state(state)
     except (TypeError, ValueError, KeyError) as err:

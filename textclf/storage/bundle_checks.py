@@ -11,6 +11,7 @@ of bounds raises `BundleError` with one clear message.
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 from textclf.data.tokenize import TOKENIZERS
@@ -21,14 +22,21 @@ MiB = 1 << 20
 MAX_BUNDLE_BYTES = 1024 * MiB
 MAX_MEMBERS = 16
 MANIFEST_LIMIT = 1 * MiB
-VOCABULARY_LIMIT = 64 * MiB
+VOCABULARY_LIMIT = 16 * MiB  # a million long words; parsed into Python strings, so kept well under the budget
+JSON_STATE_LIMIT = 64 * MiB
+SCHEMA_LIMIT = 64 * MiB  # a skops state's schema.json (a kNN's training texts sit in it)
 TFIDF_LIMIT = 512 * MiB
 MAX_CLASSES = 10_000
 MAX_CLASS_CHARS = 1_000
 MAX_STRING_PARAM = MAX_WORDS
 MAX_LIST_PARAM = MAX_LIST
-MAX_PARAMETERS = 256 * MiB  # about 1 GiB of float32 weights: far above any model this lab trains
+# 128 MiB of float32 weights: every model at the lab's defaults (50,000 words, 300-d) fits twice over (a
+# multichannel embedding holds two tables); loading holds the weights read and the module built at once, so a
+# bundle at the cap stays within about 300 MB however its settings multiply out.
+MAX_PARAMETERS = 32 * MiB
 WEIGHTS_OVERHEAD = 1 * MiB  # torch's file format around the raw tensor bytes
+WEIGHTS_SLACK = 64 * 1024  # what weights may hold beyond their declared shapes' numbers
+VOCABULARY_KEYS = frozenset({"tokens", "bucket_boundaries"})
 CONCRETE_TOKENIZERS = tuple(name for name in TOKENIZERS if name != "auto")
 
 # Each numeric setting's range, from the one table `--models` options are checked against too.
@@ -64,15 +72,19 @@ def read_member(archive: zipfile.ZipFile, member: str, limit: int, name: str) ->
         info = archive.getinfo(member)
     except KeyError:
         raise refuse(name, f"it has no {member}") from None
-    if info.file_size > limit or info.compress_size > limit:
-        raise refuse(name, f"{member} declares {max(info.file_size, info.compress_size) / MiB:.1f} MiB, "
-                           f"more than the {limit / MiB:.1f} MiB it may hold")
+    check_declared_size(info, limit, member, name)
     with archive.open(info) as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
         raise refuse(name, f"{member} holds more than the {limit / MiB:.1f} MiB it may hold")
     check_inner_zip(data, limit, member, name)
     return data
+
+
+def check_declared_size(info: zipfile.ZipInfo, limit: int, member: str, name: str) -> None:
+    if info.file_size > limit or info.compress_size > limit:
+        raise refuse(name, f"{member} declares {max(info.file_size, info.compress_size) / MiB:.1f} MiB, "
+                           f"more than the {limit / MiB:.1f} MiB it may hold")
 
 
 def check_inner_zip(data: bytes, limit: int, member: str, name: str) -> None:
@@ -149,6 +161,7 @@ def _collection_problem(key: str, values: list | dict) -> str | None:
 def check_vocabulary(vocabulary, name: str) -> list[str]:
     if not isinstance(vocabulary, dict) or not isinstance(vocabulary.get("tokens"), list):
         raise refuse(name, "vocabulary.json has no token list")
+    check_state_keys(vocabulary, VOCABULARY_KEYS, "vocabulary.json", name)
     tokens = vocabulary["tokens"]
     if not all(isinstance(token, str) for token in tokens):
         raise refuse(name, "vocabulary.json holds tokens that are not strings")
@@ -172,3 +185,40 @@ def weights_limit(count: int, name: str) -> int:
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_state_keys(state, allowed, member: str, name: str) -> None:
+    """A state holds only the keys its model stores: anything else is refused, never read or kept."""
+    unknown = sorted(set(state) - set(allowed), key=str)
+    if unknown:
+        raise refuse(name, f"{member} holds {', '.join(repr(str(u)[:40]) for u in unknown[:5])}, which the model "
+                           "does not store")
+
+
+def check_weights_data(raw: bytes, expected: int, name: str) -> None:
+    """The tensor bytes torch's archive declares, against what the declared shapes need (`expected` bytes):
+    a weights file whose numbers are more than its model holds is refused before torch reads any of them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as inner:
+            declared = sum(info.file_size for info in inner.infolist() if "/data/" in f"/{info.filename}")
+    except zipfile.BadZipFile:
+        return
+    if declared > expected + WEIGHTS_SLACK:
+        raise refuse(name, f"its weights hold {declared:,} bytes of numbers where its declared shapes need "
+                           f"{expected:,}")
+
+
+def skops_state_keys(archive: zipfile.ZipFile, member: str, limit: int, name: str) -> list[str]:
+    """The top-level keys of a skops state, read from its schema by streaming the member (never reading it
+    whole), so a state with an unknown key is refused before its arrays are in memory."""
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        raise refuse(name, f"it has no {member}") from None
+    check_declared_size(info, limit, member, name)
+    with archive.open(info) as stream, zipfile.ZipFile(stream) as inner:
+        schema = json.loads(read_member(inner, "schema.json", SCHEMA_LIMIT, name))
+    content = schema.get("content") if isinstance(schema, dict) else None
+    if not isinstance(content, dict) or schema.get("__class__") != "dict":
+        raise refuse(name, f"{member} does not hold a table of state")
+    return list(content)

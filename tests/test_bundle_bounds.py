@@ -1,0 +1,139 @@
+"""Bundles whose every setting is within its bound can still multiply out to gigabytes, or carry state the model
+never stores: both are refused before the memory is spent (bundles crafted by code from small trained ones)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import skops.io
+import torch
+
+from tests.hostile import MiB, good_bundles, members, replaced, with_params, zeros_deflated, zip_with_raw
+from tests.test_memory_bombs import MAX_GROWTH, PROBE, ROOT
+from textclf.errors import BundleError
+from textclf.storage import bundle_checks as checks
+from textclf.storage.bundle import TFIDF_STATE, VOCABULARY, WEIGHTS, load_bundle
+
+
+@pytest.fixture(scope="module")
+def bundles() -> dict[str, bytes]:
+    return good_bundles()
+
+
+def _torch_bytes(state: dict) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def _with_vocabulary(bundle: bytes, tokens: list[str]) -> bytes:
+    return replaced(bundle, **{VOCABULARY: json.dumps({"tokens": tokens, "bucket_boundaries": None}).encode()})
+
+
+def test_a_small_textcnn_bundle_declaring_200_million_parameters_is_refused_before_building(bundles):
+    """50,000 words x 4,096 dimensions: each setting within its bound, 205 M parameters in all."""
+    words = ["<pad>", "<unk>", *(f"w{i}" for i in range(50_000))]
+    bomb = with_params(_with_vocabulary(bundles["cnn"], words), embed_dim=4096, max_vocab=60_000)
+    assert len(bomb) < 4 * checks.MiB
+    with pytest.raises(BundleError, match=r"describe a model of 20\d,\d{3},\d{3} parameters \(at most"):
+        load_bundle(bomb)
+
+
+def test_every_model_at_the_lab_defaults_fits_under_the_parameter_cap():
+    from textclf.models import get_model_class
+    for key in ("cnn", "rnn", "han", "rcnn", "clstm"):
+        model = get_model_class(key)(embedding="multichannel")
+        with torch.device("meta"):
+            count = sum(p.numel() for p in model.build_module(50_002, 10).parameters())
+        assert count <= checks.MAX_PARAMETERS, key
+
+
+def test_weights_holding_more_numbers_than_their_shapes_are_refused_before_torch_reads_them(bundles, monkeypatch):
+    state = torch.load(io.BytesIO(members(bundles["cnn"])[WEIGHTS]), weights_only=True)
+    padded = replaced(bundles["cnn"], **{WEIGHTS: _torch_bytes({**state, "hidden": torch.zeros(64 * 1024)})})
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch read weights that should be refused"))
+    with pytest.raises(BundleError, match="bytes of numbers where its declared shapes need"):
+        load_bundle(padded)
+
+
+def test_an_extra_key_in_the_vocabulary_is_refused(bundles):
+    vocabulary = json.loads(members(bundles["cnn"])[VOCABULARY])
+    extra = replaced(bundles["cnn"], **{VOCABULARY: json.dumps({**vocabulary, "payload": [0] * 10}).encode()})
+    with pytest.raises(BundleError, match="vocabulary.json holds 'payload', which the model does not store"):
+        load_bundle(extra)
+
+
+def _skops_state(bundle: bytes) -> dict:
+    data = members(bundle)[TFIDF_STATE]
+    return skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+
+
+def test_an_svm_state_with_an_extra_array_is_refused_before_the_state_is_read(bundles, monkeypatch):
+    state = {**_skops_state(bundles["svm"]), "extra": np.zeros(4 * checks.MiB, dtype=np.uint8)}
+    bomb = replaced(bundles["svm"], **{TFIDF_STATE: skops.io.dumps(state)})
+    read = []
+    original = checks.read_member
+    monkeypatch.setattr(checks, "read_member", lambda archive, member, *rest: read.append(member) or
+                        original(archive, member, *rest))
+    with pytest.raises(BundleError, match="tfidf.skops holds 'extra', which the model does not store"):
+        load_bundle(bomb)
+    assert TFIDF_STATE not in read  # only its schema was streamed
+
+
+def test_a_tfidf_state_that_is_not_a_table_is_refused(bundles):
+    bomb = replaced(bundles["svm"], **{TFIDF_STATE: skops.io.dumps([1, 2, 3])})
+    with pytest.raises(BundleError, match="does not hold a table of state"):
+        load_bundle(bomb)
+
+
+def test_good_bundles_still_load_and_predict(bundles):
+    for name, data in bundles.items():
+        assert load_bundle(data).predict(["tasty and warm"]).shape == (1,), name
+    with zipfile.ZipFile(io.BytesIO(bundles["svm"])) as archive:
+        assert set(checks.skops_state_keys(archive, TFIDF_STATE, checks.TFIDF_LIMIT, "svm")) == {
+            "vectorizer", "classifier"}
+
+
+def _svm_with_a_huge_extra_array(svm: bytes, size: int) -> bytes:
+    """The review's 18 KB SVM bundle: its skops state gains a key holding `size` bytes of zeros, deflated by hand
+    (built in a moment, never held in memory here)."""
+    small = skops.io.dumps({**_skops_state(svm), "extra": np.zeros(3)})
+    with zipfile.ZipFile(io.BytesIO(small)) as inner:
+        files = {name: inner.read(name) for name in inner.namelist()}
+    schema = json.loads(files["schema.json"])
+    npy = schema["content"]["extra"]["file"]
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (size // 8,)})
+    raw = (*zeros_deflated(size, header.getvalue()), len(header.getvalue()) + size)
+    state = zip_with_raw({k: v for k, v in files.items() if k != npy}, {npy: raw})
+    return replaced(svm, **{TFIDF_STATE: state})
+
+
+@pytest.mark.slow
+def test_the_reviews_two_bundles_are_refused_within_300_mb_in_a_fresh_process(tmp_path, bundles):
+    words = ["<pad>", "<unk>", *(f"w{i}" for i in range(50_000))]
+    cases = {"parameters": with_params(_with_vocabulary(bundles["cnn"], words), embed_dim=4096, max_vocab=60_000),
+             "extra array": _svm_with_a_huge_extra_array(bundles["svm"], 480 * MiB)}
+    normal = tmp_path / "normal.textclf"
+    normal.write_bytes(bundles["cnn"])
+    paths = {name: tmp_path / f"{name}.textclf" for name in cases}
+    for name, data in cases.items():
+        paths[name].write_bytes(data)
+    assert paths["extra array"].stat().st_size < 4 * MiB
+    result = subprocess.run([sys.executable, "-c", PROBE, str(normal), *map(str, paths.values())], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    expected = {"parameters": "parameters (at most", "extra array": "holds 'extra'"}
+    for name, path in paths.items():
+        outcome = report[str(path)]
+        assert "was refused" in outcome["outcome"] and expected[name] in outcome["outcome"], outcome
+        assert outcome["growth"] < MAX_GROWTH, f"{name}: peak memory grew by {outcome['growth'] / MiB:.0f} MiB"
