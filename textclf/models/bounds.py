@@ -63,7 +63,7 @@ BOUNDS: dict[str, Bound] = {
     "max_len": _int(1, 1_000_000), "max_vocab": _int(2, 10_000_000), "min_freq": _int(1, 1_000_000),
     "n_buckets": _int(1, 4096), "batch_size": _int(1, 1_000_000), "epochs": _int(0, 10_000),
     "patience": _int(0, 10_000), "k": _int(1, 1_000_000, "auto"), "ngram_max": _int(1, 16, None),
-    "min_df": _int(0, 1_000_000), "seed": _int(0, 2**32 - 1),
+    "min_df": _int(0, 1_000_000), "seed": _int(0, 2**63 - 1),
     "dropout": _float(0.0, 0.95), "C": _float(1e-6, 1e6), "lr": _float(1e-8, 100.0, None),
     "clip_norm": _float(1e-6, 1e6, None), "max_norm": _float(1e-6, 1e6, None),
     "optimizer": _words(OPTIMIZERS, None), "precision": _words(PRECISIONS), "batching": _words(strategy_names),
