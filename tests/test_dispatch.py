@@ -12,7 +12,7 @@ from textclf.errors import TextclfError
 from textclf.jobs.runner import JobRunner
 from textclf.runs.compare import compare
 from textclf.runs.comparison import TIMING_COLUMNS
-from textclf.runs.config import CompareConfig, plan_runs
+from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.dispatch import Batch, DaskCluster, LocalWorkers, Sequential, describe_exit, make_backend
 from textclf.runs.dispatch.cluster import _DaskBatch
 from textclf.runs.dispatch.local import _BatchState, _Slot
@@ -243,9 +243,10 @@ def test_cancel_reaches_a_worker_mid_epoch_and_finished_runs_are_stored(tmp_path
 def test_a_refused_run_is_reported_after_the_other_runs_trained_and_were_stored(parallel, workers, small_demo):
     """The refused runs come first in the plan and first to start (the longest expected): the rest still train."""
     stored, failed = [], []
+    refused = ModelSpec("cnn", {"no_such_option": 1})  # built directly: the command line refuses it when parsing
     with pytest.raises(TextclfError, match="does not take that option"):
-        compare(small_demo, config("cnn:no_such_option=1", "svm"), backend=workers if parallel else Sequential(1),
-                listener=partial(_stored_and_failed, plan_runs(config("cnn:no_such_option=1", "svm")), stored, failed))
+        compare(small_demo, config(refused, "svm"), backend=workers if parallel else Sequential(1),
+                listener=partial(_stored_and_failed, plan_runs(config(refused, "svm")), stored, failed))
     assert stored == ["svm"] and failed == [("cnn", False), ("cnn", False)]
 
 

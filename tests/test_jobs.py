@@ -15,7 +15,7 @@ import torch
 
 from textclf.jobs.progress import JobProgress
 from textclf.jobs.runner import JobRunner
-from textclf.runs.config import CompareConfig, plan_runs
+from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.eta import WorkEstimate
 from textclf.runs.events import BatchDone, EpochDone, RunStarted
 from textclf.storage.bundle import load_bundle
@@ -121,7 +121,8 @@ def test_a_queued_job_cancelled_never_runs(runner, store, small_demo):
 
 
 def test_a_failing_run_marks_the_job_failed_with_the_reason(runner, store, small_demo):
-    job = runner.submit(small_demo, config("svm", "cnn:no_such_option=1"))
+    # Built directly (as a page could): the command line refuses an unknown option when parsing it.
+    job = runner.submit(small_demo, config("svm", ModelSpec("cnn", {"no_such_option": 1})))
     assert job.wait(timeout=60)
     assert job.status == "failed" and "does not take that option" in job.error
     (row,) = store.list_experiments()

@@ -249,7 +249,7 @@ def _point_bundle_at(store: Store, experiment_id: int, path: Path) -> None:
                            (str(path), experiment_id))
 
 
-@pytest.mark.parametrize("target", ["database", "folder", "outside", "link", "wrong suffix"])
+@pytest.mark.parametrize("target", ["database", "folder", "link", "wrong suffix"])
 @pytest.mark.parametrize("action", ["delete_experiment", "delete_bundles"])
 def test_a_recorded_path_that_is_not_a_bundle_file_refuses_the_delete_and_nothing_is_deleted(
         tmp_path, small_demo, finished, target, action):
@@ -298,3 +298,13 @@ def test_deleting_bundles_frees_the_partials_too_and_keeps_the_results(tmp_path,
     assert store.delete_bundles(experiment_id) == 30
     assert sorted(p.name for p in folder.iterdir()) == ["kept.txt"]
     assert store.experiment(experiment_id)["runs"] == 2
+
+
+def test_a_recorded_path_outside_the_home_folder_is_left_alone_and_the_rest_deleted(tmp_path, small_demo, finished):
+    store = Store(tmp_path / "home")
+    experiment_id = record(store, small_demo, finished)
+    outside = tmp_path / "precious.textclf"
+    outside.write_bytes(b"not yours")
+    _point_bundle_at(store, experiment_id, outside)
+    store.delete_experiment(experiment_id)
+    assert outside.read_bytes() == b"not yours" and store.list_experiments() == []

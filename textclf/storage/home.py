@@ -72,14 +72,17 @@ BUNDLE_FILE = ".textclf"
 PARTIAL_FILE = BUNDLE_FILE + ".partial"
 
 
-def deletable_bundle_files(bundles: Path, recorded: list[Path], folder: Path) -> list[Path]:
+def deletable_bundle_files(home: Path, recorded: list[Path], folder: Path) -> list[Path]:
     """The files deleting an experiment's bundles removes: each recorded bundle that exists and the `.partial`
-    files a killed write left in its folder. A recorded path that is not a plain `.textclf` file under `bundles`
-    (the database itself, a folder, a link, a file elsewhere: a database edited by hand) refuses the whole
-    delete before anything is removed, so the experiment's row and files stay together."""
-    root = bundles.resolve()
+    files a killed write left in its folder. A recorded path outside the home folder is never touched (it is not
+    this folder's file); one inside it that is not a plain `.textclf` file under `bundles/` (the database itself,
+    a folder, a link: a database edited by hand) refuses the whole delete before anything is removed, so the
+    experiment's row and files stay together."""
+    bundles, root = home / BUNDLES, (home / BUNDLES).resolve()
     files = []
     for path in recorded:
+        if not Path(os.path.normpath(path.absolute())).is_relative_to(os.path.normpath(home.absolute())):
+            continue
         problem = _bundle_path_problem(path, root)
         if problem:
             raise TextclfError(f"The recorded bundle {str(path)[:200]} {problem}; nothing was deleted. Only "

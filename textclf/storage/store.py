@@ -181,7 +181,7 @@ class Store(Database):
     def _deletable_files(self, connection: sqlite3.Connection, experiment_id: int) -> list[Path]:
         """Checked before the rows change, so a refused path leaves the experiment and its files as they were."""
         recorded = self._idle_bundles(connection, experiment_id)
-        return folders.deletable_bundle_files(self.bundles_dir, recorded, self.bundle_folder(experiment_id))
+        return folders.deletable_bundle_files(self.home, recorded, self.bundle_folder(experiment_id))
 
     def _idle_bundles(self, connection: sqlite3.Connection, experiment_id: int) -> list[Path]:
         """The bundle files of an experiment that may be deleted (a running one must be cancelled first)."""
