@@ -98,11 +98,11 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
         cv = left.selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]), help=FOLDS_HELP)
         refit = right.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
         save_models = right.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
-        quick_look = left.checkbox(f"Quick look ({QUICK_LOOK_EPOCHS} epochs, under-trained)", value["quick_look"],
-                                   help=QUICK_LOOK_HELP)
-        buttons = st.columns([1, 1, 4])
-        start = buttons[0].form_submit_button("Start training", type="primary", disabled=busy)
-        if not buttons[1].form_submit_button("Estimate the time") and not start:
+        quick_look = st.checkbox(f"Quick look ({QUICK_LOOK_EPOCHS} epochs, under-trained)", value["quick_look"],
+                                 help=QUICK_LOOK_HELP)
+        buttons = st.container(horizontal=True)  # each button as wide as its label, at any page width
+        start = buttons.form_submit_button("Start training", type="primary", disabled=busy)
+        if not buttons.form_submit_button("Estimate the time") and not start:
             return None
     submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
                  "epochs": int(epochs), "quick_look": quick_look, "batch_size": batch_size, "lr": lr,
