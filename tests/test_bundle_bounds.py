@@ -18,6 +18,7 @@ import torch
 from tests.hostile import MiB, good_bundles, members, replaced, with_params, zeros_deflated, zip_with_raw
 from tests.test_memory_bombs import MAX_GROWTH, PROBE, ROOT
 from textclf.errors import BundleError
+from textclf.models.bounds import MAX_VOCABULARY
 from textclf.storage import bundle_checks as checks
 from textclf.storage.bundle import TFIDF_STATE, VOCABULARY, WEIGHTS, load_bundle
 
@@ -53,6 +54,12 @@ def test_every_model_at_the_lab_defaults_fits_under_the_parameter_cap():
         with torch.device("meta"):
             count = sum(p.numel() for p in model.build_module(50_002, 10).parameters())
         assert count <= checks.MAX_PARAMETERS, key
+
+
+def test_a_vocabulary_longer_than_its_max_vocab_is_refused_before_it_is_indexed(bundles):
+    words = ["<pad>", "<unk>", *(f"w{i}" for i in range(1_000))]
+    with pytest.raises(BundleError, match="its vocabulary lists 1,002 words where its max_vocab is 500"):
+        load_bundle(with_params(_with_vocabulary(bundles["cnn"], words), max_vocab=500))
 
 
 def test_weights_holding_more_numbers_than_their_shapes_are_refused_before_torch_reads_them(bundles, monkeypatch):
@@ -117,11 +124,11 @@ def _svm_with_a_huge_extra_array(svm: bytes, size: int) -> bytes:
 
 
 def _textcnn_at_the_cap(cnn: bytes) -> bytes:
-    """A TextCNN just under the parameter cap (110,000 words x 300-d) with zero weights: a 0.4 MB file that
-    must load, since every setting and size is within its bound."""
-    words = ["<pad>", "<unk>", *(f"w{i}" for i in range(110_000 - 2))]
-    bundle = with_params(_with_vocabulary(cnn, words), embed_dim=300, filters=100, max_vocab=200_000)
-    estimator = load_bundle(cnn).estimator.set_params(embed_dim=300, filters=100)
+    """A TextCNN at the vocabulary cap and just under the parameter cap (300,000 words x 110-d) with zero
+    weights: a small file that must load, since every setting and size is within its bound."""
+    words = ["<pad>", "<unk>", *(f"w{i}" for i in range(MAX_VOCABULARY - 2))]
+    bundle = with_params(_with_vocabulary(cnn, words), embed_dim=110, filters=100, max_vocab=MAX_VOCABULARY)
+    estimator = load_bundle(cnn).estimator.set_params(embed_dim=110, filters=100)
     module = estimator.build_module(len(words), len(estimator.classes_))
     state = {key: torch.zeros_like(value) for key, value in module.state_dict().items()}
     assert sum(value.numel() for value in state.values()) <= checks.MAX_PARAMETERS

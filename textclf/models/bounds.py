@@ -23,6 +23,9 @@ from textclf.training.strategies import strategy_names
 MAX_WORDS = 100  # the longest free word setting (e.g. a vectors file's name) a bundle or option may carry
 MAX_PATH = 4096
 MAX_LIST = 32
+# Six times the lab's default vocabulary; a bundle's token list is held to it too, so that the words (about 90 MB
+# a million) and the largest weights a bundle may hold stay within 300 MB together.
+MAX_VOCABULARY = 300_000
 GENERIC_INT = (-1_000_000_000, 1_000_000_000)
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 
@@ -60,7 +63,7 @@ def _words(choices, *also) -> Bound:
 BOUNDS: dict[str, Bound] = {
     "embed_dim": _int(1, MAX_EMBED_DIM), "hidden": _int(1, 4096), "latent": _int(1, 4096),
     "filters": _int(1, 4096), "kernel_size": _int(1, 64), "kernel_sizes": Bound(int, 1, 64, is_list=True),
-    "max_len": _int(1, 1_000_000), "max_vocab": _int(2, 10_000_000), "min_freq": _int(1, 1_000_000),
+    "max_len": _int(1, 1_000_000), "max_vocab": _int(2, MAX_VOCABULARY), "min_freq": _int(1, 1_000_000),
     "n_buckets": _int(1, 4096), "batch_size": _int(1, 1_000_000), "epochs": _int(0, 10_000),
     "patience": _int(0, 10_000), "k": _int(1, 1_000_000, "auto"), "ngram_max": _int(1, 16, None),
     "min_df": _int(0, 1_000_000), "seed": _int(0, 2**63 - 1),

@@ -38,6 +38,7 @@ from textclf.data.tokenize import Tokenizer
 from textclf.errors import BundleError, TextclfError
 from textclf.models import get_model_class
 from textclf.models.base import TextClassifier
+from textclf.models.bounds import MAX_VOCABULARY
 from textclf.models.tfidf import HASH_SPACE, HashedTfidf
 from textclf.storage import bundle_checks as checks
 from textclf.version import __version__
@@ -262,7 +263,9 @@ def _model_class(key: str, kind, name: str) -> type[TextClassifier]:
 
 def _restore_neural(estimator, archive: zipfile.ZipFile, name: str) -> None:
     vocabulary = json.loads(checks.read_member(archive, VOCABULARY, checks.VOCABULARY_LIMIT, name))
-    estimator.restore_vocabulary(checks.check_vocabulary(vocabulary, name), vocabulary.get("bucket_boundaries"))
+    tokens = checks.check_vocabulary(vocabulary, name)
+    checks.check_vocabulary_size(len(tokens), getattr(estimator, "max_vocab", MAX_VOCABULARY), name)
+    estimator.restore_vocabulary(tokens, vocabulary.get("bucket_boundaries"))
     count = estimator.restored_parameter_count()
     raw = checks.read_member(archive, WEIGHTS, checks.weights_limit(count, name), name)
     checks.check_weights_data(raw, 4 * count, name)

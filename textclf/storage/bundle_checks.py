@@ -175,6 +175,12 @@ def check_vocabulary(vocabulary, name: str) -> list[str]:
     return tokens
 
 
+def check_vocabulary_size(size: int, max_vocab: int, name: str) -> None:
+    """A vocabulary is never longer than the `max_vocab` it was trained with (the two special tokens included)."""
+    if size > max(max_vocab, 2):
+        raise refuse(name, f"its vocabulary lists {size:,} words where its max_vocab is {max_vocab:,}")
+
+
 def weights_limit(count: int, name: str) -> int:
     """How many bytes the weights of a `count`-parameter module may take; refuses an oversized module first."""
     if count > MAX_PARAMETERS:
