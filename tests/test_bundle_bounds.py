@@ -70,6 +70,13 @@ def test_weights_holding_more_numbers_than_their_shapes_are_refused_before_torch
         load_bundle(padded)
 
 
+def test_an_extra_tensor_in_the_weights_is_refused_by_name(bundles):
+    state = torch.load(io.BytesIO(members(bundles["cnn"])[WEIGHTS]), weights_only=True)
+    extra = replaced(bundles["cnn"], **{WEIGHTS: _torch_bytes({**state, "payload": torch.zeros(4)})})
+    with pytest.raises(BundleError, match="weights.pt holds 'payload', which the model does not store"):
+        load_bundle(extra)
+
+
 def test_an_extra_key_in_the_vocabulary_is_refused(bundles):
     vocabulary = json.loads(members(bundles["cnn"])[VOCABULARY])
     extra = replaced(bundles["cnn"], **{VOCABULARY: json.dumps({**vocabulary, "payload": [0] * 10}).encode()})

@@ -277,7 +277,14 @@ def _restore_neural(estimator, archive: zipfile.ZipFile, name: str) -> None:
     del raw  # the file's bytes are not needed beside the tensors read from them and the module they fill
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise checks.refuse(name, "its weights are not a table of tensors")
+    checks.check_state_keys(state, _weight_names(estimator), WEIGHTS, name)
     estimator.restore_weights(state)
+
+
+def _weight_names(estimator) -> set[str]:
+    """The tensors the model's module holds, named as in its state_dict (built on torch's meta device: free)."""
+    with torch.device("meta"):
+        return set(estimator.build_module(len(estimator.vocab_), len(estimator.classes_)).state_dict())
 
 
 def _columns_fit(vectorizer: HashedTfidf) -> bool:
