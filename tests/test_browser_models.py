@@ -36,6 +36,8 @@ def test_han_and_multichannel_textcnn_train_and_show_on_compare(page, server, sh
     choose(page, "Models", "HAN")
     choose(page, "Embeddings (neural models)", "multichannel")
     page.get_by_role("spinbutton", name="Epochs (max)").fill("1")
+    page.get_by_text("Quick look").hover()  # away from the fields, so no menu is fading out in the picture
+    page.wait_for_timeout(500)
     snap(page, shots / "train_han_multichannel.png")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Training finished").wait_for(timeout=300_000)
