@@ -79,3 +79,11 @@ def test_a_diverging_run_is_a_failed_run_with_its_reason_and_the_svm_beside_it_i
     (failure,) = details["failures"]
     assert failure["run"].startswith("TextCNN") and "diverged" in failure["reason"] and "lr" in failure["reason"]
     assert store.load_comparison(experiment["id"]).table.model.tolist() == ["SVM"]
+
+
+@pytest.mark.parametrize("setting", [{"lr": float("nan")}, {"lr": float("inf")}, {"epochs": 10**9},
+                                     {"batch_size": 10**9}, {"patience": 0}])
+def test_run_wide_settings_are_held_to_the_same_bounds(setting):
+    with pytest.raises(TextclfError) as refused:
+        CompareConfig(**setting)
+    assert next(iter(setting)).replace("_", " ") in str(refused.value)

@@ -113,6 +113,11 @@ class CompareConfig:
         for name in ("epochs", "batch_size", "n_buckets", "patience"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise TextclfError(f"{name.replace('_', ' ')} must be at least 1.")
+        for name in ("epochs", "batch_size", "n_buckets", "patience", "lr"):  # the bundle loader's bounds too
+            value = getattr(self, name)
+            if value is not None and (problem := setting_problem(name, value)):
+                raise TextclfError(f"The {name.replace('_', ' ')} {str(value)[:40]} {problem}: it must be "
+                                   f"{bound_text(name)}.")
         if self.cv == 1 or self.cv < 0:
             raise TextclfError("Cross-validation needs at least 2 folds (or 0 for one train/validation/test split).")
         if self.max_len != AUTO and (not isinstance(self.max_len, int) or self.max_len < 1):
