@@ -64,13 +64,17 @@ def evaluation_pass(module: nn.Module, data: EncodedTexts, precision) -> float:
     return time.perf_counter() - started
 
 
-def measure(name: str, length: int, reps: int) -> list[dict]:
+def one_batch(name: str, length: int):
+    """A seeded model of `name` in training mode, its optimizer, one batch of `length` tokens and its labels."""
     build, max_slots = MODELS[name]
     torch.manual_seed(0)
     module = build().train()
-    optimizer = make_optimizer(module, 1e-3)
     data = EncodedTexts(torch.randint(2, VOCAB, (BATCH, length)), torch.full((BATCH,), length))
-    labels = torch.arange(BATCH) % CLASSES
+    return module, make_optimizer(module, 1e-3), data, torch.arange(BATCH) % CLASSES, max_slots
+
+
+def measure(name: str, length: int, reps: int) -> list[dict]:
+    module, optimizer, data, labels, max_slots = one_batch(name, length)
     passes = {"training step": lambda p: training_step(module.train(), optimizer, data, labels, max_slots, p),
               "evaluation pass": lambda p: evaluation_pass(module, data, p)}
     rows = []

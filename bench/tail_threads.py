@@ -25,7 +25,7 @@ import time
 
 import torch
 from common import dataset_path, sample_rows
-from precision import BATCH, CLASSES, MODELS, VOCAB, EncodedTexts, make_optimizer, training_step
+from precision import MODELS, one_batch, training_step
 
 from textclf.data.reading import load_dataset
 from textclf.runs.compare import compare
@@ -51,12 +51,7 @@ def timed(dataset, config, tail_threads: bool):
 
 def step_times(name: str, length: int, threads: tuple[int, ...], reps: int = 5) -> dict:
     """Median wall and CPU seconds of one fp32 training step per thread count, interleaved after a warm-up."""
-    build, max_slots = MODELS[name]
-    torch.manual_seed(0)
-    module = build().train()
-    optimizer = make_optimizer(module, 1e-3)
-    data = EncodedTexts(torch.randint(2, VOCAB, (BATCH, length)), torch.full((BATCH,), length))
-    labels = torch.arange(BATCH) % CLASSES
+    module, optimizer, data, labels, max_slots = one_batch(name, length)
     times = {count: ([], []) for count in threads}
     for count in [*threads, *threads * reps]:
         torch.set_num_threads(count)
