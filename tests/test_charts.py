@@ -108,4 +108,11 @@ def test_class_counts_label_the_bars():
 def test_user_class_names_are_escaped_in_figures():
     profile = Profile(rows=2, classes={"<a href='x'>spam</a>": 1, "ham": 1}, language="en", tokenizer="words",
                       length_mean=1, length_median=1, length_p95=1, length_max=1, vocabulary=2, dropped={})
-    assert list(charts.class_counts(profile).data[0].x)[0] == "&lt;a href=&#x27;x&#x27;&gt;spam&lt;/a&gt;"
+    assert list(charts.class_counts(profile).data[0].x)[0] == "&lt;a href='x'&gt;spam&lt;/a&gt;"
+
+
+def test_quotes_in_names_are_shown_as_quotes_not_as_entities():
+    """Plotly decodes &lt; &gt; &amp; but shows &quot; as written: a quote must not be escaped twice."""
+    profile = Profile(rows=2, classes={'say "hi" & go': 1, "ham": 1}, language="en", tokenizer="words",
+                      length_mean=1, length_median=1, length_p95=1, length_max=1, vocabulary=2, dropped={})
+    assert list(charts.class_counts(profile).data[0].x)[0] == 'say "hi" &amp; go'

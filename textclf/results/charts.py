@@ -28,9 +28,15 @@ LEGEND_ROW_PX = 20
 MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
 
 
+def _escaped(text) -> str:
+    """User-provided text (a class or model name) as plotly shows it literally. Plotly renders a subset of HTML,
+    links included, so <, > and & are escaped; quotes are not (plotly would show `&quot;` as it is written, and
+    outside a tag a quote is plain text)."""
+    return html.escape(str(text), quote=False)
+
+
 def _safe(labels: Sequence) -> list[str]:
-    """User-provided labels (class names) escaped: plotly renders a subset of HTML, links included."""
-    return [html.escape(str(label)) for label in labels]
+    return [_escaped(label) for label in labels]
 
 
 def _short(label: str, limit: int = LABEL_CHARS) -> str:
@@ -41,7 +47,7 @@ def _short(label: str, limit: int = LABEL_CHARS) -> str:
 
 def _wrapped(model: str) -> str:
     """Model names break before their options ('BiLSTM<br>(mean)'): they stay horizontal and readable."""
-    return html.escape(model).replace(" (", "<br>(")
+    return _escaped(model).replace(" (", "<br>(")
 
 
 def _readable_models(fig: go.Figure, models: Sequence[str]) -> None:
@@ -147,7 +153,7 @@ def accuracy_dots(table: pd.DataFrame, metric: str = "accuracy", baseline: float
 
 
 def _cell_label(model: str, batching: str) -> str:
-    return html.escape(cell_name((model, batching)))
+    return _escaped(cell_name((model, batching)))
 
 
 def _zoomed(values: pd.Series, summary: pd.DataFrame, metric: str = "accuracy",
@@ -226,7 +232,7 @@ def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True) -> go.Figu
     for batching in table["batching"].unique() if colour_legend else []:
         _legend_entry(fig, batching_label(batching), {"color": batching_colour(batching)})
     for model, symbol in symbols.items():
-        _legend_entry(fig, html.escape(model), {"color": "#555", "symbol": symbol})
+        _legend_entry(fig, _escaped(model), {"color": "#555", "symbol": symbol})
     fig.update_xaxes(ticksuffix=" s", automargin=True)
     fig.update_yaxes(tickformat=".1%", automargin=True)
     fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"})
@@ -253,7 +259,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
         epochs = [h["epoch"] for h in run.history]
         last_epoch = max(last_epoch, *epochs)
         fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers",
-                        name=html.escape(group), legendgroup=group, showlegend=group not in shown,
+                        name=_escaped(group), legendgroup=group, showlegend=group not in shown,
                         line={"color": batching_colour(record["batching"]), "dash": dash},
                         customdata=[record["seed"]] * len(epochs),
                         hovertemplate="epoch %{x}: %{y:.3g}<extra>%{fullData.name} · seed %{customdata}</extra>")
