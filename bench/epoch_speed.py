@@ -1,6 +1,7 @@
 """Seconds per training epoch of TextCNN and BiRNN under each batching strategy, interleaved.
 
     python bench/epoch_speed.py --dataset mr --models cnn,rnn --reps 3
+    python bench/epoch_speed.py --dataset mr --models rnn,rnn:impl=packed --reps 3   # options as in compare
 
 One thread (torch.set_num_threads(1)). For each model, every strategy gets its own module (same initial
 weights) and the epochs run interleaved — rep 1: max_length, per_batch, bucket; rep 2: the same order;
@@ -24,6 +25,7 @@ from common import CompareConfig, encoded_parts, prepared
 
 from textclf.data.vocab import EncodedTexts
 from textclf.models import create
+from textclf.runs.config import ModelSpec
 from textclf.training.batching import STRATEGIES, make_strategy
 from textclf.training.loop import TrainSettings, seed_everything, train_module
 from textclf.training.progress import BatchDone
@@ -58,7 +60,8 @@ def head(data: EncodedTexts, labels: torch.Tensor, rows: int) -> tuple[EncodedTe
 def time_model(key: str, parts: dict, vocab_size: int, classes: list[str], strategies: list[str], reps: int,
                batch_size: int) -> dict[str, list[dict]]:
     """Per strategy, one record per timed epoch: seconds, steps, real tokens and padded slots."""
-    estimator = create(key)
+    spec = ModelSpec.parse(key)
+    estimator = create(spec.key, **spec.params)
     (train, train_labels), (val, val_labels) = parts["train"], parts["validation"]
     y_train, y_val = label_ids(train_labels, classes), label_ids(val_labels, classes)
     lr = estimator.learning_rate()
@@ -130,7 +133,7 @@ def main() -> None:
           "| speed ratio (CPU) | speed ratio (wall) | slots ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
     for key, result in results.items():
-        label = create(key).label({})
+        label = ModelSpec.parse(key).label
         for r in result["summary"]:
             ratios = " | ".join(f"{r[k]:.2f}×" if k in r else "–" for k in ("cpu_ratio", "wall_ratio", "slots_ratio"))
             print(f"| {label} | {r['strategy']} | {r['steps']} | {r['waste']:.1%} | {r['cpu_s']:.2f} "
