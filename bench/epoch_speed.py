@@ -26,9 +26,9 @@ from common import CompareConfig, encoded_parts, prepared
 from textclf.data.vocab import EncodedTexts
 from textclf.models import create
 from textclf.runs.config import ModelSpec
-from textclf.training.batching import STRATEGIES, make_strategy
 from textclf.training.loop import TrainSettings, seed_everything, train_module
 from textclf.training.progress import BatchDone
+from textclf.training.strategies import make_strategy, strategy_names
 
 WARMUP_ROWS = 640
 
@@ -111,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mr")
     parser.add_argument("--models", default="cnn,rnn")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default=",".join(strategy_names()))
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", help="also write every timed epoch to this JSON file")

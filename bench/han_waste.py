@@ -20,7 +20,8 @@ from textclf.data.documents import encode_documents, sentence_tokens
 from textclf.data.reading import load_dataset
 from textclf.data.tokenize import Tokenizer, resolve
 from textclf.data.vocab import Vocabulary
-from textclf.training.batching import Batch, document_level_stats, make_document_strategy, padding_stats
+from textclf.training.batching import Batch, document_level_stats, padding_stats
+from textclf.training.strategies import make_document_strategy
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 BATCH, MAX_LEN = 32, 256

@@ -13,7 +13,8 @@ import argparse
 import torch
 from common import ALL_DATASETS, CompareConfig, dataset_path, encoded_parts, prepared
 
-from textclf.training.batching import DEFAULT_BUCKETS, make_strategy, padding_stats
+from textclf.training.batching import DEFAULT_BUCKETS, padding_stats
+from textclf.training.strategies import make_strategy
 
 SETTINGS = {  # column name -> (strategy, pad_to)
     "max_length": ("max_length", "batch"),

@@ -19,8 +19,8 @@ from common import CompareConfig, encoded_parts, prepared
 from torch.nn import functional as F
 
 from textclf.models import create
-from textclf.training.batching import STRATEGIES, make_strategy
 from textclf.training.loop import make_optimizer, seed_everything
+from textclf.training.strategies import make_strategy, strategy_names
 
 OPTIMIZERS = {"plain": lambda module, lr: torch.optim.Adam(module.parameters(), lr=lr), "fused": make_optimizer}
 
@@ -67,7 +67,7 @@ def main() -> None:
         estimator = create(key)
         lr = estimator.learning_rate()
         runs = {}
-        for name in STRATEGIES:
+        for name in strategy_names():
             strategy = make_strategy(name, config.batch_size)
             if hasattr(strategy, "fit"):
                 strategy.fit(train.lengths)

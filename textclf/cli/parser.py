@@ -14,7 +14,8 @@ from textclf.models import model_keys
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig
 from textclf.runs.dispatch import BACKEND_VARIABLE, BACKENDS, PROCESSES
 from textclf.storage.store import MAX_ID
-from textclf.training.batching import PAD_TO, STRATEGIES
+from textclf.training.batching import PAD_TO
+from textclf.training.strategies import strategy_names
 
 DESCRIPTION = "Command line: `python -m textclf compare|profile|report|runs|predict|explain ...`."
 HOME_HELP = "folder of the run store and model bundles (default: $TEXTCLF_HOME, else ~/.textclf)"
@@ -105,7 +106,7 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated models ({', '.join(model_keys())}), options after colons, "
                              "e.g. cnn:embedding=multichannel,rnn:cell=gru:pooling=attention,han")
     parser.add_argument("--batching", default=",".join(defaults.batchings),
-                        help=f"comma-separated strategies from {', '.join(STRATEGIES)}")
+                        help=f"comma-separated strategies from {', '.join(strategy_names())}")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
     parser.add_argument("--epochs", type=int, default=defaults.epochs,
                         help="epoch cap (default: each model's own, 30; early stopping usually ends sooner)")

@@ -10,7 +10,6 @@ registry's business (`textclf.training.strategies`); this module holds the mecha
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -349,16 +348,3 @@ class DocumentBucketed(DocumentStrategy):
 
     def _pad(self, lengths, index):
         return int(lengths.n_sentences[index.numpy()].max()), None
-
-
-REGISTRY_NAMES = ("BATCHING_NAMES", "make_strategy", "make_document_strategy")
-
-
-def __getattr__(name: str):
-    """Names that moved to the strategy registry, still importable from here (read there, at first use: the
-    registry builds on this module, so this module cannot import it at load time). `STRATEGIES` is the tuple of
-    names registered when it is imported."""
-    if name not in (*REGISTRY_NAMES, "STRATEGIES"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    registry = importlib.import_module("textclf.training.strategies")
-    return registry.strategy_names() if name == "STRATEGIES" else getattr(registry, name)
