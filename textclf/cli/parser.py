@@ -7,7 +7,14 @@ import os
 
 from textclf.cli.bundles import run_explain, run_predict
 from textclf.cli.compare import run_compare, run_profile
-from textclf.cli.runs import run_report, run_runs_delete, run_runs_export, run_runs_list, run_runs_show
+from textclf.cli.runs import (
+    run_report,
+    run_runs_cancel,
+    run_runs_delete,
+    run_runs_export,
+    run_runs_list,
+    run_runs_show,
+)
 from textclf.data.reading import ENCODINGS, SEPARATOR_BY_NAME
 from textclf.data.tokenize import TOKENIZERS
 from textclf.models import model_keys
@@ -68,7 +75,7 @@ def _add_home_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_runs_parser(commands) -> None:
-    runs = commands.add_parser("runs", help="list, show, export or delete the experiments in the run store")
+    runs = commands.add_parser("runs", help="list, show, export, delete or cancel the experiments in the run store")
     actions = runs.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="every stored experiment with its status, newest first")
     listing.set_defaults(handler=run_runs_list)
@@ -80,9 +87,12 @@ def _add_runs_parser(commands) -> None:
     export.set_defaults(handler=run_runs_export)
     delete = actions.add_parser("delete", help="delete an experiment, its runs and its bundle files")
     delete.set_defaults(handler=run_runs_delete)
-    for action in (show, export, delete):
+    cancel = actions.add_parser("cancel", help="stop a queued or running experiment, whichever process trains it "
+                                               "(its finished runs are kept)")
+    cancel.set_defaults(handler=run_runs_cancel)
+    for action in (show, export, delete, cancel):
         action.add_argument("id", type=_experiment_id, help="experiment id (see runs list)")
-    for action in (listing, show, export, delete):
+    for action in (listing, show, export, delete, cancel):
         _add_home_argument(action)
 
 

@@ -1,4 +1,4 @@
-"""`runs list|show|export|delete` on the run store, and `report` on a results file."""
+"""`runs list|show|export|delete|cancel` on the run store, and `report` on a results file."""
 
 from __future__ import annotations
 
@@ -62,4 +62,14 @@ def run_runs_export(args: argparse.Namespace) -> int:
 def run_runs_delete(args: argparse.Namespace) -> int:
     Store(args.home).delete_experiment(args.id)
     print(f"deleted experiment {args.id}")
+    return 0
+
+
+def run_runs_cancel(args: argparse.Namespace) -> int:
+    """Ask the process training the experiment (a dashboard, a `compare` in another terminal) to stop before its
+    next batch; the runs it finished stay stored."""
+    store = Store(args.home)
+    status = store.request_cancel(args.id)
+    print(f"asked experiment {args.id} ({status}) to stop before its next batch; its finished runs are kept "
+          f"(python -m textclf runs show {args.id})")
     return 0

@@ -114,7 +114,19 @@ class JobProgress:
             "batches": self.batches, "loss": self.loss, "val_accuracy": self.val_accuracy,
             "eta_seconds": self.eta(), "elapsed_seconds": elapsed, "losses": list(self.losses),
             "worker": self.worker, "runs_running": len(self.in_flight), "stage": self.stage,
+            "in_flight": [{"run": f.run.name, "worker": f.worker, "share": f.share} for f in self.in_flight.values()],
         }
+
+    def work_left(self) -> tuple[list[float], list[float]] | None:
+        """(seconds left in each run in flight, seconds of each run not started yet) by the same cost model as the
+        time left; None before the comparison is planned or while no rate is known. What a queue waits for."""
+        if self.estimate is None or self.ended is not None or self.eta() is None:
+            return None
+        started = {f.index for f in self.in_flight.values()}
+        flying = [self.estimate.run_seconds(f.index, f.share) for f in self.in_flight.values()]
+        waiting = [self.estimate.run_seconds(i) for i in range(self.runs_total)
+                   if i not in started and i not in self.finished]
+        return flying, waiting
 
     def eta(self) -> float | None:
         """Seconds left, from the slots still to process at the rates measured on finished epochs (see eta.py),

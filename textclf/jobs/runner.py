@@ -23,7 +23,9 @@ from pathlib import Path
 from textclf.data.profile import profile_dataset
 from textclf.data.reading import Dataset
 from textclf.errors import TextclfError
+from textclf.jobs.line import Place, WorkLeft, starts_in
 from textclf.jobs.progress import JobProgress
+from textclf.runs.calibration import Calibration, calibration_key
 from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.config import CompareConfig, RunSpec, plan_runs
@@ -43,9 +45,11 @@ from textclf.runs.events import (
 )
 from textclf.runs.prepare import Prepared
 from textclf.storage.bundle import run_bundle_path, save_bundle
+from textclf.storage.home import cancel_file
 from textclf.storage.store import BUNDLES, Store, resolve_home
 
 CONCURRENT_JOBS = 8
+CANCEL_WATCH_SECONDS = 0.5  # how often queued jobs look for a cancel asked by another process
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ class Job:
         self._backend = backend or Sequential()
         self.dataset, self.config, self.save_models = dataset, config, save_models
         self.experiment_id = store.create_experiment(dataset, config) if store else None
+        self._cancel_file = cancel_file(store.home, self.experiment_id) if store else None
         self.status = Status.QUEUED
         self.error: str | None = None
         self._store, self._bundles_dir, self._on_event = store, bundles_dir, on_event
@@ -88,6 +93,13 @@ class Job:
         """True once the job has finished (done, cancelled, failed), False if `timeout` passed first."""
         return self._finished.wait(timeout)
 
+    def stop_asked(self) -> bool:
+        """Whether to stop before the next batch: cancelled here, or by another process (`runs cancel`, another
+        dashboard) through the store's cancel file."""
+        if not self._stop.is_set() and self._cancel_file is not None and self._cancel_file.exists():
+            self._stop.set()
+        return self._stop.is_set()
+
     def cancel(self) -> None:
         """Stop before the next batch (at once if still queued); the runs finished so far are kept."""
         self._stop.set()
@@ -105,6 +117,21 @@ class Job:
         snapshot["runs_ahead"] = self._backend.ahead(self.id) if snapshot["status"] == Status.RUNNING else None
         return snapshot
 
+    def work_left(self) -> WorkLeft | None:
+        """Seconds left of its runs in flight and of its runs not started (see `JobProgress.work_left`); a job not
+        planned yet counts as one run of its estimate before Start, if it has one."""
+        with self._lock:
+            work = self._progress.work_left()
+            planned = self._progress.estimate is not None
+        if work is None and not planned and self.config.estimated_seconds and not self.finished:
+            return [], [self.config.estimated_seconds * self._backend.workers]
+        return work
+
+    def seconds_needed(self) -> float | None:
+        """Its own time left (the estimate before Start while it is not planned yet)."""
+        eta = self.progress()["eta_seconds"]
+        return eta if eta is not None or self.finished else self.config.estimated_seconds
+
     def comparison(self) -> Comparison | None:
         """The runs finished so far, with their fitted models; None until the data is split and tokenized."""
         with self._lock:
@@ -117,7 +144,7 @@ class Job:
         if not self._begin():
             return
         try:
-            compare(self.dataset, self.config, listener=self._hear, should_stop=self._stop.is_set,
+            compare(self.dataset, self.config, listener=self._hear, should_stop=self.stop_asked,
                     on_prepared=self._on_prepared, keep_models=True, backend=self._backend, key=self.id)
         except Cancelled:
             self._finish(Status.CANCELLED)
@@ -154,10 +181,19 @@ class Job:
             profile = profile_dataset(self.dataset, prepared.tokenizer, tokens=prepared.tokens)
             self._store.record_prepared(self.experiment_id, comparison, profile.as_dict())
         runs = plan_runs(self.config)
-        estimate = WorkEstimate([run.model.label for run in runs], planned_slots(prepared, self.config, runs))
+        estimate = WorkEstimate([run.model.label for run in runs], planned_slots(prepared, self.config, runs),
+                                prior=self._calibrated_rates(runs))
         with self._lock:
             self._comparison = replace(comparison, runs=[])
             self._progress.estimate = estimate
+
+    def _calibrated_rates(self, runs: list[RunSpec]) -> dict[str, float]:
+        """Seconds per slot this machine measured for the runs' settings (Estimate the time keeps them), so time
+        left is told from the first batches; settings never measured wait for their first epoch."""
+        threads = getattr(self._backend, "threads", None) or 1
+        kept = Calibration.in_home(self._store.home if self._store else resolve_home(), threads=threads).rates
+        keys = {run.model.label: calibration_key(run.model, threads) for run in runs}
+        return {label: kept[key] for label, key in keys.items() if key in kept}
 
     def _hear(self, event: RunEvent) -> None:
         """A run event: recorded (a finished or failed run persisted first), then passed on to `on_event`."""
@@ -226,6 +262,9 @@ class JobRunner:
             store.mark_interrupted()
         count = 1 if self.backend.serial else CONCURRENT_JOBS
         self._workers = [threading.Thread(target=self._work, name="textclf-jobs", daemon=True) for _ in range(count)]
+        self._watching = threading.Event()
+        if store:
+            self._workers.append(threading.Thread(target=self._watch_cancels, name="textclf-cancels", daemon=True))
         for worker in self._workers:
             worker.start()
 
@@ -265,6 +304,28 @@ class JobRunner:
             earlier = self._jobs[: self._jobs.index(job)] if job in self._jobs else []
         return [other for other in earlier if not other.finished]
 
+    def job_for_experiment(self, experiment_id: int) -> Job | None:
+        """The job recording stored experiment `experiment_id` in this process, if it is one of this runner's."""
+        with self._lock:
+            return next((job for job in self._jobs if job.experiment_id == experiment_id), None)
+
+    def place(self, job: Job) -> Place | None:
+        """Where `job` stands in line while none of its runs trains (None once one does, or when it has ended):
+        its place among the unfinished comparisons, the runs that start before its next one, and the seconds until
+        it should start and finish."""
+        progress = job.progress()
+        waiting_for_worker = progress["status"] == Status.RUNNING and progress["runs_ahead"] is not None
+        if job.finished or progress["runs_running"] or not (progress["status"] == Status.QUEUED or waiting_for_worker):
+            return None
+        ahead = self.ahead(job)
+        work = [other.work_left() for other in ahead]
+        runs_ahead = progress["runs_ahead"] if waiting_for_worker else sum(
+            other.progress()["runs_total"] - other.progress()["runs_done"] for other in ahead)
+        start = starts_in(work, self.backend.workers, progress["runs_ahead"] if waiting_for_worker else None)
+        own = job.seconds_needed()
+        finish = None if start is None or own is None else start + own
+        return Place(len(ahead) + 1, tuple(other.experiment_id for other in ahead), runs_ahead, start, finish)
+
     def _active(self, owner: str | None) -> Job | None:
         if owner is None:
             return None
@@ -275,14 +336,22 @@ class JobRunner:
         with self._lock:
             self._closed = True
             jobs = list(self._jobs)
+        self._watching.set()
         if cancel:
             for job in jobs:
                 job.cancel()
-        for _ in self._workers:
+        for _ in range(len(self._workers)):
             self._queue.put(None)
         for worker in self._workers:
             worker.join(timeout)
         self.backend.close()
+
+    def _watch_cancels(self) -> None:
+        """A cancel asked by another process reaches a queued job here (a running one also checks every batch)."""
+        while not self._watching.wait(CANCEL_WATCH_SECONDS):
+            for job in self.jobs():
+                if not job.finished and self.store.cancel_requested(job.experiment_id):
+                    job.cancel()
 
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:

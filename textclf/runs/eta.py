@@ -60,6 +60,7 @@ class WorkEstimate:
     slots: list[int]
     measured: dict[str, list[float]] = field(default_factory=dict)
     classical_seconds: list[float] = field(default_factory=list)
+    prior: dict[str, float] = field(default_factory=dict)  # calibrated seconds per slot, by model, until measured
 
     def epoch_finished(self, model: str, slots: int, seconds: float) -> None:
         seconds_and_slots = self.measured.setdefault(model, [0.0, 0])
@@ -73,18 +74,26 @@ class WorkEstimate:
     def seconds_left(self, shares_done: Mapping[int, float], workers: int = 1) -> float | None:
         """Seconds for the work left, given each run's share (0–1) of its planned work done (finished runs 1,
         runs not started yet left out). Several workers share the work left, but it cannot end sooner than its
-        largest run left takes."""
-        if not self.measured:
+        largest run left takes. Before any epoch has finished, only calibrated rates (`prior`) give one."""
+        if not self.measured and not self.prior:
             return None
-        overall = sum(s for s, _ in self.measured.values()) / max(1, sum(n for _, n in self.measured.values()))
-        classical = float(np.mean(self.classical_seconds)) if self.classical_seconds else 0.0
-        left = []
-        for index, slots in enumerate(self.slots):
-            share_left = 1.0 - shares_done.get(index, 0.0)
-            if slots == 0:
-                left.append(share_left * classical)
-                continue
-            seconds, measured_slots = self.measured.get(self.models[index], (0.0, 0))
-            rate = seconds / measured_slots if measured_slots else overall
-            left.append(share_left * slots * rate)
+        left = [self.run_seconds(index, shares_done.get(index, 0.0)) for index in range(len(self.slots))]
         return max(sum(left) / max(1, workers), max(left, default=0.0))
+
+    def run_seconds(self, index: int, share_done: float = 0.0) -> float:
+        """Seconds left in run `index` once `share_done` of it is done: its slots at its model's measured rate,
+        else its calibrated rate, else the rate measured over every model so far; classical runs at the time the
+        finished ones took."""
+        share_left = 1.0 - share_done
+        if self.slots[index] == 0:
+            return share_left * (float(np.mean(self.classical_seconds)) if self.classical_seconds else 0.0)
+        seconds, measured_slots = self.measured.get(self.models[index], (0.0, 0))
+        if measured_slots:
+            rate = seconds / measured_slots
+        elif self.models[index] in self.prior:
+            rate = self.prior[self.models[index]]
+        elif self.measured:
+            rate = sum(s for s, _ in self.measured.values()) / max(1, sum(n for _, n in self.measured.values()))
+        else:
+            rate = float(np.mean(list(self.prior.values())))
+        return share_left * self.slots[index] * rate

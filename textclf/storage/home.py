@@ -16,6 +16,8 @@ from textclf.errors import TextclfError
 HOME_VARIABLE = "TEXTCLF_HOME"
 DATABASE = "textclf.db"
 BUNDLES = "bundles"
+DATASETS = "datasets"
+CANCEL_REQUESTS = "cancel"
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -28,6 +30,25 @@ def resolve_home(home: str | os.PathLike | None = None) -> Path:
         raise TextclfError(f"Cannot use {path} as the textclf folder ({err.strerror}). Choose another folder "
                            f"with --home or the {HOME_VARIABLE} environment variable.") from None
     return path
+
+
+def dataset_file(home: Path, content_hash: str) -> Path:
+    """Where an experiment's dataset is kept, by content hash, so a reload or a restart can read it again."""
+    return home / DATASETS / f"{content_hash}.json"
+
+
+def cancel_file(home: Path, experiment_id: int) -> Path:
+    """A cancel asked for from any process (`runs cancel`, another tab's server): the process training the
+    experiment looks for this file before every batch (a file's existence costs microseconds to check)."""
+    return home / CANCEL_REQUESTS / f"experiment-{experiment_id}"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Written to a temporary file beside `path` and renamed, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def now() -> str:

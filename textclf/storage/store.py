@@ -30,6 +30,8 @@ __all__ = ["BUNDLES", "DATABASE", "HOME_VARIABLE", "MAX_ID", "MIGRATIONS", "SCHE
            "process_owner", "resolve_home"]
 
 MAX_ID = 2**63 - 1  # SQLite's largest integer
+MAX_KEPT_DATASET_BYTES = 64 * 2**20  # a larger dataset is not kept: a reload then asks for it again
+DATASET_FIELDS = ("name", "texts", "labels", "split", "text_column", "label_column", "encoding", "separator")
 IS_ACTIVE = "status IN (?, ?)"  # with ACTIVE as its parameters
 HEADER_KEYS = ("classes", "tokenizer", "split_sizes", "split_notes", "test_labels", "test_lengths", "max_len",
                "folds", "evaluation_batching", "train_class_counts")
@@ -68,19 +70,58 @@ class Store(Database):
     # Recording, as a comparison happens.
 
     def create_experiment(self, dataset: Dataset, config: CompareConfig, *, owner: str | None = None) -> int:
-        """A queued experiment (its dataset recorded on first sight), owned by this process unless told otherwise."""
+        """A queued experiment (its dataset recorded and kept on first sight), owned by this process unless told
+        otherwise."""
+        content_hash = dataset_hash(dataset)
+        self._keep_dataset(dataset, content_hash)
         with self._transaction(write=True) as connection:
             connection.execute(
                 "INSERT OR IGNORE INTO datasets (content_hash, name, rows, created) VALUES (?, ?, ?, ?)",
-                (dataset_hash(dataset), dataset.name, len(dataset), now()))
+                (content_hash, dataset.name, len(dataset), now()))
             dataset_id = connection.execute(
-                "SELECT id FROM datasets WHERE content_hash = ?", (dataset_hash(dataset),)).fetchone()[0]
+                "SELECT id FROM datasets WHERE content_hash = ?", (content_hash,)).fetchone()[0]
             return connection.execute(
                 """INSERT INTO experiments (dataset_id, config, status, total_runs, owner, created)
                    VALUES (?, ?, ?, ?, ?, ?)""",
                 (dataset_id, json.dumps(config.to_dict()), Status.QUEUED, len(plan_runs(config)),
                  owner or process_owner(), now()),
             ).lastrowid
+
+    def _keep_dataset(self, dataset: Dataset, content_hash: str) -> None:
+        """The dataset's texts, labels and split kept by content hash (once, however many experiments use it), so a
+        reloaded page, another tab or a restarted server reads it again; one over MAX_KEPT_DATASET_BYTES is not."""
+        path = folders.dataset_file(self.home, content_hash)
+        if path.is_file():
+            return
+        text = json.dumps({name: getattr(dataset, name) for name in DATASET_FIELDS}, ensure_ascii=False)
+        if len(text) > MAX_KEPT_DATASET_BYTES:
+            return
+        with suppress(OSError):
+            folders.write_atomically(path, text)
+
+    def stored_dataset(self, experiment_id: int) -> Dataset | None:
+        """The experiment's dataset as it was trained on; None when it was too large to keep or has gone."""
+        info = self.experiment(experiment_id)
+        try:
+            kept = json.loads(folders.dataset_file(self.home, info["dataset_hash"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        dataset = Dataset(**{name: kept[name] for name in DATASET_FIELDS if name in kept})
+        return dataset if dataset_hash(dataset) == info["dataset_hash"] else None
+
+    def request_cancel(self, experiment_id: int) -> str:
+        """Ask whichever process trains the experiment to stop before its next batch; returns its status now.
+
+        Refused, saying so, when it has already ended (its finished runs stay as they are)."""
+        self.mark_interrupted()
+        info = self.experiment(experiment_id)
+        if info["status"] not in ACTIVE:
+            raise TextclfError(f"Experiment {experiment_id} is {info['status']}; there is nothing to cancel.")
+        folders.write_atomically(folders.cancel_file(self.home, experiment_id), now())
+        return info["status"]
+
+    def cancel_requested(self, experiment_id: int) -> bool:
+        return folders.cancel_file(self.home, experiment_id).exists()
 
     def start_experiment(self, experiment_id: int) -> None:
         self._update(experiment_id, status=Status.RUNNING, started=now())
@@ -127,6 +168,8 @@ class Store(Database):
 
     def finish_experiment(self, experiment_id: int, status: Status, error: str | None = None) -> None:
         self._update(experiment_id, status=status, error=error, finished=now())
+        with suppress(OSError):
+            folders.cancel_file(self.home, experiment_id).unlink()
 
     def _update(self, experiment_id: int, **values) -> None:
         columns = ", ".join(f"{name} = ?" for name in values)
@@ -173,8 +216,12 @@ class Store(Database):
         included); a running one must be cancelled first."""
         with self._transaction(write=True) as connection:
             files = self._deletable_files(connection, experiment_id)
+            content_hash = self._experiment_row(connection, experiment_id)["dataset_hash"]
             connection.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,))
-        _remove(files)
+            still_used = connection.execute(
+                "SELECT 1 FROM experiments e JOIN datasets d ON d.id = e.dataset_id WHERE d.content_hash = ?",
+                (content_hash,)).fetchone()
+        _remove(files if still_used else [*files, folders.dataset_file(self.home, content_hash)])
         with suppress(OSError):
             self.bundle_folder(experiment_id).rmdir()
 
