@@ -46,8 +46,21 @@ def test_a_calibrated_rate_gives_the_time_left_from_the_first_batch():
     assert progress.eta() == pytest.approx(10.0)
     progress.record(BatchDone(run=run.name, epoch=1, epochs=2, batch=1, batches=4, loss=0.7))
     assert progress.eta() == pytest.approx(8.75)
-    assert progress.work_left() == ([pytest.approx(8.75)], [])
+    assert progress.work_left(now=1.0) == ([pytest.approx(8.75)], [])
     assert JobProgress(1).eta() is None
+
+
+def test_before_any_epoch_or_calibration_the_first_batches_pace_gives_the_time_left():
+    """A quarter of the run's 1000 slots took 5 s: 15 s are left (an upper guess until an epoch has finished)."""
+    run = plan_runs(CompareConfig(models=("cnn",), batchings=("bucket",)))[0]
+    progress = JobProgress(1)
+    progress.started, progress.estimate = 0.0, WorkEstimate(["TextCNN"], [1000])
+    progress.start_run(0, run, 0.0)
+    assert progress.eta(now=1.0) is None, "nothing told before the first batch"
+    progress.record(BatchDone(run=run.name, epoch=1, epochs=2, batch=2, batches=4, loss=0.7))
+    assert progress.eta(now=5.0) == pytest.approx(15.0)
+    assert progress.snapshot(5.0)["eta_seconds"] == pytest.approx(15.0)
+    assert progress.eta() is None, "without a time, only measured or calibrated rates"
 
 
 def test_without_a_calibration_nothing_is_told_before_an_epoch_has_finished():

@@ -10,7 +10,7 @@ on the workers: each frees when the run it trains ends, then takes the next run 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WorkLeft = tuple[list[float], list[float]]  # seconds left of the runs in flight, seconds of the runs not started
@@ -26,6 +26,22 @@ class Place:
     runs_ahead: int
     starts_in: float | None
     finishes_in: float | None
+
+
+def place_sentence(place: Place, clock: Callable[[float], str]) -> str:
+    """'2nd in line, behind experiment #12 (4 runs ahead): starts about 14:05, finishes about 14:20.' — the same
+    words wherever a waiting comparison is shown; `clock(seconds from now)` writes a time of day."""
+    if place.position == 1 and not place.runs_ahead:
+        where = "Next to start"
+    else:
+        names = ", ".join("#" + str(e) if e is not None else "one not stored" for e in place.ahead)
+        behind = f", behind experiment{'s' if len(place.ahead) > 1 else ''} {names}" if place.ahead else ""
+        runs = f"{place.runs_ahead} run{'s' if place.runs_ahead != 1 else ''} ahead"
+        where = f"{ordinal(place.position)} in line{behind} ({runs})"
+    if place.starts_in is None:
+        return f"{where}: its start is estimated once the runs ahead have trained a little."
+    finish = f", finishes about {clock(place.finishes_in)}" if place.finishes_in is not None else ""
+    return f"{where}: starts about {clock(place.starts_in)}{finish}."
 
 
 def ordinal(number: int) -> str:

@@ -7,7 +7,7 @@ feeds the time-left estimate with its finished epochs and its share done.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from textclf.runs.config import RunSpec
 from textclf.runs.eta import WorkEstimate
@@ -112,27 +112,48 @@ class JobProgress:
             "runs_done": self.runs_done, "runs_total": self.runs_total, "run": self.run, "model": self.model,
             "batching": self.batching, "epoch": self.epoch, "epochs": self.epochs, "batch": self.batch,
             "batches": self.batches, "loss": self.loss, "val_accuracy": self.val_accuracy,
-            "eta_seconds": self.eta(), "elapsed_seconds": elapsed, "losses": list(self.losses),
+            "eta_seconds": self.eta(now), "elapsed_seconds": elapsed, "losses": list(self.losses),
             "worker": self.worker, "runs_running": len(self.in_flight), "stage": self.stage,
             "in_flight": [{"run": f.run.name, "worker": f.worker, "share": f.share} for f in self.in_flight.values()],
         }
 
-    def work_left(self) -> tuple[list[float], list[float]] | None:
+    def work_left(self, now: float) -> tuple[list[float], list[float]] | None:
         """(seconds left in each run in flight, seconds of each run not started yet) by the same cost model as the
         time left; None before the comparison is planned or while no rate is known. What a queue waits for."""
-        if self.estimate is None or self.ended is not None or self.eta() is None:
+        estimate = self._estimate(now)
+        if estimate is None:
             return None
-        started = {f.index for f in self.in_flight.values()}
-        flying = [self.estimate.run_seconds(f.index, f.share) for f in self.in_flight.values()]
-        waiting = [self.estimate.run_seconds(i) for i in range(self.runs_total)
-                   if i not in started and i not in self.finished]
+        begun = self.finished | {f.index for f in self.in_flight.values()}
+        flying = [estimate.run_seconds(f.index, f.share) for f in self.in_flight.values()]
+        waiting = [estimate.run_seconds(i) for i in range(self.runs_total) if i not in begun]
         return flying, waiting
 
-    def eta(self) -> float | None:
-        """Seconds left, from the slots still to process at the rates measured on finished epochs (see eta.py),
+    def eta(self, now: float | None = None) -> float | None:
+        """Seconds left, from the slots still to process at the rates measured on finished epochs, else the
+        calibrated ones (see eta.py), else (given `now`) the pace of the first batches of the runs in flight;
         shared between the workers that train this comparison's runs."""
-        if self.started is None or self.ended is not None or self.estimate is None:
+        estimate = self._estimate(now)
+        if estimate is None:
             return None
         shares = dict.fromkeys(self.finished, 1.0) | {f.index: f.share for f in self.in_flight.values()}
-        return self.estimate.seconds_left(shares, workers=self.parallel)
+        return estimate.seconds_left(shares, workers=self.parallel)
 
+    def _estimate(self, now: float | None) -> WorkEstimate | None:
+        """The work estimate while the job trains, once some rate is known (measured, calibrated or, before
+        either, the first batches' pace)."""
+        if self.started is None or self.ended is not None or self.estimate is None:
+            return None
+        if self.estimate.measured or self.estimate.prior:
+            return self.estimate
+        pace = self._first_batches_pace(now) if now is not None else {}
+        return replace(self.estimate, prior=pace) if pace else None
+
+    def _first_batches_pace(self, now: float) -> dict[str, float]:
+        """Seconds per slot of each model in flight so far: a first guess (one-off costs included, so on the high
+        side) until an epoch has finished."""
+        pace = {}
+        for flight in self.in_flight.values():
+            slots = self.estimate.slots[flight.index]
+            if slots and flight.share > 0:
+                pace[flight.run.model.label] = (now - flight.started) / (flight.share * slots)
+        return pace

@@ -121,7 +121,7 @@ class Job:
         """Seconds left of its runs in flight and of its runs not started (see `JobProgress.work_left`); a job not
         planned yet counts as one run of its estimate before Start, if it has one."""
         with self._lock:
-            work = self._progress.work_left()
+            work = self._progress.work_left(time.monotonic())
             planned = self._progress.estimate is not None
         if work is None and not planned and self.config.estimated_seconds and not self.finished:
             return [], [self.config.estimated_seconds * self._backend.workers]
