@@ -109,7 +109,7 @@ def test_every_model_follows_the_estimator_contract(key, small_demo):
 
 
 def test_registry_lists_every_model_in_display_order():
-    assert model_keys() == ["cnn", "rnn", "svm", "knn", "han", "rcnn", "clstm"]
+    assert model_keys() == ["cnn", "rnn", "svm", "knn", "han", "rcnn", "clstm", "encoder", "finetune"]
 
 
 def test_neural_params_include_shared_and_own_settings():

@@ -61,17 +61,20 @@ def embedding_layer(module: nn.Module) -> nn.Embedding:
 
 
 def integrated_gradients(module: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, target: int,
-                         n_steps: int = DEFAULT_STEPS, tolerance: float | None = TOLERANCE) -> Attribution:
+                         n_steps: int = DEFAULT_STEPS, tolerance: float | None = TOLERANCE,
+                         baseline: torch.Tensor | None = None) -> Attribution:
     """Attributions of one text (`ids` of shape [1, length]) to the `target` class's margin.
 
     With a `tolerance`, the steps double until the completeness gap is within it (or MAX_STEPS is reached).
+    `baseline` is the text integrated from (default all pad; a pretrained encoder keeps its CLS and SEP pieces,
+    which then get no attribution).
     """
     module.eval()
 
     def forward(batch_ids: torch.Tensor, batch_lengths: torch.Tensor) -> torch.Tensor:
         return margin(module(batch_ids, batch_lengths), target)
 
-    baseline = torch.full_like(ids, PAD)
+    baseline = torch.full_like(ids, PAD) if baseline is None else baseline
     with torch.no_grad():
         value, base = float(forward(ids, lengths)[0]), float(forward(baseline, lengths)[0])
     explainer = LayerIntegratedGradients(forward, embedding_layer(module))
@@ -86,3 +89,13 @@ def integrated_gradients(module: nn.Module, ids: torch.Tensor, lengths: torch.Te
         if converged or n_steps * 2 > MAX_STEPS:
             return result
         n_steps *= 2
+
+
+def sum_by_word(position_weights: np.ndarray, words: list[int | None], count: int) -> np.ndarray:
+    """Per-word attributions from per-position ones (`words[i]`: position i's word, None for a special piece):
+    a word split into several pieces gets their sum, so the words' total is still the attributions' total."""
+    weights = np.zeros(count)
+    for position, word in enumerate(words):
+        if word is not None and word < count:
+            weights[word] += position_weights[position]
+    return weights

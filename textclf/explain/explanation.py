@@ -23,6 +23,7 @@ METHOD_TITLES = {
     "integrated_gradients": "integrated gradients",
     "features": "feature value × SVM coefficient",
     "neighbours": "nearest training texts",
+    "occlusion": "word occlusion (probability lost without the word)",
 }
 NOTHING_TO_EXPLAIN = "The text has no words to explain: type or paste a sentence."
 PREVIEW_TOKENS = 8

@@ -73,7 +73,8 @@ BOUNDS: dict[str, Bound] = {
     "pad_to": _words(PAD_TO), "cell": _words(("lstm", "gru")), "pooling": _words(("mean", "max", "last", "attention")),
     "impl": _words(("auto", "dense", "packed")), "embedding": _words(EMBEDDINGS), "tokenizer": _words(TOKENIZERS),
     "weights": _words(("distance", "uniform")), "device": Bound(str, pattern=DEVICE_PATTERN),
-    "vectors": Bound(str, max_chars=MAX_PATH),
+    "vectors": Bound(str, max_chars=MAX_PATH), "path": Bound(str, max_chars=MAX_PATH),
+    "warmup": _float(0.0, 1.0), "weight_decay": _float(0.0, 1.0),
     "wide": Bound(bool), "bidirectional": Bound(bool), "sublinear_tf": Bound(bool), "nb": Bound(bool),
 }
 

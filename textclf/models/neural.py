@@ -37,7 +37,7 @@ from textclf.data.embeddings import (  # noqa: F401  (init_embedding, EMBEDDING_
 )
 from textclf.data.vocab import UNK, EncodedTexts, Vocabulary, encode, visible_lengths
 from textclf.errors import TextclfError
-from textclf.explain.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients
+from textclf.explain.attribution import NEGLIGIBLE_GAP, TOLERANCE, integrated_gradients, sum_by_word
 from textclf.explain.explanation import Explanation, refuse_all_unknown
 from textclf.models.base import TextClassifier
 from textclf.training.batching import DEFAULT_BUCKETS, Strategy, evaluation_strategy, padding_stats
@@ -63,6 +63,9 @@ DEFAULT_MAX_LEN = 512
 # models accumulate gradients over chunks of at most 50 × 256 slots, the largest batch of the earlier 256-token
 # default, whose memory the scale table measured (BENCHMARKS.md, "Memory per worker").
 RECURRENT_TRAINING_SLOTS = 50 * 256
+# The mean best epoch (the weights early stopping keeps) over the neural runs of bench/stopping_rules.py on
+# MR, CR, MPQA, waimai_10k and bbc_news (BENCHMARKS.md, "No wasted epochs"): what the time estimate expects.
+TYPICAL_BEST_EPOCH = 3
 STILL_IMPROVING = "still improving at the epoch cap"  # how a run's note begins when the cap ended it
 RUN_SETTINGS = ("epochs", "batch_size", "lr", "patience")  # a comparison's settings that override model defaults
 
@@ -83,6 +86,12 @@ class AttributionInput:
     lengths: torch.Tensor
     read: int
     unknown: list[int]
+    baseline: torch.Tensor | None = None  # the ids integrated from (None: all pad)
+    words: list[int | None] | None = None  # each position's token, for models reading word pieces (None: 1 to 1)
+
+    def token_weights(self, position_weights: np.ndarray) -> np.ndarray:
+        """One weight per token: a word-piece model's pieces summed into their words."""
+        return position_weights if self.words is None else sum_by_word(position_weights, self.words, self.read)
 
 
 class NeuralTextClassifier(TextClassifier):
@@ -188,6 +197,11 @@ class NeuralTextClassifier(TextClassifier):
         generator = torch.Generator().manual_seed(self.seed)
         return sum(padding_stats(strategy.plan(lengths, generator), lengths).padded_slots for _ in range(self.epochs))
 
+    def expected_share(self) -> float:
+        """Early stopping ends a run `patience` epochs after its best one, which came at epoch
+        TYPICAL_BEST_EPOCH on average on the shared data sets; the cap bounds it."""
+        return min(self.epochs, TYPICAL_BEST_EPOCH + self.patience) / self.epochs
+
     def fit(self, docs: Sequence, labels: Sequence, *, validation: tuple[Sequence, Sequence] | None = None,
             progress: ProgressCallback | None = None, should_stop: StopCheck | None = None):
         """Train on (docs, labels); early stopping watches `validation` (or the training data if none)."""
@@ -195,10 +209,7 @@ class NeuralTextClassifier(TextClassifier):
         self._start_fit(docs)
         tokens = self._tokens(docs)
         y = torch.from_numpy(self._encode_labels(labels))
-        words = self._word_lists(tokens)
-        self.vocab_ = Vocabulary.fit(words, min_freq=self.min_freq, max_size=self.max_vocab)
-        self.initial_vectors_, self.embedding_coverage_ = pretrained_matrix(
-            self.embedding, self.vectors, self.vocab_, words, self.embed_dim, seed=self.seed, min_count=self.min_freq)
+        self._fit_inputs(tokens)
         train = self._encode(tokens)
         val_docs, val_labels = validation if validation is not None else (tokens, labels)
         val, y_val = self._encode(self._tokens(val_docs)), torch.from_numpy(self._label_ids(val_labels))
@@ -206,15 +217,31 @@ class NeuralTextClassifier(TextClassifier):
         seed_everything(self.seed)
         self.device_ = resolve_device(self.device)
         self.precision_ = resolve_precision(self.precision, self.device_)
-        self.module_ = self.build_module(len(self.vocab_), len(self.classes_)).to(self.device_)
-        del self.initial_vectors_
-        settings = TrainSettings(epochs=self.epochs, lr=self.learning_rate(), patience=self.patience, seed=self.seed,
-                                 optimizer=self.optimizer or self.default_optimizer, clip_norm=self.clip_norm,
-                                 max_slots=self.max_training_slots, precision=self.precision_)
-        self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, settings,
+        self.module_ = self._new_module().to(self.device_)
+        self.history_ = train_module(self.module_, train, y, val, y_val, self.strategy_, self._train_settings(train),
                                      device=self.device_, progress=progress, should_stop=should_stop)
         self.module_.eval()
         return self
+
+    def _fit_inputs(self, tokens: list) -> None:
+        """Learn from the training tokens what turns texts into the module's input: the vocabulary, and the
+        starting vectors `_new_module` uses (a pretrained encoder brings its own word pieces instead)."""
+        words = self._word_lists(tokens)
+        self.vocab_ = Vocabulary.fit(words, min_freq=self.min_freq, max_size=self.max_vocab)
+        self.initial_vectors_, self.embedding_coverage_ = pretrained_matrix(
+            self.embedding, self.vectors, self.vocab_, words, self.embed_dim, seed=self.seed, min_count=self.min_freq)
+
+    def _new_module(self) -> nn.Module:
+        """The module training starts from (built after seeding, so its initial weights are repeatable)."""
+        module = self.build_module(len(self.vocab_), len(self.classes_))
+        del self.initial_vectors_
+        return module
+
+    def _train_settings(self, train: EncodedTexts) -> TrainSettings:
+        """How the training loop trains this model on `train` (the encoded training texts)."""
+        return TrainSettings(epochs=self.epochs, lr=self.learning_rate(), patience=self.patience, seed=self.seed,
+                             optimizer=self.optimizer or self.default_optimizer, clip_norm=self.clip_norm,
+                             max_slots=self.max_training_slots, precision=self.precision_)
 
     def learning_rate(self) -> float:
         """`lr` if set, else this model's default for its optimizer."""
@@ -312,7 +339,8 @@ class NeuralTextClassifier(TextClassifier):
 
     def _explain_integrated_gradients(self, tokens: list) -> Explanation:
         source = self._attribution_input(tokens)
-        result = integrated_gradients(source.module, source.ids, source.lengths, source.decision[0])
+        result = integrated_gradients(source.module, source.ids, source.lengths, source.decision[0],
+                                      baseline=source.baseline)
         total = float(result.tokens.sum())
         note = (f"Completeness: the attributions sum to {total:.3f}; the predicted class's margin moved "
                 f"{result.margin - result.baseline_margin:.3f} from the all-pad baseline (gap "
@@ -322,5 +350,6 @@ class NeuralTextClassifier(TextClassifier):
                      "and this text, so read these attributions as approximate.")
         details = {"margin": result.margin, "baseline_margin": result.baseline_margin,
                    "attribution_sum": total, "completeness_gap": result.relative_gap, "steps": result.steps}
-        return self._explanation("integrated_gradients", source.tokens, source.decision, result.tokens,
+        return self._explanation("integrated_gradients", source.tokens, source.decision,
+                                 source.token_weights(result.tokens),
                                  read=source.read, unknown=source.unknown, details=details, notes=[note])

@@ -41,6 +41,7 @@ from textclf.models.base import TextClassifier
 from textclf.models.bounds import MAX_VOCABULARY
 from textclf.models.tfidf import HASH_SPACE, HashedTfidf
 from textclf.storage import bundle_checks as checks
+from textclf.storage import bundle_encoder
 from textclf.version import __version__
 
 BUNDLE_FORMAT = "textclf-bundle"
@@ -48,7 +49,7 @@ BUNDLE_VERSION = 1
 BUNDLE_SUFFIX = ".textclf"
 MANIFEST, VOCABULARY, WEIGHTS, TFIDF_STATE = "bundle.json", "vocabulary.json", "weights.pt", "tfidf.skops"
 JSON_STATE = "state.json"
-NEURAL, TFIDF, JSON = "neural", "tfidf", "json"
+NEURAL, TFIDF, JSON, FINETUNE = "neural", "tfidf", "json", "finetune"
 SKOPS_TRUSTED = frozenset({
     "textclf.data.tokenize.Tokenizer", "textclf.data.tokenize.identity", "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
@@ -357,3 +358,4 @@ def _restore_json(estimator, archive: zipfile.ZipFile, name: str) -> None:
 register_state_format(NEURAL, StateFormat(_neural_files, _restore_neural))
 register_state_format(TFIDF, StateFormat(_tfidf_files, _restore_tfidf))
 register_state_format(JSON, StateFormat(_json_files, _restore_json))
+register_state_format(FINETUNE, StateFormat(bundle_encoder.encoder_files, bundle_encoder.restore_encoder_state))

@@ -67,6 +67,9 @@ class TrainSettings:
     clip_norm: float | None = 5.0
     max_slots: int | None = None  # token slots per forward and backward pass; a larger batch accumulates chunks
     precision: str = FP32  # a resolved precision: bf16 or fp32 (see resolve_precision)
+    # A family's own optimiser and learning-rate schedule (the fine-tuned encoder's AdamW with warm-up and decay):
+    # module → (optimiser, scheduler stepped after every update, or None). None: `make_optimizer`, constant rate.
+    optimizer_factory: Callable[[nn.Module], tuple[torch.optim.Optimizer, object | None]] | None = None
 
 
 class EarlyStopping:
@@ -164,8 +167,9 @@ def train_module(module: nn.Module, train: EncodedTexts, y_train: torch.Tensor, 
 
     With no validation texts (a refit for a known number of epochs) every epoch is trained and the last kept."""
     generator = torch.Generator().manual_seed(settings.seed)
-    optimizer = make_optimizer(module, settings.lr, settings.optimizer)
-    step = partial(_step, module, optimizer, settings.clip_norm)
+    optimizer, scheduler = (settings.optimizer_factory(module) if settings.optimizer_factory
+                            else (make_optimizer(module, settings.lr, settings.optimizer), None))
+    step = partial(_step, module, optimizer, settings.clip_norm, scheduler=scheduler)
     backward = partial(accumulate_gradients, module, loss_fn=nn.CrossEntropyLoss(), device=device,
                        max_slots=settings.max_slots, precision=settings.precision)
     history: list[EpochRecord] = []
@@ -205,7 +209,7 @@ def _report(progress: ProgressCallback | None, epoch: int, epochs: int, batches:
 
 
 def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float | None,
-          backward: Callable[[], float]) -> float:
+          backward: Callable[[], float], *, scheduler=None) -> float:
     """One update: the batch's gradient (`backward` returns its loss), optional global-norm clipping, the
     optimiser's step, then the module's own weight constraints (TextCNN's max-norm on its output layer)."""
     optimizer.zero_grad()
@@ -216,6 +220,8 @@ def _step(module: nn.Module, optimizer: torch.optim.Optimizer, clip_norm: float 
     if clip_norm:
         nn.utils.clip_grad_norm_(module.parameters(), clip_norm)
     optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
     if hasattr(module, "apply_constraints"):
         module.apply_constraints()
     return loss
