@@ -9,6 +9,7 @@ from textclf.results.report import headline
 MODEL_LIST = ", ".join(f"**{title}**" for title in model_titles())
 
 with ui.page("Home", "textclf — a text-classification lab"):
+    state.attach_from_url()  # ?experiment=ID: a reload or another tab shows the same experiment
     st.markdown(
         f"Train {MODEL_LIST} on the same "
         "split of your labelled texts (English or Chinese), and see side by side their **accuracy**, **training "

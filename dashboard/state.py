@@ -3,19 +3,26 @@
 Two browser tabs are two sessions, each with its own dataset and jobs; the runner and the store are shared by
 the process, so history is common to all tabs. The runner trains in worker processes (or on the Dask cluster
 named by $TEXTCLF_CLUSTER) that several sessions' comparisons share fairly; the server only relays progress.
+
+A comparison belongs to the person, not to the tab: the URL carries the experiment shown (`?experiment=12`), so
+a reloaded page or another tab reattaches to it (`attach_from_url`): its live job while this server trains it,
+else its stored results, with the dataset the store kept for it.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Hashable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
 from textclf.data.demo import demo_dataset
 from textclf.data.reading import Dataset
+from textclf.errors import TextclfError
+from textclf.jobs.line import place_sentence
 from textclf.jobs.runner import Job, JobRunner
 from textclf.runs.comparison import Comparison
 from textclf.runs.dispatch import backend_from_environment
@@ -24,6 +31,7 @@ from textclf.storage.store import Store
 
 DATASET, JOB, SOURCE, SETTINGS, SESSION_ID = "dataset", "job", "compare_source", "train_settings", "session_id"
 UPLOAD_TABLE, UPLOAD_DATASET = "upload_table", "upload_dataset"
+EXPERIMENT = "experiment"  # the query parameter naming the experiment shown
 T = TypeVar("T")
 
 
@@ -65,6 +73,81 @@ def job() -> Job | None:
 def set_job(new_job: Job) -> None:
     st.session_state[JOB] = new_job
     st.session_state[SOURCE] = {"kind": "job"}
+    _show_in_url(new_job.experiment_id)
+
+
+def _show_in_url(experiment_id: int | None) -> None:
+    if experiment_id is not None and st.query_params.get(EXPERIMENT) != str(experiment_id):
+        st.query_params[EXPERIMENT] = str(experiment_id)
+
+
+def shown_experiment() -> int | None:
+    """The stored experiment this session shows: its job's, or one opened from History."""
+    source = shown_source()
+    if source["kind"] == "experiment":
+        return source["id"]
+    current = job()
+    return getattr(current, "experiment_id", None)  # a job without a store has none
+
+
+def attach_from_url() -> None:
+    """Show the experiment the URL names (a reload, another tab, a Watch link): its job, live, while this server
+    trains it, else its stored results; its dataset comes along (the job's, or the copy the store kept). Without
+    one in the URL, the URL is given the experiment this session shows, so a reload comes back to it."""
+    wanted = st.query_params.get(EXPERIMENT)
+    if wanted is None:
+        _show_in_url(shown_experiment())
+        return
+    experiment_id = _experiment_number(wanted)
+    if experiment_id is None or experiment_id == shown_experiment():
+        return
+    live = runner().job_for_experiment(experiment_id)
+    if live is not None:
+        st.session_state[JOB] = live
+        st.session_state[SOURCE] = {"kind": "job"}
+        set_dataset(live.dataset)
+        return
+    try:
+        kept = store().stored_dataset(experiment_id)
+    except TextclfError:
+        st.query_params.pop(EXPERIMENT, None)
+        st.warning(f"This link names experiment {experiment_id}, which is not in the run store (deleted, or "
+                   "from another textclf folder). History lists the experiments there are.")
+        return
+    open_experiment(experiment_id)
+    if kept is not None:
+        set_dataset(kept)
+
+
+def _experiment_number(text: str) -> int | None:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        st.query_params.pop(EXPERIMENT, None)
+        st.warning(f"The link's experiment {text[:40]!r} is not an experiment number; History lists them.")
+        return None
+    return number
+
+
+def place_text(waiting: Job) -> str | None:
+    """Where a comparison that is not training yet stands ('2nd in line, behind experiment #12 (3 runs ahead):
+    starts about 14:05, finishes about 14:20.'), the same words in the main area and the sidebar; None once it
+    trains or has ended."""
+    if waiting.finished:
+        return None
+    place = runner().place(waiting)
+    return None if place is None else place_sentence(place, _clock)
+
+
+def _clock(seconds_from_now: float) -> str:
+    """A time of day in the reader's time zone (the server's when the browser did not say)."""
+    try:
+        zone = ZoneInfo(st.context.timezone) if st.context.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    return (datetime.now(zone) + timedelta(seconds=seconds_from_now)).strftime("%H:%M")
 
 
 def session_id() -> str:
@@ -99,7 +182,14 @@ def session_cached(slot: str, key: Hashable, build: Callable[[], T]) -> T:
 
 
 def open_experiment(experiment_id: int) -> None:
-    st.session_state[SOURCE] = {"kind": "experiment", "id": experiment_id}
+    """Show a stored experiment (its live job instead, if this server is training it)."""
+    live = runner().job_for_experiment(experiment_id)
+    if live is not None:
+        st.session_state[JOB] = live
+        st.session_state[SOURCE] = {"kind": "job"}
+    else:
+        st.session_state[SOURCE] = {"kind": "experiment", "id": experiment_id}
+    _show_in_url(experiment_id)
 
 
 def shown_source() -> dict:

@@ -126,7 +126,8 @@ def training_status(job) -> None:
     @st.fragment(run_every=POLL_SECONDS if polling else None)
     def status():
         progress = job.progress()
-        st.caption(f"Training: {progress_text(job.status, progress)}")
+        waiting = state.place_text(job)  # the same words as the main area's
+        st.caption(f"Queued: {plain(waiting)}" if waiting else f"Training: {progress_text(job.status, progress)}")
         if not job.finished:
             st.progress(progress_fraction(progress))
         elif polling:

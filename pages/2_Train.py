@@ -5,18 +5,15 @@ from dataclasses import replace
 
 import streamlit as st
 
-from dashboard import state, ui
+from dashboard import state, ui, watch
 from textclf.data.embeddings import CORPUS, EMBEDDINGS, store_vectors, uses_vectors, vectors_dimension
 from textclf.errors import TextclfError
 from textclf.models import get_model_class, model_titles, models_help
 from textclf.models.birnn import POOLINGS
 from textclf.models.neural import NeuralTextClassifier
-from textclf.results import charts
 from textclf.runs.calibration import Calibration, estimate_seconds
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
-from textclf.runs.events import Status
 from textclf.runs.prepare import prepare
-from textclf.runs.run_one import REFIT_STAGE
 from textclf.storage.store import resolve_home
 from textclf.training.batching import DEFAULT_BUCKETS, PAD_TO
 from textclf.training.strategies import strategy_names
@@ -30,17 +27,18 @@ EMBEDDINGS_HELP = ("rand learns word embeddings from scratch; static and non-sta
                    "frozen or fine-tuned; multichannel keeps both copies (Kim 2014). Every neural model trains "
                    "once per choice.")
 VECTOR_SOURCES = {"word2vec on the training split": CORPUS, "a vectors file (word2vec or GloVe)": "file"}
-LEARNING_RATES = {"the default (Adam 0.001)": None, "0.0005": 5e-4, "0.001": 1e-3,
+LEARNING_RATES = {"default (Adam 0.001)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
-TRUNCATION = {f"auto: 99th percentile of training lengths (≤ {MAX_TRUNCATION})": AUTO, **{f"{n} tokens": n for n in
-                                                                          (32, 64, 128, 256, 512, 1024)}}
-LOSS_POINTS_SHOWN = 300
+TRUNCATION = {f"auto (≤ {MAX_TRUNCATION})": AUTO, **{f"{n} tokens": n for n in (32, 64, 128, 256, 512, 1024)}}
+TRUNCATION_HELP = (f"The same truncation for every strategy, so they differ only in padding. auto: the 99th "
+                   f"percentile of the training texts' lengths, at most {MAX_TRUNCATION} tokens.")
 EMBEDDING_SIZES = [64, 128, 300]
-FOLDS = {"off: one train/validation/test split": 0, "5 folds": 5, "10 folds (Kim 2014's protocol)": 10}
+FOLDS = {"off (one split)": 0, "5 folds": 5, "10 folds (Kim 2014's protocol)": 10}
 REFIT_HELP = ("After early stopping, each neural model is trained again from scratch on training + validation for "
               "its best number of epochs, so it learns from the same texts as SVM and kNN (which have no use for a "
               "validation part). Takes 1.5–2× the training time.")
-FOLDS_HELP = ("Cross-validation trains every model on each fold and tests it on the fold left out, so every text is "
+FOLDS_HELP = ("Off: one train/validation/test split. Cross-validation trains every model on each fold and tests it on "
+              "the fold left out, so every text is "
               "tested once and the spread over folds is reported; it takes as many times longer as there are folds.")
 EMBEDDING_HELP = ("300 is Kim (2014)'s size and every model's default, as on the command line. 128 or 64 train "
                   "faster: the TextCNN's convolutions then read 128 inputs per token instead of 300, about 2.3× "
@@ -60,41 +58,66 @@ DEFAULTS = {"models": ["TextCNN", "BiRNN", "SVM", "kNN"], "cell": "LSTM", "pooli
             "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES))}
 
 
-def settings_form(saved: dict, busy: bool = False) -> dict | None:
+def what_to_train(saved: dict) -> dict:
+    """Models, batching strategies and embeddings, answered at once (outside the form) so that the form below
+    shows only the settings that apply to them; remembered for the next visit."""
+    value = {**DEFAULTS, **saved}
+    left, right = st.columns(2)
+    chosen = {
+        "models": _live(left.multiselect, "Models", list(MODELS), "models", value, help=MODELS_HELP),
+        "batchings": _live(right.multiselect, "Batching strategies (neural models)", strategy_names(), "batchings",
+                           value, help="max_length pads every batch to the longest text; per_batch pads random "
+                                       "batches to their own longest; bucket groups similar lengths."),
+    }
+    fields = {field for name in chosen["models"] for field in get_model_class(MODELS[name]).form_fields}
+    chosen["embeddings"] = (_live(st.multiselect, "Embeddings (neural models)", EMBEDDINGS, "embeddings", value,
+                                  help=EMBEDDINGS_HELP) if "embedding" in fields else value["embeddings"])
+    saved.update(chosen)
+    return {**chosen, "fields": fields}
+
+
+def _live(widget, label: str, options: list, name: str, value: dict, **kwargs):
+    """A widget that reruns the page when changed, starting from the remembered value (widget state is dropped
+    when the page is left, the remembered value is not)."""
+    key = f"train_{name}"
+    if key not in st.session_state:
+        st.session_state[key] = [v for v in value[name] if v in options]
+    return widget(label, options, key=key, **kwargs)
+
+
+def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
     """The settings form; returns the submitted values (also remembered for the next visit), else None. Their
-    `start` says which button submitted them: Start, or Estimate the time.
+    `start` says which button submitted them: Start, or Estimate the time. Only settings that apply to the
+    `chosen` models and embeddings are shown (the others keep their remembered values).
 
     `busy`: this session's comparison is queued or running, so Start is disabled until it has finished.
     """
-    value = {**DEFAULTS, **saved}
+    value, fields = {**DEFAULTS, **saved}, chosen["fields"]
     with st.form("settings"):
-        left, right = st.columns(2)
-        models = left.multiselect("Models", list(MODELS), default=value["models"], help=MODELS_HELP)
-        batchings = right.multiselect("Batching strategies (neural models)", strategy_names(),
-                                      default=value["batchings"],
-                                      help="max_length pads every batch to the longest text; per_batch pads "
-                                           "random batches to their own longest; bucket groups similar lengths.")
-        cols = st.columns(5)
-        cell = cols[0].radio("RNN cell", ["LSTM", "GRU"], index=["LSTM", "GRU"].index(value["cell"]), horizontal=True)
-        pooling = cols[1].selectbox("RNN pooling", POOLINGS, index=POOLINGS.index(value["pooling"]))
-        pad_to = cols[2].radio("Bucketed batches pad to", PAD_TO, index=PAD_TO.index(value["pad_to"]),
+        cols = st.columns(4)
+        cell, pooling = value["cell"], value["pooling"]
+        if "cell" in fields:
+            cell = cols[0].radio("RNN cell", ["LSTM", "GRU"], index=["LSTM", "GRU"].index(value["cell"]),
+                                 horizontal=True)
+            pooling = cols[1].selectbox("RNN pooling", POOLINGS, index=POOLINGS.index(value["pooling"]))
+            cols = st.columns(4)
+        pad_to = cols[0].radio("Bucketed batches pad to", PAD_TO, index=PAD_TO.index(value["pad_to"]),
                                help="batch: the longest text in the batch; bound: the bucket's upper bound "
                                     "(a few fixed shapes)")
-        n_buckets = cols[3].number_input("Buckets", 1, 64, value["n_buckets"])
-        embed_dim = cols[4].selectbox("Embedding size", EMBEDDING_SIZES,
+        n_buckets = cols[1].number_input("Buckets", 1, 64, value["n_buckets"])
+        embed_dim = cols[2].selectbox("Embedding size", EMBEDDING_SIZES,
                                       index=EMBEDDING_SIZES.index(value["embed_dim"]), help=EMBEDDING_HELP)
-        embeddings, vector_source, upload = embedding_inputs(value)
-        cols = st.columns(5)
+        seeds = cols[3].number_input("Seeds", 1, 10, value["seeds"],
+                                     help="several seeds give mean ± sd, a 95 % CI and paired tests")
+        cols = st.columns(4)
         epochs = cols[0].number_input("Epochs (max)", 1, 100, value["epochs"], help=EPOCHS_HELP)
         batch_size = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256], index=[16, 32, 64, 128, 256].index(
             value["batch_size"]))
         lr = cols[2].selectbox("Learning rate", list(LEARNING_RATES), index=list(LEARNING_RATES).index(value["lr"]))
         max_len = cols[3].selectbox("Truncate texts at", list(TRUNCATION),
-                                    index=list(TRUNCATION).index(value["max_len"]),
-                                    help="the same truncation for every strategy, so they differ only in padding")
-        seeds = cols[4].number_input("Seeds", 1, 10, value["seeds"],
-                                     help="several seeds give mean ± sd, a 95 % CI and paired tests")
-        left, right = st.columns([2, 3])
+                                    index=list(TRUNCATION).index(value["max_len"]), help=TRUNCATION_HELP)
+        vector_source, upload = vector_inputs(value, chosen["embeddings"])
+        left, right = st.columns([1, 3])
         cv = left.selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]), help=FOLDS_HELP)
         refit = right.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
         save_models = right.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
@@ -104,28 +127,29 @@ def settings_form(saved: dict, busy: bool = False) -> dict | None:
         start = buttons.form_submit_button("Start training", type="primary", disabled=busy)
         if not buttons.form_submit_button("Estimate the time") and not start:
             return None
-    submitted = {"models": models, "cell": cell, "pooling": pooling, "batchings": batchings, "pad_to": pad_to,
-                 "epochs": int(epochs), "quick_look": quick_look, "batch_size": batch_size, "lr": lr,
+    submitted = {"models": chosen["models"], "cell": cell, "pooling": pooling, "batchings": chosen["batchings"],
+                 "pad_to": pad_to, "epochs": int(epochs), "quick_look": quick_look, "batch_size": batch_size, "lr": lr,
                  "max_len": max_len, "n_buckets": int(n_buckets), "seeds": int(seeds), "cv": cv, "refit": refit,
-                 "save_models": save_models,
-                 "embed_dim": embed_dim, "embeddings": embeddings, "vector_source": vector_source,
+                 "save_models": save_models, "embed_dim": embed_dim, "embeddings": chosen["embeddings"],
+                 "vector_source": vector_source,
                  "vectors": vectors_path(upload) if VECTOR_SOURCES[vector_source] != CORPUS else CORPUS}
     saved.update(submitted, truncation=TRUNCATION[max_len])
     return {**submitted, "start": start}
 
 
-def embedding_inputs(value: dict) -> tuple:
-    cols = st.columns([2, 2, 3])
-    embeddings = cols[0].multiselect("Embeddings (neural models)", EMBEDDINGS, default=value["embeddings"],
-                                     help=EMBEDDINGS_HELP)
-    source = cols[1].radio("Word vectors from", list(VECTOR_SOURCES),
-                           index=list(VECTOR_SOURCES).index(value["vector_source"]),
-                           help="word2vec learns from the training texts only (nothing is downloaded); a file "
-                                "sets the embedding size to its dimension")
-    upload = cols[2].file_uploader("Vectors file", type=["txt", "vec", "bin"],
-                                   help="word2vec text or binary, or GloVe text; words one per line with their "
-                                        "numbers")
-    return embeddings, source, upload
+def vector_inputs(value: dict, embeddings: list[str]) -> tuple:
+    """Where word vectors come from; the file upload only when an embedding mode chosen starts from vectors."""
+    left, right = st.columns([2, 3])
+    source = left.radio("Word vectors from", list(VECTOR_SOURCES),
+                        index=list(VECTOR_SOURCES).index(value["vector_source"]),
+                        help="for static, non-static and multichannel embeddings: word2vec learns from the training "
+                             "texts only (nothing is downloaded); a file sets the embedding size to its dimension")
+    if not any(uses_vectors(mode) for mode in embeddings):
+        return source, None
+    upload = right.file_uploader("Vectors file (when the vectors come from a file)", type=["txt", "vec", "bin"],
+                                 help="word2vec text or binary, or GloVe text; words one per line with their "
+                                      "numbers")
+    return source, upload
 
 
 def vectors_path(upload) -> str | None:
@@ -217,87 +241,28 @@ def comparison_estimate(data, config: CompareConfig, measured: Calibration) -> f
         return None  # the same problem stops the comparison, and Start says why
 
 
-def show_job(job) -> None:
-    """Live progress while the job runs (polled every half second), the outcome once it has finished."""
-
-    @st.fragment(run_every=ui.POLL_SECONDS if not job.finished else None)
-    def live():
-        progress = job.progress()
-        if job.finished:
-            st.rerun()
-        if job.status == Status.QUEUED:
-            ahead = state.runner().ahead(job)
-            st.info(ui.queue_line(len(ahead), ahead[0].progress() if ahead else None))
-        elif (waiting := ui.waiting_line(progress)) and not progress["runs_done"]:
-            st.info(waiting)
-        else:
-            st.progress(ui.progress_fraction(progress), text=f"Training {ui.progress_text(job.status, progress)}")
-            if waiting:
-                st.info(waiting)
-            else:
-                st.write(_status_line(progress))
-        if progress["losses"]:
-            steps, losses = zip(*progress["losses"][:: max(1, len(progress["losses"]) // LOSS_POINTS_SHOWN)],
-                                strict=True)
-            st.plotly_chart(charts.loss_curve(steps, losses), width="stretch", key="live_loss")
-        if st.button("Cancel training", key="cancel"):
-            job.cancel()
-
-    if job.finished:
-        _outcome(job)
-    else:
-        live()
-
-
-def _status_line(progress: dict) -> str:
-    parts = [f"**{progress['run']}**" if progress.get("run") else "preparing the split and tokens…"]
-    if progress.get("runs_running", 0) > 1:
-        parts.append(f"{progress['runs_running']} runs training at once")
-    if progress.get("stage") == REFIT_STAGE:
-        parts.append("retraining on training + validation")
-    if progress.get("epoch"):
-        parts.append(f"epoch {progress['epoch']} of {progress['epochs']}, "
-                     f"batch {progress['batch']} of {progress['batches']}")
-    if progress.get("loss") is not None:
-        parts.append(f"loss {progress['loss']:.3f}")
-    if progress.get("run") and progress.get("eta_seconds") is None:
-        parts.append("time left: estimated once the first epoch has finished")
-    return " · ".join(parts)
-
-
-def _outcome(job) -> None:
-    progress = job.progress()
-    done, total = progress["runs_done"], progress["runs_total"]
-    message = f"{done} of {total} {ui.plural(total, 'run')} finished"
-    kept = f" {message}; {'it is' if done == 1 else 'they are'} kept." if done else f" {message}."
-    if job.status == Status.DONE:
-        st.success(f"Training finished: {message}.")
-        if line := ui.estimate_line(job.config.estimated_seconds, job.wall_seconds):
-            st.caption(line)
-    elif job.status == Status.FAILED:
-        ui.error(f"Training failed: {ui.sentence(job.error)}{kept}")
-    else:
-        st.warning(f"Training {job.status}:{kept}")
-    if progress["runs_done"]:
-        st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon=ui.ICONS["compare"])
-
-
 with ui.page("Train"):
+    state.attach_from_url()
     if ui.need_dataset():
         data = state.dataset()
+        current = state.job()
+        in_flight = current is not None and not current.finished
+        if current is not None:
+            watch.progress_panel(current)
         st.write(f"Dataset **{ui.plain(data.name)}**: {len(data)} texts, {len(data.classes)} classes. Training runs "
-                 "in the background: you can switch pages or open another tab meanwhile.")
+                 "in the background: you can switch pages, reload, or open another tab meanwhile.")
         busy = state.busy_job()
-        if busy is not None:
-            st.caption(f"Start is disabled while this session's comparison is {busy.status}; cancel it below or "
-                       "wait for it to finish.")
-        values = settings_form(state.train_settings(), busy=busy is not None)
-        starting = values is not None and values["start"]
-        estimate = show_estimate(data, values or {**DEFAULTS, **state.train_settings()},
-                                 calibrate=values is not None and not starting)
+        label = "Settings for another comparison" if in_flight else "Settings"
+        with st.expander(label, expanded=not in_flight, icon=":material/tune:"):
+            if busy is not None:
+                st.caption(f"Start is disabled while this session's comparison is {busy.status}; cancel it above or "
+                           "wait for it to finish.")
+            chosen = what_to_train(state.train_settings())
+            values = settings_form(state.train_settings(), chosen, busy=busy is not None)
+            starting = values is not None and values["start"]
+            estimate = show_estimate(data, values or {**DEFAULTS, **state.train_settings()},
+                                     calibrate=values is not None and not starting)
         if starting:
             state.start_job(data, replace(config_from(values), estimated_seconds=estimate),
                             save_models=values["save_models"])
             st.rerun()
-        if state.job() is not None:
-            show_job(state.job())

@@ -103,6 +103,7 @@ def offer_download(models: dict) -> None:
 
 
 with ui.page("Predict"):
+    state.attach_from_url()  # ?experiment=ID: a reload or another tab shows the same experiment
     if ui.need_results():
         models = trained_models()
         if not models:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from dashboard import state, ui
+from dashboard import state, ui, watch
 from textclf.results.report import BATCHING_NAMES
 from textclf.runs.command import compare_command, data_file_name, unrepeatable
 from textclf.runs.config import CompareConfig
@@ -63,7 +63,7 @@ def show(experiments: list[dict]) -> None:
     cols = st.columns(5)
     if cols[0].button("Open in Compare", type="primary"):
         state.open_experiment(chosen)
-        st.switch_page(ui.PAGES["compare"])
+        st.switch_page(ui.PAGES["compare"], query_params={state.EXPERIMENT: chosen})
     cols[1].download_button("Export CSV", partial(store.export_experiment, chosen, "csv"),
                             f"experiment-{chosen}.csv", "text/csv")
     cols[2].download_button("Export JSON", partial(store.export_experiment, chosen, "json"),
@@ -101,6 +101,7 @@ with ui.page("History"):
     st.write("Every comparison started from this dashboard or the command line, newest first. Finished runs are "
              "saved as they finish, so an interrupted experiment still has its results.")
     experiments = state.store().list_experiments()
+    watch.unfinished_experiments(experiments)
     if experiments:
         show(experiments)
     else:
