@@ -189,6 +189,7 @@ def unfinished_warning() -> None:
 
 
 with ui.page("Compare"):
+    state.attach_from_url()  # ?experiment=ID: a reload or another tab shows the same experiment
     if ui.need_results():
         comparison = state.comparison()
         max_len = comparison.max_len
