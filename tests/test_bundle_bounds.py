@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -20,7 +21,7 @@ from tests.test_memory_bombs import MAX_GROWTH, PROBE, ROOT
 from textclf.errors import BundleError
 from textclf.models.bounds import MAX_VOCABULARY
 from textclf.storage import bundle_checks as checks
-from textclf.storage.bundle import TFIDF_STATE, VOCABULARY, WEIGHTS, load_bundle
+from textclf.storage.bundle import JSON_STATE, TFIDF_STATE, VOCABULARY, WEIGHTS, bundle_bytes, load_bundle
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +111,9 @@ def test_a_tfidf_state_that_is_not_a_table_is_refused(bundles):
 def test_good_bundles_still_load_and_predict(bundles):
     for name, data in bundles.items():
         assert load_bundle(data).predict(["tasty and warm"]).shape == (1,), name
-    with zipfile.ZipFile(io.BytesIO(bundles["svm"])) as archive:
-        assert set(checks.skops_state_keys(archive, TFIDF_STATE, checks.TFIDF_LIMIT, "svm")) == {
-            "vectorizer", "classifier"}
+    with zipfile.ZipFile(io.BytesIO(bundles["svm"])) as archive, \
+            checks.extracted(archive, TFIDF_STATE, checks.TFIDF_LIMIT, "svm") as path:
+        assert set(checks.skops_state_keys(path, TFIDF_STATE, "svm")) == {"vectorizer", "classifier"}
 
 
 def _svm_with_a_huge_extra_array(svm: bytes, size: int) -> bytes:
@@ -166,3 +167,162 @@ def test_the_reviews_two_bundles_are_refused_and_one_at_the_cap_loads_within_300
         outcome = report[str(path)]
         assert "was refused" in outcome["outcome"] and expected[name] in outcome["outcome"], outcome
         assert outcome["growth"] < MAX_GROWTH, f"{name}: peak memory grew by {outcome['growth'] / MiB:.0f} MiB"
+
+
+# What a classical or JSON state makes the loader allocate, bounded before it is parsed or allocated -------------
+
+def _skops_files(bundle: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(members(bundle)[TFIDF_STATE])) as state:
+        return {name: state.read(name) for name in state.namelist()}
+
+
+def _with_skops_files(bundle: bytes, files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as state:
+        for name, data in files.items():
+            state.writestr(name, data)
+    return replaced(bundle, **{TFIDF_STATE: out.getvalue()})
+
+
+def _lying_npy(count: int, data: bytes = b"") -> bytes:
+    """An array file whose header declares `count` float64 numbers, holding `data` only."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (count,)})
+    return header.getvalue() + data
+
+
+def _array_files(files: dict[str, bytes]) -> list[str]:
+    return sorted(name for name in files if name.endswith(".npy"))
+
+
+def test_an_array_declaring_more_numbers_than_its_file_holds_is_refused_before_numpy_allocates(bundles, monkeypatch):
+    files = _skops_files(bundles["svm"])
+    bomb = _with_skops_files(bundles["svm"], {**files, _array_files(files)[0]: _lying_npy(10**12, bytes(64))})
+    monkeypatch.setattr(skops.io, "load", lambda *a, **k: pytest.fail("skops read a state that should be refused"))
+    with pytest.raises(BundleError, match=r"declares 8,000,000,000,000 bytes but its file holds 192"):
+        load_bundle(bomb)
+
+
+@pytest.fixture(scope="module")
+def knn_bundle() -> bytes:
+    from tests.hostile import create, demo_dataset
+    data = demo_dataset(rows=160, seed=1)
+    return bundle_bytes(create("knn", k=3).fit(data.texts, data.labels))
+
+
+def test_a_sparse_matrix_whose_arrays_declare_more_than_they_hold_is_refused(knn_bundle):
+    """A kNN keeps its training matrix as an .npz inside the skops state: its arrays are read from their headers
+    too (the .npz is a zip of its own, compressed, so its declared sizes alone say little)."""
+    files = _skops_files(knn_bundle)
+    matrix = next(name for name in files if name.endswith(".npz"))
+    with zipfile.ZipFile(io.BytesIO(files[matrix])) as npz:
+        arrays = {name: npz.read(name) for name in npz.namelist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as npz:
+        for name, data in {**arrays, "data.npy": _lying_npy(10**11)}.items():
+            npz.writestr(name, data)
+    with pytest.raises(BundleError, match=r"data.npy declares 800,000,000,000 bytes"):
+        load_bundle(_with_skops_files(knn_bundle, {**files, matrix: out.getvalue()}))
+    assert load_bundle(knn_bundle).predict(["tasty and warm"]).shape == (1,)
+
+
+def test_a_tfidf_state_whose_arrays_would_take_more_than_the_bound_is_refused_before_it_is_read(bundles, monkeypatch):
+    arrays = sum(len(data) for name, data in _skops_files(bundles["svm"]).items() if name.endswith(".npy"))
+    monkeypatch.setattr(checks, "TFIDF_MEMORY", arrays)  # the state's own arrays, held twice, are over it
+    monkeypatch.setattr(skops.io, "load", lambda *a, **k: pytest.fail("skops read a state that should be refused"))
+    with pytest.raises(BundleError, match=r"tfidf.skops would take about .* MiB of arrays, held twice.*min_df=2"):
+        load_bundle(bundles["svm"])
+
+
+def _json_bomb(size: int) -> bytes:
+    """Nested empty lists: 5 bytes of JSON that Python holds in about 150 (two lists and a slot)."""
+    return b"[" + b"[[]]," * (size // 5) + b"[]]"
+
+
+@pytest.mark.parametrize("member", [VOCABULARY, "schema.json"])
+def test_json_that_would_take_far_more_memory_than_its_bytes_is_refused_before_it_is_parsed(bundles, member,
+                                                                                            monkeypatch):
+    bomb = _json_bomb(8 * MiB)
+    assert checks.json_memory(bomb) > checks.JSON_MEMORY
+    if member == VOCABULARY:
+        bundle = replaced(bundles["cnn"], **{VOCABULARY: b'{"tokens": ' + bomb + b"}"})
+    else:
+        bundle = _with_skops_files(bundles["svm"], {**_skops_files(bundles["svm"]), "schema.json": bomb})
+    parse = json.loads
+    monkeypatch.setattr(json, "loads", lambda data, **k: parse(data, **k) if len(data) < MiB else
+                        pytest.fail("a bomb was parsed"))
+    with pytest.raises(BundleError, match=f"{member} would take about .* MiB of memory"):
+        load_bundle(bundle)
+
+
+def test_the_json_memory_bound_is_above_what_python_takes_for_the_worst_shapes():
+    import tracemalloc
+    for unit in (b"[],", b"{},", b'"ab",', b"1e5,", b'{"a":0},', b"[[]],", '"\U0001F600",'.encode()):
+        data = b"[" + unit * 5_000 + b"0]"
+        tracemalloc.start()
+        json.loads(data)
+        taken = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert taken < checks.json_memory(data) < 4 * taken, unit
+
+
+@pytest.fixture
+def votes_bundle(small_demo) -> bytes:
+    """A bundle of the toy family stored as JSON (tests/test_registry.py), registered for one test."""
+    from tests.test_registry import WordVotes
+    from textclf.models import register, unregister
+    register(WordVotes)
+    yield bundle_bytes(WordVotes().fit(small_demo.texts, small_demo.labels))
+    unregister(WordVotes.key)
+
+
+def test_a_json_state_holding_a_key_its_model_does_not_store_is_refused(votes_bundle):
+    state = json.loads(members(votes_bundle)[JSON_STATE])
+    assert load_bundle(votes_bundle).estimator.votes_ == state["votes"]  # the current format loads as saved
+    extra = replaced(votes_bundle, **{JSON_STATE: json.dumps({**state, "payload": [0] * 10}).encode()})
+    with pytest.raises(BundleError, match="state.json holds 'payload', which the model does not store"):
+        load_bundle(extra)
+    with pytest.raises(BundleError, match="state.json does not hold a table of state"):
+        load_bundle(replaced(votes_bundle, **{JSON_STATE: b"[1, 2, 3]"}))
+    with pytest.raises(BundleError, match=r"state.json would take about .* MiB of memory"):
+        load_bundle(replaced(votes_bundle, **{JSON_STATE: b'{"votes": ' + _json_bomb(8 * MiB) + b"}"}))
+
+
+def _svm_with_features(svm: bytes, features: int) -> bytes:
+    """The small SVM grown to `features` hashed n-gram columns (zero weights, so the file stays small): 4 classes x
+    3 M columns hold as many weights as the lab's largest SVM (10 classes x 1.5 M character n-grams)."""
+    data = members(svm)[TFIDF_STATE]
+    state = skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+    state["vectorizer"].columns_ = np.arange(features, dtype=np.int32)
+    state["vectorizer"].tfidf_.idf_ = np.ones(features)
+    inner = state["classifier"].calibrated_classifiers_[0].estimator
+    inner.coef_ = np.zeros((len(inner.classes_), features))
+    return replaced(svm, **{TFIDF_STATE: skops.io.dumps(state)})
+
+
+@pytest.mark.slow
+def test_tfidf_and_json_states_at_and_over_their_bounds_load_or_are_refused_within_300_mb_and_10_s(tmp_path, bundles):
+    vocabulary = b'{"tokens": ' + _json_bomb(checks.VOCABULARY_LIMIT - 64) + b"}"
+    schema = _json_bomb(checks.SCHEMA_LIMIT - 64)
+    cases = {"at the lab's scale": _svm_with_features(bundles["svm"], 3_000_000),
+             "over the bound": _svm_with_features(bundles["svm"], 4_000_000),
+             "vocabulary bomb": replaced(bundles["cnn"], **{VOCABULARY: vocabulary}),
+             "schema bomb": _with_skops_files(bundles["svm"], {**_skops_files(bundles["svm"]), "schema.json": schema})}
+    normal = tmp_path / "normal.textclf"
+    normal.write_bytes(bundles["cnn"])
+    paths = {name: tmp_path / f"{name}.textclf" for name in cases}
+    for name, data in cases.items():
+        paths[name].write_bytes(data)
+    result = subprocess.run([sys.executable, "-c", PROBE, str(normal), *map(str, paths.values())], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = {name: json.loads(result.stdout.strip().splitlines()[-1])[str(path)] for name, path in paths.items()}
+    assert report["at the lab's scale"]["outcome"] == "loaded", report["at the lab's scale"]
+    expected = {"at the lab's scale": "loaded"}
+    expected |= {"over the bound": r"tfidf.skops would take about 3\d\d MiB .* 1\d\d.\d MiB of arrays",
+                "vocabulary bomb": "vocabulary.json would take about", "schema bomb": "schema.json would take about"}
+    for name, outcome in report.items():
+        assert re.search(expected[name], outcome["outcome"]), outcome
+    for name, outcome in report.items():
+        assert outcome["growth"] < MAX_GROWTH and outcome["seconds"] < 10, (name, outcome)

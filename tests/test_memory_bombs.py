@@ -17,27 +17,42 @@ pytestmark = pytest.mark.slow  # measures a fresh process that imports torch: 15
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_GROWTH = 300 * MiB
-# Loads a normal bundle first (imports, torch's allocator), then each bomb; reports the peak RSS growth after each.
+# Loads a normal bundle first (imports, torch's allocator), then each bomb; reports the peak RSS growth of each load
+# over the resident memory just before it (on Linux the peak is reset there, so an earlier, higher peak cannot
+# hide a load's growth; elsewhere the growth is over the peak so far).
 PROBE = """
-import json, resource, sys
+import gc, json, resource, sys, time
 from textclf.storage.bundle import load_bundle
 from textclf.errors import BundleError
 
 def peak():
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+def baseline():
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return peak()
 
 normal, bombs = sys.argv[1], sys.argv[2:]
 load_bundle(normal).predict(["a warm, tasty meal"])
-base = peak()
 report = {}
 for path in bombs:
+    base, started = baseline(), time.perf_counter()
     try:
         load_bundle(path)
         outcome = "loaded"
     except BundleError as err:
         outcome = str(err)
-    report[path] = {"outcome": outcome, "growth": peak() - base}
+    report[path] = {"outcome": outcome, "growth": peak() - base, "seconds": time.perf_counter() - started}
 print(json.dumps(report))
 """
 

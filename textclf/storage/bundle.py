@@ -18,6 +18,7 @@ import json
 import os
 import pickle
 import platform
+import shutil
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -195,6 +196,8 @@ def load_bundle(source: str | os.PathLike | bytes) -> Bundle:
         raise BundleError(f"{name} is damaged or not a textclf bundle ({_reason(err)}). {HOW_TO_FIX}") from None
     except INCONSISTENT as err:
         raise BundleError(f"{name} is damaged or inconsistent ({_reason(err)}). {HOW_TO_FIX}") from None
+    except MemoryError:
+        raise BundleError(f"{name} is too large to load in this process's memory. {HOW_TO_FIX}") from None
     finally:
         opened.close()
     return Bundle(estimator, manifest["metadata"])
@@ -222,7 +225,7 @@ def _manifest(archive: zipfile.ZipFile, name: str) -> dict:
     if MANIFEST not in archive.namelist():
         raise BundleError(f"{name} is a zip archive but not a textclf bundle (it has no {MANIFEST}). "
                           f"{HOW_TO_FIX}")
-    manifest = json.loads(checks.read_member(archive, MANIFEST, checks.MANIFEST_LIMIT, name))
+    manifest = checks.read_json(archive, MANIFEST, checks.MANIFEST_LIMIT, name)
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise BundleError(f"{name} is not a textclf bundle. {HOW_TO_FIX}")
     version = manifest.get("version", 0)
@@ -263,7 +266,7 @@ def _model_class(key: str, kind, name: str) -> type[TextClassifier]:
 
 
 def _restore_neural(estimator, archive: zipfile.ZipFile, name: str) -> None:
-    vocabulary = json.loads(checks.read_member(archive, VOCABULARY, checks.VOCABULARY_LIMIT, name))
+    vocabulary = checks.read_json(archive, VOCABULARY, checks.VOCABULARY_LIMIT, name)
     tokens = checks.check_vocabulary(vocabulary, name)
     checks.check_vocabulary_size(len(tokens), getattr(estimator, "max_vocab", MAX_VOCABULARY), name)
     estimator.restore_vocabulary(tokens, vocabulary.get("bucket_boundaries"))
@@ -307,14 +310,18 @@ def _tfidf_state_keys(estimator) -> set[str]:
 
 
 def _restore_tfidf(estimator, archive: zipfile.ZipFile, name: str) -> None:
-    keys = checks.skops_state_keys(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name)
-    checks.check_state_keys(keys, _tfidf_state_keys(estimator), TFIDF_STATE, name)
-    data = _renamed_types(checks.read_member(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name))
-    untrusted = set(skops.io.get_untrusted_types(data=data))
-    if not untrusted <= SKOPS_TRUSTED:
-        raise BundleError(f"{name} was refused: it holds types a textclf model never contains "
-                          f"({', '.join(sorted(untrusted - SKOPS_TRUSTED))}). {HOW_TO_FIX}")
-    state = skops.io.loads(data, trusted=sorted(untrusted))
+    """The skops state is read from a temporary file (its bytes never sit in memory beside the arrays read from
+    them), after its keys, types and sizes are checked."""
+    with checks.extracted(archive, TFIDF_STATE, checks.TFIDF_LIMIT, name) as path:
+        keys = checks.skops_state_keys(path, TFIDF_STATE, name)
+        checks.check_state_keys(keys, _tfidf_state_keys(estimator), TFIDF_STATE, name)
+        checks.check_skops_memory(path, TFIDF_STATE, name)
+        path = _renamed_types(path)
+        untrusted = set(skops.io.get_untrusted_types(file=path))
+        if not untrusted <= SKOPS_TRUSTED:
+            raise BundleError(f"{name} was refused: it holds types a textclf model never contains "
+                              f"({', '.join(sorted(untrusted - SKOPS_TRUSTED))}). {HOW_TO_FIX}")
+        state = skops.io.load(path, trusted=sorted(untrusted))
     if not isinstance(state, dict) or not isinstance(state.get("vectorizer"), HashedTfidf | TfidfVectorizer):
         raise checks.refuse(name, "its TF-IDF state has no vectorizer")
     if isinstance(state["vectorizer"], HashedTfidf) and not _columns_fit(state["vectorizer"]):
@@ -328,31 +335,38 @@ def _restore_tfidf(estimator, archive: zipfile.ZipFile, name: str) -> None:
     estimator.restore_state(state)
 
 
-def _renamed_types(data: bytes) -> bytes:
+def _renamed_types(path: Path) -> Path:
     """A skops state with the modules of `SKOPS_RENAMED` named as they are now (its schema names each type's
-    module as a JSON string); the state as it is when it names none of them."""
-    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+    module as a JSON string), written beside `path`; `path` itself when it names none of them."""
+    with zipfile.ZipFile(path) as inner:
         schema = inner.read("schema.json").decode()
         renamed = schema
         for old, new in SKOPS_RENAMED.items():
             renamed = renamed.replace(json.dumps(old), json.dumps(new))
         if renamed == schema:
-            return data
-        members = {info: inner.read(info) for info in inner.infolist() if info.filename != "schema.json"}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as rewritten:
-        rewritten.writestr("schema.json", renamed)
-        for info, content in members.items():
-            rewritten.writestr(info, content)
-    return buffer.getvalue()
+            return path
+        target = path.with_name(path.name + ".renamed")
+        with zipfile.ZipFile(target, "w") as rewritten:
+            rewritten.writestr("schema.json", renamed)
+            for info in inner.infolist():
+                if info.filename != "schema.json":
+                    with inner.open(info) as source, rewritten.open(info.filename, "w") as copy:
+                        shutil.copyfileobj(source, copy, 1 << 20)
+    return target
 
 
 def _restore_json(estimator, archive: zipfile.ZipFile, name: str) -> None:
-    state = json.loads(checks.read_member(archive, JSON_STATE, checks.JSON_STATE_LIMIT, name))
+    """The state is refused when it holds a key the restored model would not store again (the family's own
+    `bundle_state` names them), as every other format refuses unknown keys."""
+    state = checks.read_json(archive, JSON_STATE, checks.JSON_STATE_LIMIT, name)
+    if not isinstance(state, dict):
+        raise checks.refuse(name, f"{JSON_STATE} does not hold a table of state")
     try:
         estimator.restore_state(state)
-    except (TypeError, ValueError, KeyError) as err:
+        stored = estimator.bundle_state()
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
         raise checks.refuse(name, f"its state does not fit the model ({_reason(err)})") from None
+    checks.check_state_keys(state, stored, JSON_STATE, name)
 
 
 register_state_format(NEURAL, StateFormat(_neural_files, _restore_neural))

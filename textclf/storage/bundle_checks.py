@@ -10,9 +10,17 @@ of bounds raises `BundleError` with one clear message.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import math
+import shutil
+import tempfile
 import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
 
 from textclf.data.tokenize import TOKENIZERS
 from textclf.errors import BundleError
@@ -25,7 +33,15 @@ MANIFEST_LIMIT = 1 * MiB
 VOCABULARY_LIMIT = 16 * MiB  # a million long words; parsed into Python strings, so kept well under the budget
 JSON_STATE_LIMIT = 64 * MiB
 SCHEMA_LIMIT = 64 * MiB  # a skops state's schema.json (a kNN's training texts sit in it)
-TFIDF_LIMIT = 512 * MiB
+TFIDF_LIMIT = 512 * MiB  # the state's file on disk; what it may take in memory is bounded by TFIDF_MEMORY
+# Loading memory, each bound checked on the bytes before anything is parsed or allocated. Python objects cost many
+# times their JSON text ('[],' is 3 bytes and a 64-byte list): JSON_MEMORY bounds what parsing one member may
+# take. A TF-IDF state's arrays (features x classes weights, a kNN's sparse training matrix) are held twice while
+# skops reads them (its buffers, then the arrays), beside its parsed schema: together at most TFIDF_MEMORY, which
+# an SVM on the lab's largest data set (10 classes, 1.5 M character n-grams, about 130 MB of weights) fits.
+JSON_MEMORY = 192 * MiB
+TFIDF_MEMORY = 272 * MiB
+MAX_ARRAY_FILES = 64
 MAX_CLASSES = 10_000
 MAX_CLASS_CHARS = 1_000
 MAX_STRING_PARAM = MAX_WORDS
@@ -214,17 +230,97 @@ def check_weights_data(raw: bytes, expected: int, name: str) -> None:
                            f"{expected:,}")
 
 
-def skops_state_keys(archive: zipfile.ZipFile, member: str, limit: int, name: str) -> list[str]:
-    """The top-level keys of a skops state, read from its schema by streaming the member (never reading it
-    whole), so a state with an unknown key is refused before its arrays are in memory."""
+def skops_state_keys(path: Path, member: str, name: str) -> list[str]:
+    """The top-level keys of a skops state, read from its schema alone (its arrays are not read)."""
+    with zipfile.ZipFile(path) as state:
+        schema = read_json(state, "schema.json", SCHEMA_LIMIT, name)
+    content = schema.get("content") if isinstance(schema, dict) else None
+    if not isinstance(content, dict) or schema.get("__class__") != "dict":
+        raise refuse(name, f"{member} does not hold a table of state")
+    return list(content)
+
+
+def check_skops_memory(path: Path, member: str, name: str) -> None:
+    """A skops state loads within TFIDF_MEMORY: its schema parsed beside its arrays held twice, every size read
+    from the file (the arrays' headers) before anything is allocated."""
+    with zipfile.ZipFile(path) as state:
+        schema = read_member(state, "schema.json", SCHEMA_LIMIT, name)
+        arrays = array_bytes(state, name)
+    cost = json_memory(schema) + 2 * arrays
+    if cost > TFIDF_MEMORY:
+        raise refuse(name, f"its {member} would take about {cost / MiB:,.0f} MiB of memory to load (its schema "
+                           f"parsed and {arrays / MiB:,.1f} MiB of arrays, held twice while they are read), more "
+                           f"than the {TFIDF_MEMORY / MiB:,.0f} MiB a bundle may take; a model trained with min_df=2 "
+                           "or a smaller ngram_max is smaller")
+
+
+def json_memory(data: bytes) -> int:
+    """An upper bound of what `json.loads(data)` allocates, from one count of the bytes: the decoded text and the
+    strings (1, 2 or 4 bytes a character, as Python stores them), and per object, list, string and item what a
+    Python dict, list, str and number cost at most (measured on the worst shapes: '[[]],', '{"a":0},')."""
+    highest = int(np.frombuffer(data, dtype=np.uint8).max(initial=0))  # a lead byte: how wide the characters are
+    width = 4 if highest >= 0xF0 else 2 if highest >= 0xC4 else 1
+    return (2 * width * len(data) + 200 * data.count(b"{") + 80 * data.count(b"[") + 30 * data.count(b'"')
+            + 40 * data.count(b","))
+
+
+def read_json(archive: zipfile.ZipFile, member: str, limit: int, name: str, budget: int = JSON_MEMORY):
+    """A JSON member parsed, refused first when its bytes are over `limit` or parsing them could take more than
+    `budget` of memory."""
+    data = read_member(archive, member, limit, name)
+    check_memory(json_memory(data), budget, member, name)
+    return json.loads(data)
+
+
+def check_memory(cost: int, budget: int, member: str, name: str) -> None:
+    if cost > budget:
+        raise refuse(name, f"reading its {member} would take about {cost / MiB:,.0f} MiB of memory, more than the "
+                           f"{budget / MiB:,.0f} MiB a bundle may take")
+
+
+@contextlib.contextmanager
+def extracted(archive: zipfile.ZipFile, member: str, limit: int, name: str) -> Iterator[Path]:
+    """The member copied to a temporary file in chunks (never whole in memory), so that its own archive is read
+    from disk; removed afterwards."""
     try:
         info = archive.getinfo(member)
     except KeyError:
         raise refuse(name, f"it has no {member}") from None
     check_declared_size(info, limit, member, name)
-    with archive.open(info) as stream, zipfile.ZipFile(stream) as inner:
-        schema = json.loads(read_member(inner, "schema.json", SCHEMA_LIMIT, name))
-    content = schema.get("content") if isinstance(schema, dict) else None
-    if not isinstance(content, dict) or schema.get("__class__") != "dict":
-        raise refuse(name, f"{member} does not hold a table of state")
-    return list(content)
+    with tempfile.TemporaryDirectory(prefix="textclf-bundle-") as folder:
+        path = Path(folder) / "state"
+        with archive.open(info) as source, path.open("wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+        yield path
+
+
+def array_bytes(state: zipfile.ZipFile, name: str, depth: int = 0) -> int:
+    """The bytes numpy will allocate for every array a skops state holds (.npy files, and those inside the .npz
+    of a sparse matrix), read from each array's header; an array whose header declares more numbers than its
+    file holds, or objects (which need pickle), is refused."""
+    infos = state.infolist()
+    if len(infos) > MAX_ARRAY_FILES:
+        raise refuse(name, f"its state holds {len(infos)} files; a textclf model's holds at most {MAX_ARRAY_FILES}")
+    total = 0
+    for info in infos:
+        if info.filename.endswith(".npy"):
+            total += _npy_bytes(state, info, name)
+        elif info.filename.endswith(".npz") and depth == 0:
+            with state.open(info) as stream, zipfile.ZipFile(stream) as inner:
+                total += array_bytes(inner, name, depth + 1)
+    return total
+
+
+def _npy_bytes(state: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> int:
+    with state.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise refuse(name, f"its array {info.filename[:40]} holds objects, which only pickle can read")
+    size = math.prod(int(n) for n in shape) * dtype.itemsize
+    if size > info.file_size:
+        raise refuse(name, f"its array {info.filename[:40]} declares {size:,} bytes but its file holds "
+                           f"{info.file_size:,}")
+    return size
