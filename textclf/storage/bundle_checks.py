@@ -275,7 +275,8 @@ def read_json(archive: zipfile.ZipFile, member: str, limit: int, name: str, budg
 def check_memory(cost: int, budget: int, member: str, name: str) -> None:
     if cost > budget:
         raise refuse(name, f"reading its {member} would take about {cost / MiB:,.0f} MiB of memory, more than the "
-                           f"{budget / MiB:,.0f} MiB a bundle may take")
+                           f"{budget / MiB:,.0f} MiB a bundle may take (a model trained on fewer texts or words is "
+                           "smaller)")
 
 
 @contextlib.contextmanager
