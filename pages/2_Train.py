@@ -33,7 +33,7 @@ TRUNCATION = {f"auto (≤ {MAX_TRUNCATION})": AUTO, **{f"{n} tokens": n for n in
 TRUNCATION_HELP = (f"The same truncation for every strategy, so they differ only in padding. auto: the 99th "
                    f"percentile of the training texts' lengths, at most {MAX_TRUNCATION} tokens.")
 EMBEDDING_SIZES = [64, 128, 300]
-FOLDS = {"off (one split)": 0, "5 folds": 5, "10 folds (Kim 2014's protocol)": 10}
+FOLDS = {"off (one split)": 0, "5 folds": 5, "10 folds (Kim 2014)": 10}
 REFIT_HELP = ("After early stopping, each neural model is trained again from scratch on training + validation for "
               "its best number of epochs, so it learns from the same texts as SVM and kNN (which have no use for a "
               "validation part). Takes 1.5–2× the training time.")
@@ -55,22 +55,21 @@ DEFAULTS = {"models": ["TextCNN", "BiRNN", "SVM", "kNN"], "cell": "LSTM", "pooli
             "pad_to": "batch", "epochs": EPOCH_CAP, "quick_look": False, "batch_size": 64,
             "lr": next(iter(LEARNING_RATES)), "max_len": next(iter(TRUNCATION)), "embed_dim": 300,
             "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "cv": next(iter(FOLDS)), "refit": False, "save_models": True,
-            "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES))}
+            "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES)), "vectors": CORPUS}
 
 
 def what_to_train(saved: dict) -> dict:
     """Models, batching strategies and embeddings, answered at once (outside the form) so that the form below
     shows only the settings that apply to them; remembered for the next visit."""
     value = {**DEFAULTS, **saved}
+    chosen = {"models": _live(st.multiselect, "Models", list(MODELS), "models", value, help=MODELS_HELP)}
     left, right = st.columns(2)
-    chosen = {
-        "models": _live(left.multiselect, "Models", list(MODELS), "models", value, help=MODELS_HELP),
-        "batchings": _live(right.multiselect, "Batching strategies (neural models)", strategy_names(), "batchings",
-                           value, help="max_length pads every batch to the longest text; per_batch pads random "
-                                       "batches to their own longest; bucket groups similar lengths."),
-    }
+    chosen["batchings"] = _live(left.multiselect, "Batching strategies (neural models)", strategy_names(),
+                                "batchings", value, help="max_length pads every batch to the longest text; "
+                                                         "per_batch pads random batches to their own longest; "
+                                                         "bucket groups similar lengths.")
     fields = {field for name in chosen["models"] for field in get_model_class(MODELS[name]).form_fields}
-    chosen["embeddings"] = (_live(st.multiselect, "Embeddings (neural models)", EMBEDDINGS, "embeddings", value,
+    chosen["embeddings"] = (_live(right.multiselect, "Embeddings (neural models)", EMBEDDINGS, "embeddings", value,
                                   help=EMBEDDINGS_HELP) if "embedding" in fields else value["embeddings"])
     saved.update(chosen)
     return {**chosen, "fields": fields}
@@ -94,33 +93,33 @@ def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
     """
     value, fields = {**DEFAULTS, **saved}, chosen["fields"]
     with st.form("settings"):
-        cols = st.columns(4)
         cell, pooling = value["cell"], value["pooling"]
         if "cell" in fields:
-            cell = cols[0].radio("RNN cell", ["LSTM", "GRU"], index=["LSTM", "GRU"].index(value["cell"]),
-                                 horizontal=True)
-            pooling = cols[1].selectbox("RNN pooling", POOLINGS, index=POOLINGS.index(value["pooling"]))
-            cols = st.columns(4)
-        pad_to = cols[0].radio("Bucketed batches pad to", PAD_TO, index=PAD_TO.index(value["pad_to"]),
-                               help="batch: the longest text in the batch; bound: the bucket's upper bound "
-                                    "(a few fixed shapes)")
-        n_buckets = cols[1].number_input("Buckets", 1, 64, value["n_buckets"])
-        embed_dim = cols[2].selectbox("Embedding size", EMBEDDING_SIZES,
-                                      index=EMBEDDING_SIZES.index(value["embed_dim"]), help=EMBEDDING_HELP)
-        seeds = cols[3].number_input("Seeds", 1, 10, value["seeds"],
-                                     help="several seeds give mean ± sd, a 95 % CI and paired tests")
+            left, right = st.columns(2)
+            cell = left.radio("RNN cell", ["LSTM", "GRU"], index=["LSTM", "GRU"].index(value["cell"]), horizontal=True)
+            pooling = right.selectbox("RNN pooling", POOLINGS, index=POOLINGS.index(value["pooling"]))
         cols = st.columns(4)
         epochs = cols[0].number_input("Epochs (max)", 1, 100, value["epochs"], help=EPOCHS_HELP)
         batch_size = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256], index=[16, 32, 64, 128, 256].index(
             value["batch_size"]))
-        lr = cols[2].selectbox("Learning rate", list(LEARNING_RATES), index=list(LEARNING_RATES).index(value["lr"]))
-        max_len = cols[3].selectbox("Truncate texts at", list(TRUNCATION),
-                                    index=list(TRUNCATION).index(value["max_len"]), help=TRUNCATION_HELP)
+        seeds = cols[2].number_input("Seeds", 1, 10, value["seeds"],
+                                     help="several seeds give mean ± sd, a 95 % CI and paired tests")
+        embed_dim = cols[3].selectbox("Embedding size", EMBEDDING_SIZES,
+                                      index=EMBEDDING_SIZES.index(value["embed_dim"]), help=EMBEDDING_HELP)
+        left, right = st.columns(2)
+        lr = left.selectbox("Learning rate", list(LEARNING_RATES), index=list(LEARNING_RATES).index(value["lr"]))
+        max_len = right.selectbox("Truncate texts at", list(TRUNCATION), index=list(TRUNCATION).index(value["max_len"]),
+                                  help=TRUNCATION_HELP)
+        left, right = st.columns(2)
+        pad_to = left.radio("Bucketed batches pad to", PAD_TO, index=PAD_TO.index(value["pad_to"]), horizontal=True,
+                            help="batch: the longest text in the batch; bound: the bucket's upper bound "
+                                 "(a few fixed shapes)")
+        n_buckets = right.number_input("Buckets", 1, 64, value["n_buckets"])
         vector_source, upload = vector_inputs(value, chosen["embeddings"])
-        left, right = st.columns([1, 3])
-        cv = left.selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]), help=FOLDS_HELP)
-        refit = right.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
-        save_models = right.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
+        cv = st.columns(2)[0].selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]),
+                                        help=FOLDS_HELP)
+        refit = st.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
+        save_models = st.checkbox("Save a model bundle per run (for Predict after a restart)", value["save_models"])
         quick_look = st.checkbox(f"Quick look ({QUICK_LOOK_EPOCHS} epochs, under-trained)", value["quick_look"],
                                  help=QUICK_LOOK_HELP)
         buttons = st.container(horizontal=True)  # each button as wide as its label, at any page width
@@ -139,16 +138,14 @@ def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
 
 def vector_inputs(value: dict, embeddings: list[str]) -> tuple:
     """Where word vectors come from; the file upload only when an embedding mode chosen starts from vectors."""
-    left, right = st.columns([2, 3])
-    source = left.radio("Word vectors from", list(VECTOR_SOURCES),
-                        index=list(VECTOR_SOURCES).index(value["vector_source"]),
-                        help="for static, non-static and multichannel embeddings: word2vec learns from the training "
-                             "texts only (nothing is downloaded); a file sets the embedding size to its dimension")
+    sources = list(VECTOR_SOURCES)
+    source = st.radio("Word vectors from", sources, index=sources.index(value["vector_source"]), horizontal=True,
+                      help="for static, non-static and multichannel embeddings: word2vec learns from the training "
+                           "texts only (nothing is downloaded); a file sets the embedding size to its dimension")
     if not any(uses_vectors(mode) for mode in embeddings):
         return source, None
-    upload = right.file_uploader("Vectors file (when the vectors come from a file)", type=["txt", "vec", "bin"],
-                                 help="word2vec text or binary, or GloVe text; words one per line with their "
-                                      "numbers")
+    upload = st.file_uploader("Vectors file (when the vectors come from a file)", type=["txt", "vec", "bin"],
+                              help="word2vec text or binary, or GloVe text; words one per line with their numbers")
     return source, upload
 
 

@@ -146,3 +146,16 @@ def test_a_kept_dataset_that_was_changed_is_not_read_back(tmp_path, small_demo):
     kept = dataset_file(store.home, dataset_hash(small_demo))
     kept.write_text(kept.read_text(encoding="utf-8").replace(small_demo.texts[0], "changed"), encoding="utf-8")
     assert store.stored_dataset(experiment) is None
+
+
+def test_the_sentence_says_the_place_what_is_ahead_and_the_times():
+    from textclf.jobs.line import Place, place_sentence
+
+    clock = {60.0: "14:05", 300.0: "14:09"}.get
+    assert place_sentence(Place(2, (12,), 3, 60.0, 300.0), clock) == (
+        "2nd in line, behind experiment #12 (3 runs ahead): starts about 14:05, finishes about 14:09.")
+    assert place_sentence(Place(2, (12,), 0, 60.0, None), clock) == (
+        "2nd in line, behind experiment #12: starts about 14:05.")
+    assert place_sentence(Place(3, (12, 13), 1, None, None), clock).startswith(
+        "3rd in line, behind experiments #12, #13 (1 run ahead): its start is estimated once")
+    assert place_sentence(Place(1, (), 0, 0.0, 60.0), clock).startswith("Next to start")

@@ -36,8 +36,8 @@ def place_sentence(place: Place, clock: Callable[[float], str]) -> str:
     else:
         names = ", ".join("#" + str(e) if e is not None else "one not stored" for e in place.ahead)
         behind = f", behind experiment{'s' if len(place.ahead) > 1 else ''} {names}" if place.ahead else ""
-        runs = f"{place.runs_ahead} run{'s' if place.runs_ahead != 1 else ''} ahead"
-        where = f"{ordinal(place.position)} in line{behind} ({runs})"
+        runs = f" ({place.runs_ahead} run{'s' if place.runs_ahead != 1 else ''} ahead)" if place.runs_ahead else ""
+        where = f"{ordinal(place.position)} in line{behind}{runs}"
     if place.starts_in is None:
         return f"{where}: its start is estimated once the runs ahead have trained a little."
     finish = f", finishes about {clock(place.finishes_in)}" if place.finishes_in is not None else ""
