@@ -113,7 +113,8 @@ def unfinished_experiments(experiments: list[dict]) -> None:
 
 def _unfinished_row(experiment: dict) -> None:
     job = state.runner().job_for_experiment(experiment["id"])
-    left, middle, right = st.columns([5, 1, 1], vertical_alignment="center")
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    actions = right.container(horizontal=True)
     name = f"Experiment {experiment['id']} · {ui.plain(experiment['dataset'])} · " + ui.plain(
         ", ".join(experiment["models"]))
     if job is None:  # trained by another process (a terminal's compare, another server)
@@ -126,9 +127,9 @@ def _unfinished_row(experiment: dict) -> None:
         where = state.place_text(job) or f"training {ui.progress_text(job.status, progress)}"
         left.markdown(f"{name}  \n{ui.plain(where)}")
         left.progress(ui.progress_fraction(progress))
-    middle.page_link(ui.PAGES["train"], label="Watch", icon=":material/visibility:",
-                     query_params={state.EXPERIMENT: experiment["id"]})
-    if right.button("Cancel", key=f"history_cancel_{experiment['id']}"):
+    actions.page_link(ui.PAGES["train"], label="Watch", icon=":material/visibility:",
+                      query_params={state.EXPERIMENT: experiment["id"]})
+    if actions.button("Cancel", key=f"history_cancel_{experiment['id']}"):
         cancel(experiment["id"], job)
 
 

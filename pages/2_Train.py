@@ -252,8 +252,8 @@ with ui.page("Train"):
         label = "Settings for another comparison" if in_flight else "Settings"
         with st.expander(label, expanded=not in_flight, icon=":material/tune:"):
             if busy is not None:
-                st.caption(f"Start is disabled while this session's comparison is {busy.status}; cancel it above or "
-                           "wait for it to finish.")
+                st.caption(f"Start is disabled until this session's comparison (experiment #{busy.experiment_id}) has "
+                           "finished; cancel it above or wait for it.")
             chosen = what_to_train(state.train_settings())
             values = settings_form(state.train_settings(), chosen, busy=busy is not None)
             starting = values is not None and values["start"]
