@@ -349,9 +349,14 @@ class JobRunner:
     def _watch_cancels(self) -> None:
         """A cancel asked by another process reaches a queued job here (a running one also checks every batch)."""
         while not self._watching.wait(CANCEL_WATCH_SECONDS):
-            for job in self.jobs():
-                if not job.finished and self.store.cancel_requested(job.experiment_id):
-                    job.cancel()
+            self.honour_cancel_requests()
+
+    def honour_cancel_requests(self) -> list[Job]:
+        """Cancel the unfinished jobs whose experiment another process asked to stop (`Store.request_cancel`)."""
+        asked = [job for job in self.jobs() if not job.finished and self.store.cancel_requested(job.experiment_id)]
+        for job in asked:
+            job.cancel()
+        return asked
 
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
