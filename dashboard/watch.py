@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard import state, ui
 from textclf.errors import TextclfError
 from textclf.results import charts
-from textclf.runs.events import Status
+from textclf.runs.events import ACTIVE, Status
 from textclf.runs.run_one import REFIT_STAGE
 
 LOSS_POINTS_SHOWN = 300
@@ -98,12 +98,17 @@ def outcome(job) -> None:
 
 def unfinished_experiments(experiments: list[dict]) -> None:
     """History's running and queued experiments, live: progress, place in line, Watch and Cancel."""
-    active = [e for e in experiments if e["status"] in (Status.QUEUED, Status.RUNNING)]
+    active = [e for e in experiments if e["status"] in ACTIVE]
     if not active:
         return
 
+    shown = {e["id"] for e in active}
+
     @st.fragment(run_every=ui.POLL_SECONDS)
     def live():
+        now_active = {e["id"] for e in state.store().list_experiments() if e["status"] in ACTIVE}
+        if now_active != shown:  # one ended or a new one began: the table below changes too
+            st.rerun()
         st.subheader("Running and queued")
         for experiment in active:
             _unfinished_row(experiment)

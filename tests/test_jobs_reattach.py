@@ -1,5 +1,7 @@
 """Pages reattach to the experiment the URL names (?experiment=ID): a reload or another tab is a new session,
-yet shows the same comparison, live while this server trains it, else from the store with its kept dataset."""
+yet shows the same comparison, live while this server trains it, else from the store with its kept dataset.
+
+Marked slow: each runs a page or two in AppTest (a second or more each)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from textclf.runs.config import CompareConfig
 from textclf.storage.store import Store
 
 
+@pytest.mark.slow
 def test_a_new_session_on_the_train_page_of_a_running_experiment_shows_its_progress_and_cancel(small_demo):
     hold, held = threading.Event(), threading.Event()
 
@@ -54,6 +57,7 @@ def test_an_experiment_trained_by_another_process_opens_from_the_store_with_its_
     assert any(f"experiment #{job.experiment_id}" in c.value for c in at.caption) or path.endswith("Predict.py")
 
 
+@pytest.mark.slow
 def test_a_link_to_an_experiment_that_is_not_there_says_so_without_an_error(small_demo):
     for wanted, words in (("999", "not in the run store"), ("abc", "not an experiment number")):
         at = page("pages/3_Compare.py")
