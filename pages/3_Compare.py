@@ -1,34 +1,48 @@
 """Compare: accuracy with its uncertainty, paired tests, time and padding, accuracy by length and by class."""
 
+import html
 from functools import partial
 
 import streamlit as st
 
 from dashboard import state, ui
-from textclf.results import charts
+from textclf.results import charts, formats
 from textclf.results.analysis import comparison_json_text
 from textclf.results.baseline import MAJORITY, METRIC_NAMES, METRICS, ranking_metric
 from textclf.results.breakdown import accuracy_by_length, per_class
 from textclf.results.csv_safety import csv_text
-from textclf.results.errors import cell_texts, comparison_texts, disagreements, largest_error, shared_runs
+from textclf.results.errors import (
+    cell_texts,
+    compact,
+    comparison_texts,
+    disagreements,
+    largest_error,
+    shared_runs,
+)
+from textclf.results.how_run import implementation_sentence, precision_sentence
 from textclf.results.pairwise import matrix, pairwise_table
-from textclf.results.report import BATCHING_NAMES, COLUMN_NAMES, headline, readable_table, run_label, summary_of
+from textclf.results.report import headline, longer_cap, run_label, summary_of
+from textclf.results.tables import formatters, per_class_frame, run_notes, runs_frame, summary_frame
 from textclf.runs.command import compare_command, data_file_name
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.events import Status
 
-PERCENT_COLUMNS = ("accuracy", "macro_f1", "padding_waste")
-SECONDS_COLUMNS = ("train_seconds", "seconds_per_epoch", "inference_seconds")
-WIDE_TEXT = {"Text": st.column_config.TextColumn("Text", width="large")}  # the texts are what is read here
+# Texts wrap over three lines in the error lists (a dataframe wraps text only in rows taller than 4 rem).
+WRAPPED_ROW_PX = 72
+# Widths that fit the page at 1024 px (wider pages stretch them); a cell's whole text shows when it is clicked.
+ERROR_COLUMNS = {"Text": st.column_config.TextColumn("Text", width=200),
+                 "True class": st.column_config.TextColumn("True class", width=80),
+                 "Models right": st.column_config.NumberColumn("Runs right", width=70),
+                 "Answers": st.column_config.TextColumn("Answers of the runs", width=180)}
+SCROLL_AFTER_ROWS = 14
+# Tables in a smaller type with tighter cells, so the pairwise matrix of 8 cells and the runs table fit the page at
+# 1024 px by wrapping (st.table never cuts a cell; it grows wider than the page only when it cannot wrap).
+TABLE_STYLE = """<style>
+[data-testid=stTable] th, [data-testid=stTable] td {font-size: 0.8rem; padding: 0.25rem 0.4rem; line-height: 1.35}
+[data-testid=stTable] th *, [data-testid=stTable] td * {font-size: inherit}
+</style>"""
 UNFINISHED = {Status.INTERRUPTED: "was interrupted (the server stopped)", Status.CANCELLED: "was cancelled",
               Status.FAILED: "failed"}
-SUMMARY_COLUMNS = {"model": "Model", "batching": "Batching", "runs": "Runs", "accuracy_mean": "Accuracy",
-                   "accuracy_sd": "Accuracy sd", "accuracy_ci_low": "Accuracy CI low",
-                   "accuracy_ci_high": "Accuracy CI high", "macro_f1_mean": "Macro F1", "macro_f1_sd": "Macro F1 sd",
-                   "macro_f1_ci_low": "Macro F1 CI low", "macro_f1_ci_high": "Macro F1 CI high",
-                   "seconds_per_epoch_mean": "Training s per epoch", "seconds_to_best_epoch_mean": "Training s to best",
-                   "validation_seconds_mean": "Validation s", "inference_seconds_mean": "Test prediction s",
-                   "fit_wall_seconds_mean": "Total wall s of fit", "padding_waste_mean": "Padding waste"}
 
 
 def _key(comparison: Comparison) -> tuple:
@@ -64,23 +78,72 @@ def show(comparison: Comparison) -> None:
     found = _analysis(_key(comparison), metric, comparison)
     for sentence in found["headline"]:
         st.markdown(f"- {ui.plain(sentence)}")
-    st.caption(f"Training time is training only (validation excluded); validation and test predictions use one "
-               f"batching for every strategy: {comparison.evaluation_batching}.")
-    ui.batching_key(table["batching"].unique())
+    offer_longer_training(comparison)
+    time_column, time_kind = charts.time_measure(table)
+    how = [implementation_sentence(table), precision_sentence(table)]
+    st.caption(" ".join(ui.plain(line) for line in [
+        f"Training time is training only (validation excluded), in {time_kind} seconds"
+        f"{' since the runs’ wall and CPU times disagree' if time_kind == 'CPU' else ''}; validation and test "
+        f"predictions use one batching for every strategy: {comparison.evaluation_batching}.", *how] if line))
+    colour_key(table)
+    st.html(TABLE_STYLE)
+    st.plotly_chart(charts.accuracy_dots(table, metric, baseline_score(found["summary"], metric)), width="stretch",
+                    key="accuracy")  # the whole width: its row names take a third of a half-width chart
     left, right = st.columns(2)
-    left.plotly_chart(charts.accuracy_dots(table, metric, baseline_score(found["summary"], metric)), width="stretch",
-                      key="accuracy")
-    right.plotly_chart(charts.time_bars(table, legend=False), width="stretch", key="time")
+    left.plotly_chart(charts.training_time_bars(table, legend=False), width="stretch", key="time")
+    right.plotly_chart(charts.waste_bars(table, legend=False), width="stretch", key="waste")
     left, right = st.columns(2)
-    left.plotly_chart(charts.waste_bars(table, legend=False), width="stretch", key="waste")
-    right.plotly_chart(charts.accuracy_vs_time(table, colour_legend=False), width="stretch", key="scatter")
-    st.plotly_chart(charts.epoch_curves(comparison.runs), width="stretch", key="epochs")
-    show_significance(found["pairs"], comparison)
+    left.plotly_chart(charts.accuracy_vs_time(table, colour_legend=False, metric=metric), width="stretch",
+                      key="scatter")
+    right.plotly_chart(charts.epoch_curves(comparison.runs), width="stretch", key="epochs")
+    show_significance(found["pairs"])
     show_breakdowns(comparison, found)
-    show_tables(comparison, found)
+    show_tables(comparison, found, time_column)
 
 
-def show_significance(pairs, comparison: Comparison) -> None:
+def offer_longer_training(comparison: Comparison) -> None:
+    """When the epoch cap stopped runs that were still improving, a button that opens Train with a higher cap
+    (the other settings as the Train form last had them)."""
+    cap = longer_cap(comparison)
+    if cap is None:
+        return
+    if st.button(f"Train these runs longer (cap {cap} epochs)", icon=":material/trending_up:",
+                 help="Opens the Train page with the epoch cap raised and the quick look off; early stopping still "
+                      "ends each run when it stops improving. Check the other settings there, then Start."):
+        state.train_settings().update(epochs=cap, quick_look=False)
+        st.switch_page(ui.PAGES["train"])
+
+
+def colour_key(table) -> None:
+    """One colour key for the charts below: each strategy's colour, and each classical model's own."""
+    colours = {charts.batching_label(b): charts.batching_colour(b) for b in table["batching"].unique()
+               if b != charts.NOT_BATCHED}
+    colours |= {model: colour for model, colour in charts.model_colours(table).items()}
+    items = "".join(
+        f'<span style="margin-right:1.4em;white-space:nowrap"><span style="display:inline-block;width:0.9em;'
+        f'height:0.9em;border-radius:2px;vertical-align:-0.1em;margin-right:0.4em;background:{colour}"></span>'
+        f"{html.escape(name)}</span>" for name, colour in colours.items())
+    st.html(f'<div style="font-size:0.9rem">Colours: {items}</div>')
+
+
+def readable(frame, *, key: str, index: bool = False) -> None:
+    """A table that wraps its cells to the page's width instead of scrolling sideways: strings shown literally
+    (st.table reads Markdown), numbers through one formatter per column, missing values blank. A long one
+    scrolls down inside a box of its own."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if shown[column].dtype == object:
+            shown[column] = shown[column].map(lambda value: "" if formats.missing(value) else ui.plain(value))
+    names = {column: ui.plain(column) for column in shown.columns}
+    shown = shown.rename(columns=names)
+    if index:
+        shown.index = [ui.plain(name) for name in shown.index]
+    styler = shown.style.format({names[c]: f for c, f in formatters(frame).items()}, na_rep="")
+    where = st.container(height=520, key=f"{key}_box") if len(frame) > SCROLL_AFTER_ROWS else st.container()
+    where.table(styler if index else styler.hide(axis="index"))
+
+
+def show_significance(pairs) -> None:
     st.subheader("Pairwise comparison")
     if pairs.empty:
         st.info("Nothing to compare yet: the matrix needs two models or strategies tested on the same texts.")
@@ -90,7 +153,7 @@ def show_significance(pairs, comparison: Comparison) -> None:
                f"p-value ({tests}) after Holm's correction for the {len(pairs)} comparisons; * marks a significant "
                "difference (p < 0.05). The headline's bucketing sentences each test one planned question, so they "
                "are not corrected; its best-model sentence is, as here.")
-    st.dataframe(matrix(pairs), width="stretch", key="matrix")
+    readable(matrix(pairs), key="matrix", index=True)
 
 
 def show_breakdowns(comparison: Comparison, found: dict) -> None:
@@ -104,7 +167,7 @@ def show_breakdowns(comparison: Comparison, found: dict) -> None:
     right.plotly_chart(charts.confusion_matrix(comparison, comparison.runs[chosen], normalise=normalise),
                        width="content", key="confusion")
     st.caption("Per-class precision, recall and F1 of every run")
-    st.dataframe(readable_table(found["classes"]), width="stretch", hide_index=True, key="per_class")
+    readable(per_class_frame(found["classes"]), key="per_class")
     show_errors(comparison, comparison.runs[chosen])
 
 
@@ -130,13 +193,19 @@ def show_errors(comparison: Comparison, run: RunResult) -> None:
     st.caption(f"{len(listed)} test {ui.plural(len(listed), 'text')} of class {ui.plain(true_class)} that "
                f"{ui.plain(run_label(run.record))} labelled {ui.plain(predicted)}, with every run's prediction"
                f"{' (fold 1)' if comparison.folds else ''}.")
-    st.dataframe(shown_texts(listed), width="stretch", hide_index=True, key="cell_texts", column_config=WIDE_TEXT)
+    error_list(listed, comparison, key="cell_texts")
     split = disagreements(comparison, texts)
     st.caption(f"The runs disagree on {len(split)} of {len(comparison.test_labels)} test texts (fewest runs right "
                "first).")
     if len(split):
-        st.dataframe(shown_texts(split), width="stretch", hide_index=True, key="disagreements",
-                     column_config=WIDE_TEXT)
+        error_list(split, comparison, key="disagreements")
+
+
+def error_list(frame, comparison: Comparison, key: str) -> None:
+    """Texts with their true class, how many runs got each right and the runs' answers in one column (one
+    column per run would scroll sideways); every run's own column is in the download."""
+    st.dataframe(shown_texts(compact(frame, shared_runs(comparison))), width="stretch", hide_index=True, key=key,
+                 column_config=ERROR_COLUMNS, row_height=WRAPPED_ROW_PX)
 
 
 def shown_texts(frame):
@@ -144,18 +213,20 @@ def shown_texts(frame):
     return frame.apply(lambda column: column.map(ui.visible) if column.dtype == object else column)
 
 
-def show_tables(comparison: Comparison, found: dict) -> None:
+def show_tables(comparison: Comparison, found: dict, time_column: str) -> None:
     table = comparison.table
     st.subheader("Summary (mean, sd and 95 % CI per model and batching)")
-    summary = found["summary"].reindex(columns=list(SUMMARY_COLUMNS))
-    summary["batching"] = summary["batching"].map(lambda b: BATCHING_NAMES.get(b, b)).where(
-        summary["model"] != MAJORITY, "")
-    st.dataframe(summary.rename(columns=SUMMARY_COLUMNS), width="stretch", hide_index=True, key="summary")
-    if (summary["model"] == MAJORITY).any():
+    readable(summary_frame(found["summary"], time_column), key="summary")
+    if (found["summary"]["model"] == MAJORITY).any():
         st.caption(f"{MAJORITY}: the baseline that answers every test text with the most frequent class of the "
-                   "training part; it takes part in the pairwise tests like a model.")
+                   "training part; it takes part in the pairwise tests like a model. An sd is blank for a single "
+                   "run.")
     st.subheader("All runs")
-    st.dataframe(styled(table), width="stretch", hide_index=True, key="runs")
+    readable(runs_frame(table), key="runs")
+    for note in run_notes(table):
+        st.caption(f"Note on {ui.plain(note)}")
+    st.caption("The downloads hold every measure of every run (CPU times, validation and prediction times, steps, "
+               "batch shapes, parameters).")
     downloads = st.columns(5)
     downloads[0].download_button("Runs (CSV)", lambda: csv_text(table), "textclf-results.csv", "text/csv")
     downloads[1].download_button("Per class (CSV)", lambda: csv_text(found["classes"]),
@@ -167,17 +238,8 @@ def show_tables(comparison: Comparison, found: dict) -> None:
     downloads[4].download_button("Everything (JSON)", partial(comparison_json_text, comparison), "textclf-results.json",
                                  "application/json")
     st.caption("The command line that repeats this comparison (run it where the data file lies):")
-    st.code(compare_command(comparison.config, data_file_name(comparison.dataset_name)), language="bash")
-
-
-def styled(table):
-    """The table with people's column names, percentages, seconds and counts formatted, blanks as '–'."""
-    readable = readable_table(table)
-    names = {COLUMN_NAMES.get(c, c) for c in table.columns} & set(readable.columns)
-    formats = {COLUMN_NAMES[c]: "{:.1%}" for c in PERCENT_COLUMNS if COLUMN_NAMES[c] in names}
-    formats |= {COLUMN_NAMES[c]: "{:.2f}" for c in SECONDS_COLUMNS if COLUMN_NAMES[c] in names}
-    formats |= {c: "{:.3g}" for c in readable.columns if c not in formats and readable[c].dtype.kind == "f"}
-    return readable.style.format(formats, na_rep="–")
+    st.code(compare_command(comparison.config, data_file_name(comparison.dataset_name)), language="bash",
+            wrap_lines=True)
 
 
 def unfinished_warning() -> None:

@@ -168,7 +168,7 @@ def test_compare_figures_carry_the_numbers_of_the_runs(finished_job):
     assert any("bucketing cut padding" in m.value and "significant" in m.value for m in at.markdown)
     titles = [figure(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))]
     assert any(t.startswith("Accuracy by text length") for t in titles)
-    matrix = next(f.value for f in at.dataframe if "—" in f.value.astype(str).to_numpy().ravel().tolist())
+    matrix = next(f.value for f in at.table if "—" in f.value.astype(str).to_numpy().ravel().tolist())
     assert len(matrix.drop(index="Majority class")) == 3  # the three cells, and the baseline's row beside them
     assert len(at.get("download_button")) == 5
 

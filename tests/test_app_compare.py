@@ -66,14 +66,14 @@ def test_compare_shows_the_baseline_ranks_by_macro_f1_and_recommends_the_cheaper
     knn = next(r.record["model"] for r in tweets.runs if r.record["model_key"] == "knn")
     assert f"{knn} is within" in text and "macro-F1 points of SVM and not significantly worse" in text
     assert "at 1/40 of the training time (0.2 s against 8.0 s)" in text
-    summary = next(f.value for f in at.dataframe if "Model" in f.value.columns and "Runs" in f.value.columns)
+    summary = next(f.value for f in at.table if "Model" in f.value.columns and "Runs" in f.value.columns)
     assert summary["Model"].tolist()[-1] == MAJORITY
     assert summary.set_index("Model").loc[MAJORITY, "Batching"] == ""
     baseline = summary.set_index("Model").loc[MAJORITY, "Macro F1"]
     chart = figure(at, 0)
     assert chart["layout"]["title"]["text"].startswith("Test macro F1")
     assert [shape["x0"] for shape in chart["layout"]["shapes"]] == pytest.approx([baseline])
-    matrix = next(f.value for f in at.dataframe if "—" in f.value.astype(str).to_numpy().ravel().tolist())
+    matrix = next(f.value for f in at.table if "—" in f.value.astype(str).to_numpy().ravel().tolist())
     assert MAJORITY in matrix.index and matrix.loc["SVM", MAJORITY].endswith("*")
     at.radio[0].set_value("accuracy").run()
     assert_clean(at)

@@ -36,7 +36,12 @@ def assert_no_error_box(at: AppTest) -> None:
 
 def shown(at: AppTest, index: int = 0) -> pd.DataFrame:
     """A dataframe as the reader sees it: the styler's display strings."""
-    return pa.ipc.open_stream(at.dataframe[index].proto.arrow_data.styler.display_values).read_pandas()
+    return displayed(at.dataframe[index])
+
+
+def displayed(element) -> pd.DataFrame:
+    """An st.dataframe or st.table element's display strings (its styler's)."""
+    return pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_pandas()
 
 
 def sidebar_text(at: AppTest) -> str:
@@ -165,12 +170,12 @@ def test_the_results_table_reads_as_people_write_it(small_comparison):
     at.session_state["job"] = _FinishedJob(done)
     at.run()
     assert_no_error_box(at)
-    styled = [i for i, d in enumerate(at.dataframe) if d.proto.arrow_data.styler.display_values]
-    table = next(t for t in map(lambda i: shown(at, i), styled) if "Epochs run" in t)
+    styled = [d for d in [*at.dataframe, *at.table] if d.proto.arrow_data.styler.display_values]  # st.table too
+    table = next(t for t in map(displayed, styled) if "Epochs run" in t)
     text = table.to_string()
     assert "None" not in text and "nan" not in text.lower() and "<NA>" not in text
     assert table.loc[table["Model"] == "TextCNN", "Epochs run"].iloc[0] == "2"
-    for frame in at.dataframe:
+    for frame in [*at.dataframe, *at.table]:
         columns = [str(c) for c in frame.value.columns]
         assert not [c for c in columns if "_" in c], f"a table shows machine column names: {columns}"
         assert "max_length" not in frame.value.to_string(), "a table shows a strategy's internal key"

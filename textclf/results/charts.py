@@ -15,16 +15,30 @@ import plotly.graph_objects as go
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from textclf.data.profile import Profile
+from textclf.results import formats
 from textclf.results.baseline import METRIC_NAMES
 from textclf.results.pairwise import cell_name
 from textclf.results.report import aggregate
 from textclf.runs.comparison import Comparison, RunResult
-from textclf.training.strategies import BATCHING_COLOURS, NOT_BATCHED, batching_colour, batching_label  # noqa: F401  (re-exported)
+from textclf.training.strategies import (  # noqa: F401  (BATCHING_COLOURS re-exported)
+    BATCHING_COLOURS,
+    NOT_BATCHED,
+    NOT_BATCHED_COLOUR,
+    batching_colour,
+    batching_label,
+)
 
-LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "height": 360,
-          "uniformtext": {"minsize": 9, "mode": "hide"}, "title_font": {"size": 15}}
+# The title sits below the band where plotly's toolbar appears on hover (top right, about 26 px high), so the
+# toolbar never covers the end of a long title.
+TITLE_BELOW_TOOLBAR = {"x": 0, "xref": "container", "xanchor": "left", "y": 1, "yref": "container",
+                       "yanchor": "top", "pad": {"t": 36, "l": 8}}
+LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 76, "b": 50}, "height": 380,
+          "title_font": {"size": 15}}
+# Colour-blind-safe colours for the classical models (Okabe-Ito, and a dark grey), apart from the strategies' own.
+CLASSICAL_COLOURS = [NOT_BATCHED_COLOUR, "#cc79a7", "#009e73", "#8c564b", "#000000"]
 LABEL_CHARS = 18
 LEGEND_ROW_PX = 20
+GROUP_WIDTH = 0.8  # of a model's slot on the x axis, shared by its strategies' bars
 MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
 
 
@@ -71,8 +85,20 @@ def _legend_below(fig: go.Figure, rows: int, axis_px: int) -> None:
 
 def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **LAYOUT)
+    fig.update_layout(title={"text": title, **TITLE_BELOW_TOOLBAR}, xaxis_title=x_title, yaxis_title=y_title,
+                      **LAYOUT)
     return fig
+
+
+def model_colours(table: pd.DataFrame) -> dict[str, str]:
+    """A colour of its own for each classical model (in the order they appear), so SVM and kNN differ."""
+    classical = table.loc[table["batching"] == NOT_BATCHED, "model"].unique() if len(table) else []
+    return {model: CLASSICAL_COLOURS[i % len(CLASSICAL_COLOURS)] for i, model in enumerate(classical)}
+
+
+def cell_colour(model: str, batching: str, colours: dict[str, str]) -> str:
+    """A neural cell takes its strategy's colour; a classical model its own (`model_colours`)."""
+    return colours.get(model, NOT_BATCHED_COLOUR) if batching == NOT_BATCHED else batching_colour(batching)
 
 
 def class_counts(profile: Profile) -> go.Figure:
@@ -95,21 +121,33 @@ def length_histogram(lengths: Sequence[int], boundaries: Sequence[int], max_len:
 
 def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, percent: bool = False,
                  include_classical: bool = True) -> go.Figure:
-    """Grouped bars: one group per model, one bar per batching (mean over seeds, sd as error bar).
+    """Grouped bars: one group per model, one bar per batching (mean over seeds), each classical model in its
+    own colour and centred on its name (it has one bar, not one per strategy).
 
-    Values sit at the foot of each bar, where the error bar at its top cannot cover them."""
+    Every bar carries its value above it, so a 2 % bar is as readable as an 80 % one; the sd over runs is in the
+    hover (written beside the value it would run into the neighbouring bar's label)."""
     summary = aggregate(table)
     if not include_classical:
         summary = summary[summary["batching"] != NOT_BATCHED]
+    colours = model_colours(table)
     fig = _figure(title, "model", y_title)
+    write = formats.percent if percent else formats.seconds
+    strategies = [b for b in summary["batching"].unique() if b != NOT_BATCHED]
+    width = GROUP_WIDTH / max(1, len(strategies))
     for batching, rows in summary.groupby("batching", sort=False):
         means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
-        labels = [f"{m:.1%}" if percent else f"{m:.3g}" for m in means]
-        fig.add_bar(x=rows["model"], y=means, name=batching_label(batching), text=labels,
-                    textposition="inside", insidetextanchor="start", textangle=0, textfont={"size": 11},
-                    marker_color=batching_colour(batching),
-                    error_y={"type": "data", "array": sds, "visible": bool((rows["runs"] > 1).any())})
-    fig.update_layout(barmode="group")
+        spread = [f"sd {write(sd)} over {n} runs" if n > 1 else "one run"
+                  for sd, n in zip(sds, rows["runs"], strict=True)]
+        offset = -width / 2 if batching == NOT_BATCHED else -GROUP_WIDTH / 2 + strategies.index(batching) * width
+        fig.add_bar(x=rows["model"], y=means, name=batching_label(batching), text=[write(m) for m in means],
+                    textposition="outside", textangle=0, textfont={"size": 11}, cliponaxis=False,
+                    constraintext="none", offset=offset, width=width, customdata=spread,
+                    marker_color=[cell_colour(m, batching, colours) for m in rows["model"]],
+                    hovertemplate="%{x}<br>%{text} (%{customdata})<extra>%{fullData.name}</extra>")
+    fig.update_layout(barmode="overlay")
+    top = float(summary[f"{measure}_mean"].max()) if len(summary) else 0.0
+    top = top if np.isfinite(top) and top > 0 else 1.0
+    fig.update_yaxes(range=[0, top * 1.15])  # room for the labels above the tallest bar
     if percent:
         fig.update_yaxes(tickformat=".0%")
     return fig
@@ -126,11 +164,13 @@ def accuracy_dots(table: pd.DataFrame, metric: str = "accuracy", baseline: float
     label = METRIC_NAMES[metric]
     fig = _figure(f"Test {label} (mean, 95 % CI, runs)", f"test {label}", "")
     names = {cell: _cell_label(*cell) for cell in zip(summary["model"], summary["batching"], strict=True)}
+    colours = model_colours(table)
     for batching, rows in summary.groupby("batching", sort=False):
         runs = table[table["batching"] == batching]
-        colour, legend = batching_colour(batching), batching_label(batching)
+        colour, legend = _colours(rows["model"], batching, colours), batching_label(batching)
         fig.add_scatter(x=runs[metric], y=[names[(m, batching)] for m in runs["model"]], mode="markers",
-                        marker={"size": 6, "color": colour, "opacity": 0.35}, name=f"{legend} runs",
+                        marker={"size": 6, "color": _colours(runs["model"], batching, colours), "opacity": 0.35},
+                        name=f"{legend} runs",
                         showlegend=False, hovertemplate="%{y}<br>one run: %{x:.1%}<extra></extra>")
         mean, low, high = rows[f"{metric}_mean"], rows[f"{metric}_ci_low"], rows[f"{metric}_ci_high"]
         fig.add_scatter(
@@ -145,11 +185,23 @@ def accuracy_dots(table: pd.DataFrame, metric: str = "accuracy", baseline: float
         fig.add_vline(x=baseline, line_dash="dot", line_color="#555", line_width=2)
         fig.add_scatter(x=[None], y=[None], mode="lines", line={"dash": "dot", "color": "#555"},
                         name=f"majority-class baseline ({baseline:.1%})")
-    fig.update_xaxes(tickformat=".0%", range=_zoomed(table[metric], summary, metric, baseline))
+    span = _zoomed(table[metric], summary, metric, baseline)
+    fig.update_xaxes(tickformat=".0%", range=span, dtick=_share_step(span[1] - span[0]))
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(list(names.values()))))
     fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170})
     _legend_below(fig, rows=1, axis_px=60)
     return fig
+
+
+def _colours(models: pd.Series, batching: str, colours: dict[str, str]) -> str | list[str]:
+    """The strategy's colour, or one colour per point for the classical models."""
+    return [cell_colour(m, batching, colours) for m in models] if batching == NOT_BATCHED else batching_colour(
+        batching)
+
+
+def _share_step(width: float, most: int = 6) -> float:
+    """A round tick step (1, 2, 5, 10, 20 or 25 points) giving at most `most` ticks across `width`."""
+    return next((step for step in (0.01, 0.02, 0.05, 0.1, 0.2) if width / step <= most), 0.25)
 
 
 def _cell_label(model: str, batching: str) -> str:
@@ -166,6 +218,17 @@ def _zoomed(values: pd.Series, summary: pd.DataFrame, metric: str = "accuracy",
     return [max(0.0, low - margin), min(1.0, high + margin)]
 
 
+def _span(values: pd.Series) -> list[float] | None:
+    """A share axis around `values` with a margin (at least a point either side), never beyond 0–100 %: neither
+    a flat line drawn across 0–100 % nor a single point's axis running to 150 %."""
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    if values.empty:
+        return None
+    low, high = float(values.min()), float(values.max())
+    margin = max(0.01, 0.1 * (high - low))
+    return [max(0.0, low - margin), min(1.0, high + margin)]
+
+
 def time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
     """Training-only seconds per epoch (validation and test inference are timed apart, the same for all).
 
@@ -173,6 +236,24 @@ def time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
     """
     fig = _by_batching(table, "seconds_per_epoch", "Training time per epoch", "seconds", include_classical=False)
     _readable_models(fig, table.loc[table["batching"] != NOT_BATCHED, "model"])
+    fig.update_layout(showlegend=legend)
+    return fig
+
+
+def time_measure(table: pd.DataFrame) -> tuple[str, str]:
+    """('train_cpu_seconds', 'CPU') when some run's wall and CPU training time disagree (a busy machine: its runs'
+    wall times are not comparable), else ('train_seconds', 'wall')."""
+    notes = table["timing_note"].astype(object).fillna("").astype(bool) if "timing_note" in table else pd.Series()
+    cpu_known = "train_cpu_seconds" in table and table["train_cpu_seconds"].notna().all()
+    return ("train_cpu_seconds", "CPU") if notes.any() and cpu_known else ("train_seconds", "wall")
+
+
+def training_time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
+    """Whole training time of every model, the classical models' fit included, in CPU seconds when the runs' wall
+    and CPU times disagree (the title says which); the cost the headline's recommendation weighs."""
+    measure, kind = time_measure(table)
+    fig = _by_batching(table, measure, f"Training time ({kind} seconds, all epochs)", f"{kind} seconds")
+    _readable_models(fig, table["model"])
     fig.update_layout(showlegend=legend)
     return fig
 
@@ -190,16 +271,16 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
         return fig
     ticks = dict(zip(rows["bin"], [f"{b}<br>({n} texts)" for b, n in zip(rows["bin"], rows["texts"], strict=True)],
                      strict=True))
-    dashes = {}
+    dashes, colours = {}, model_colours(rows)
     for (model, batching), cell in rows.groupby(["model", "batching"], sort=False):
         fig.add_scatter(
             x=[ticks[b] for b in cell["bin"]], y=cell["accuracy"], mode="lines+markers",
             name=_cell_label(model, batching),
-            line={"color": batching_colour(batching), "dash": _dash(dashes, model)},
+            line={"color": cell_colour(model, batching, colours), "dash": _dash(dashes, model)},
             error_y={"type": "data", "symmetric": False, "array": cell["ci_high"] - cell["accuracy"],
                      "arrayminus": cell["accuracy"] - cell["ci_low"], "thickness": 1},
             hovertemplate="%{x}<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>")
-    fig.update_yaxes(tickformat=".0%")
+    fig.update_yaxes(tickformat=".0%", range=_span(pd.concat([rows["ci_low"], rows["ci_high"]])))
     fig.update_layout(height=380)
     _legend_below(fig, rows=len(fig.data), axis_px=85)
     return fig
@@ -208,34 +289,37 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
 def waste_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
     fig = _by_batching(table, "padding_waste", "Padding waste (pad / all slots)", "share of slots",
                        percent=True, include_classical=False)
-    fig.update_yaxes(range=[0, 1.08])
     _readable_models(fig, table.loc[table["batching"] != NOT_BATCHED, "model"])
     fig.update_layout(showlegend=legend)
     return fig
 
 
-def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True) -> go.Figure:
-    """One point per run (training seconds to the best epoch, validation excluded; classical: the whole fit).
+def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True, metric: str = "accuracy") -> go.Figure:
+    """One point per run (training seconds to the best epoch, validation excluded; classical: the whole fit),
+    at its test `metric`, on axes spanning the points.
 
     Shapes and a legend rather than text beside each point: with several seeds the labels would pile up and
     be cut at the plot's edges. `colour_legend=False` leaves the colours to a shared key beside the charts.
     """
-    fig = _figure("Accuracy vs time to best epoch", "", "test accuracy")
+    label = METRIC_NAMES[metric]
+    fig = _figure(f"{label[0].upper() + label[1:]} vs time to best epoch", "wall seconds to the best epoch",
+                  f"test {label}")
     symbols = {model: MODEL_SYMBOLS[i % len(MODEL_SYMBOLS)] for i, model in enumerate(table["model"].unique())}
+    colours = model_colours(table)
     for (model, batching), rows in table.groupby(["model", "batching"], sort=False):
-        fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows["accuracy"], mode="markers", showlegend=False,
-                        marker={"size": 11, "color": batching_colour(batching), "symbol": symbols[model],
+        fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows[metric], mode="markers", showlegend=False,
+                        marker={"size": 11, "color": cell_colour(model, batching, colours), "symbol": symbols[model],
                                 "line": {"width": 1, "color": "white"}},
                         customdata=rows["seed"], name=_cell_label(model, batching),
-                        hovertemplate="%{x:.1f} s, accuracy %{y:.1%}<extra>%{fullData.name} · seed "
+                        hovertemplate=f"%{{x:.3g}} s, {label} %{{y:.1%}}<extra>%{{fullData.name}} · seed "
                                       "%{customdata}</extra>")
     for batching in table["batching"].unique() if colour_legend else []:
         _legend_entry(fig, batching_label(batching), {"color": batching_colour(batching)})
     for model, symbol in symbols.items():
         _legend_entry(fig, _escaped(model), {"color": "#555", "symbol": symbol})
-    fig.update_xaxes(ticksuffix=" s", automargin=True)
-    fig.update_yaxes(tickformat=".1%", automargin=True)
-    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"})
+    fig.update_xaxes(ticksuffix=" s", automargin=True, rangemode="tozero")
+    fig.update_yaxes(tickformat=".1%", automargin=True, range=_span(table[metric]))
+    _legend_below(fig, rows=sum(1 for trace in fig.data if trace.showlegend is not False), axis_px=70)
     return fig
 
 
@@ -265,9 +349,11 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
                         hovertemplate="epoch %{x}: %{y:.3g}<extra>%{fullData.name} · seed %{customdata}</extra>")
         shown.add(group)
     fig.update_xaxes(tick0=1, dtick=max(1, -(-last_epoch // 10)), tickformat="d", range=[0.8, last_epoch + 0.2])
-    if measure == "val_accuracy":  # an accuracy axis never runs past 0–100 %, even around a single point
-        fig.update_yaxes(tickformat=".1%", autorangeoptions={"minallowed": 0, "maxallowed": 1})
+    if measure == "val_accuracy":  # an accuracy axis spans the points, never past 0–100 %
+        values = pd.Series([h[measure] for run in runs for h in run.history], dtype=float)
+        fig.update_yaxes(tickformat=".1%", range=_span(values))
     fig.update_layout(legend={"title": {"text": "one line per seed"}} if len(runs) > len(shown) else {})
+    _legend_below(fig, rows=len(shown) + (len(runs) > len(shown)), axis_px=70)
     return fig
 
 

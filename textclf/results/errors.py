@@ -15,6 +15,7 @@ from sklearn.metrics import confusion_matrix
 from textclf.data.reading import Dataset
 from textclf.data.split import fold_index
 from textclf.errors import DataError
+from textclf.results.pairwise import cell_name
 from textclf.results.report import run_label
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.prepare import make_splits
@@ -88,3 +89,30 @@ def disagreements(comparison: Comparison, texts: Sequence[str] | None) -> pd.Dat
         return frame.iloc[0:0]
     split = frame[labels.nunique(axis=1) > 1]
     return split.sort_values(RIGHT, kind="stable").reset_index(drop=True)
+
+
+ANSWERS = "Answers"
+
+
+def compact(frame: pd.DataFrame, runs: Sequence[RunResult]) -> pd.DataFrame:
+    """`predictions_frame` rows with the runs' labels gathered into one column, the most given label first:
+    'negative: TextCNN ×4, SVM; neutral: BiLSTM · bucketed ×2, kNN (k=3)' (a model whose runs all agree is
+    named once, ×4 counting its runs). One short column however many runs there are, so the table fits the page."""
+    columns = [run_label(run.record) for run in runs]
+    models = [run.record["model"] for run in runs]
+    cells = [cell_name((run.record["model"], run.record["batching"])) for run in runs]
+    answers = [_answers(row, models, cells) for row in frame[columns].itertuples(index=False)] if len(frame) else []
+    return pd.DataFrame({TEXT: frame[TEXT], TRUTH: frame[TRUTH], RIGHT: frame[RIGHT], ANSWERS: answers})
+
+
+def _answers(labels: Sequence[str], models: Sequence[str], cells: Sequence[str]) -> str:
+    labels = [str(label) for label in labels]
+    agreed = {model for model in models if len({lb for lb, m in zip(labels, models, strict=True) if m == model}) == 1}
+    given: dict[str, dict[str, int]] = {}
+    for label, model, cell in zip(labels, models, cells, strict=True):
+        counts = given.setdefault(label, {})
+        name = model if model in agreed else cell
+        counts[name] = counts.get(name, 0) + 1
+    ordered = sorted(given.items(), key=lambda item: -sum(item[1].values()))
+    return "; ".join(f"{label}: " + ", ".join(name + (f" ×{n}" if n > 1 else "") for name, n in counts.items())
+                     for label, counts in ordered)

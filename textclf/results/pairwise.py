@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from textclf.runs.comparison import Comparison, RunResult
 
 Cell = tuple[str, str]
+NO_BREAK = "\u00a0"
 PAIR_COLUMNS = ["a", "b", "difference", "low", "high", "p_value", "p_holm", "test", "pairs", "wilcoxon_p",
                 "significant"]
 
@@ -144,5 +145,7 @@ def matrix(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell_text(difference: float, half: float, p: float, significant: bool) -> str:
-    mark = " *" if significant else ""
-    return f"{100 * difference:+.1f} ± {100 * abs(half):.1f} ({format_p(p)}){mark}"
+    """'+3.0 ± 1.2 (p = 0.04) *', with a no-break space after ± and before *, so a narrow column never leaves them
+    alone at the start of a line."""
+    mark = f"{NO_BREAK}*" if significant else ""
+    return f"{100 * difference:+.1f} ±{NO_BREAK}{100 * abs(half):.1f} ({format_p(p)}){mark}"

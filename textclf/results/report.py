@@ -313,6 +313,17 @@ def convergence_caution(table: pd.DataFrame) -> str | None:
             f"stopping end the training.")
 
 
+def longer_cap(comparison: Comparison, most: int = 100) -> int | None:
+    """A higher epoch cap for runs the cap stopped while still improving (or a quick look): twice the epochs
+    they ran, at most `most`; None when no run needs it."""
+    table = comparison.table
+    if not comparison.config.quick_look and not convergence_caution(table):
+        return None
+    ran = pd.to_numeric(table.get("epochs_run"), errors="coerce").max() if "epochs_run" in table else np.nan
+    cap = comparison.config.epochs or (int(ran) if pd.notna(ran) else None) or 30
+    return min(most, max(2 * cap, 30 if comparison.config.quick_look else 0))
+
+
 def timing_caution(table: pd.DataFrame) -> str | None:
     if "timing_note" not in table:
         return None
