@@ -96,6 +96,30 @@ def outcome(job) -> None:
                      query_params={state.EXPERIMENT: job.experiment_id} if job.experiment_id else None)
 
 
+def stored_panel(experiment_id: int) -> None:
+    """An experiment this server does not train (another process's, or one from before a restart): its status and
+    finished runs from the store, polled while another process trains it, with Cancel."""
+    st.subheader(f"Experiment #{experiment_id}")
+    active = state.store().experiment(experiment_id)["status"] in ACTIVE
+
+    @st.fragment(run_every=ui.POLL_SECONDS if active else None)
+    def live():
+        info = state.store().experiment(experiment_id)
+        where = " in another process" if info["status"] in ACTIVE else ""
+        st.write(f"{info['status'].capitalize()}{where}: {info['runs']} of {info['total_runs']} "
+                 f"{ui.plural(info['total_runs'], 'run')} finished.")
+        if info["status"] in ACTIVE:
+            if st.button("Cancel training", key=f"cancel_stored_{experiment_id}"):
+                cancel(experiment_id, None)
+        elif active:
+            st.rerun()
+        if info["runs"]:
+            st.page_link(ui.PAGES["compare"], label="See the results on Compare", icon=ui.ICONS["compare"],
+                         query_params={state.EXPERIMENT: experiment_id})
+
+    live()
+
+
 def unfinished_experiments(experiments: list[dict]) -> None:
     """History's running and queued experiments, live: progress, place in line, Watch and Cancel."""
     active = [e for e in experiments if e["status"] in ACTIVE]

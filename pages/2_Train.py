@@ -242,10 +242,12 @@ with ui.page("Train"):
     state.attach_from_url()
     if ui.need_dataset():
         data = state.dataset()
-        current = state.job()
+        current = state.job() if state.shown_source()["kind"] == "job" else None
         in_flight = current is not None and not current.finished
         if current is not None:
             watch.progress_panel(current)
+        elif (stored := state.shown_experiment()) is not None:
+            watch.stored_panel(stored)
         st.write(f"Dataset **{ui.plain(data.name)}**: {len(data)} texts, {len(data.classes)} classes. Training runs "
                  "in the background: you can switch pages, reload, or open another tab meanwhile.")
         busy = state.busy_job()

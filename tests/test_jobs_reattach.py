@@ -66,3 +66,19 @@ def test_a_link_to_an_experiment_that_is_not_there_says_so_without_an_error(smal
         assert_clean(at)
         assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
         assert "compare_source" not in at.session_state
+
+
+@pytest.mark.slow
+def test_train_shows_an_experiment_another_process_trains_and_cancels_it_through_the_store(small_demo):
+    """Recorded as running by this test's own process (alive), as a terminal's `compare` would be."""
+    store = Store()
+    experiment = store.create_experiment(small_demo, CompareConfig(models=("svm", "knn:k=3")))
+    store.start_experiment(experiment)
+    at = page("pages/2_Train.py")
+    at.query_params["experiment"] = str(experiment)
+    at.run()
+    assert_clean(at)
+    assert any(m.value == "Running in another process: 0 of 2 runs finished." for m in at.markdown)
+    next(b for b in at.button if b.label == "Cancel training").click().run()
+    assert_clean(at)
+    assert store.cancel_requested(experiment)
