@@ -310,14 +310,16 @@ class JobRunner:
             return next((job for job in self._jobs if job.experiment_id == experiment_id), None)
 
     def place(self, job: Job) -> Place | None:
-        """Where `job` stands in line while none of its runs trains (None once one does, or when it has ended):
-        its place among the unfinished comparisons, the runs that start before its next one, and the seconds until
-        it should start and finish."""
+        """Where `job` stands in line while none of its runs trains: its place among the unfinished comparisons,
+        the runs that start before its next one, and the seconds until it should start and finish. None once one of
+        its runs trains, when nothing is ahead of it, or when it has ended."""
         progress = job.progress()
         waiting_for_worker = progress["status"] == Status.RUNNING and progress["runs_ahead"] is not None
         if job.finished or progress["runs_running"] or not (progress["status"] == Status.QUEUED or waiting_for_worker):
             return None
         ahead = self.ahead(job)
+        if not ahead and not progress["runs_ahead"]:
+            return None  # nothing to wait for: it starts on the back-end's next round
         work = [other.work_left() for other in ahead]
         runs_ahead = progress["runs_ahead"] if waiting_for_worker else sum(
             other.progress()["runs_total"] - other.progress()["runs_done"] for other in ahead)
