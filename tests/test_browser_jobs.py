@@ -69,13 +69,13 @@ def test_a_comparison_survives_a_reload_is_watched_from_another_tab_and_queues_t
     assert first.locator("[data-testid=stFileUploader]").count() == 0, "rand embeddings need no vectors file"
     first.get_by_role("button", name="Start training").click()
     first.wait_for_url(re.compile(r"experiment=1"))
-    first.get_by_text("Experiment #1").wait_for()
+    first.get_by_text("Experiment #1", exact=True).wait_for()
     first.get_by_text(re.compile(r"time left: about")).wait_for(timeout=120_000)
 
     first.reload()
     settle(first)
     assert "experiment=1" in first.url
-    first.get_by_text("Experiment #1").wait_for()
+    first.get_by_text("Experiment #1", exact=True).wait_for()
     first.get_by_text(re.compile(r"Training running")).wait_for()
     assert first.get_by_role("button", name="Cancel training").is_visible()
     for width in WIDTHS:
@@ -86,7 +86,7 @@ def test_a_comparison_survives_a_reload_is_watched_from_another_tab_and_queues_t
     second = new_tab(browser)
     second.goto(first.url)
     settle(second)
-    second.get_by_text("Experiment #1").wait_for()
+    second.get_by_text("Experiment #1", exact=True).wait_for()
     second.get_by_text("Settings for another comparison").click()
     for model in ("TextCNN", "BiRNN", "kNN"):
         remove_choice(second, model)
