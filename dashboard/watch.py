@@ -32,7 +32,7 @@ def progress_panel(job) -> None:
         progress = job.progress()
         if waiting := state.place_text(job):
             st.info(f"Queued. {waiting} You can cancel it meanwhile.")
-        elif job.status == Status.QUEUED or progress["runs_total"] == progress["runs_done"]:
+        elif job.status == Status.QUEUED:
             st.info("Starting…")
         else:
             _training(job, progress)

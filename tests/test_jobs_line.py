@@ -47,6 +47,7 @@ def test_a_calibrated_rate_gives_the_time_left_from_the_first_batch():
     progress.record(BatchDone(run=run.name, epoch=1, epochs=2, batch=1, batches=4, loss=0.7))
     assert progress.eta() == pytest.approx(8.75)
     assert progress.work_left(now=1.0) == ([pytest.approx(8.75)], [])
+    assert progress.snapshot(1.0)["in_flight"] == [{"run": run.name, "worker": None, "share": 0.125}]
     assert JobProgress(1).eta() is None
 
 
