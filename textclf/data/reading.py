@@ -13,19 +13,22 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from textclf.data.csv_format import ENCODINGS as ENCODINGS
 from textclf.data.csv_format import SEPARATOR_BY_NAME as SEPARATOR_BY_NAME
 from textclf.data.csv_format import (
     SEPARATORS,
+    check_raw_lines,
     check_shape,
-    decode,
+    check_text_memory,
     detect_encoding,
     detect_separator,
-    normalize_newlines,
+    head,
     refuse_binary,
     separator_name,
+    utf8_lines,
 )
 from textclf.errors import DataError
 
@@ -39,6 +42,9 @@ TEXT_NAMES = ("text", "texts", "sentence", "review", "content", "comment", "mess
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "y", "tag", "polarity",
                "标签", "类别", "cat")
 MOSTLY_EMPTY = 0.5
+PARSE_CHUNK_ROWS = 65_536
+# Any character that str.strip keeps (RE2's classes, for the Arrow strings pandas reads into).
+NON_SPACE = r"[^\t-\r\x{1C}-\x{20}\x{85}\p{Z}]"
 # What spreadsheets and pandas write for "no value"; as labels these are missing, not a class (compared lowercased).
 MISSING_LABELS = frozenset({"nan", "na", "n/a", "null", "none", "#n/a", "<na>", "nil", "-nan"})
 MISSING_LABEL_REASON = "rows with a missing label (NaN, NA, null, None)"
@@ -98,14 +104,17 @@ def read_table(source, *, encoding: str | None = None, separator: str | None = N
     header, `Table.header_warning` says when the first line looks like data rather than column names.
     """
     raw, default_name = _read_bytes(source)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise DataError("The file is empty. Choose a CSV file with a header line and one row per text.")
     encoding = encoding or detect_encoding(raw)
-    text = normalize_newlines(decode(raw, encoding))
-    refuse_binary(text)
-    separator = separator or detect_separator(text)
-    check_shape(text, separator, header)
-    frame = _parse(text, separator, header)
+    check_raw_lines(raw, encoding)
+    data = utf8_lines(raw, encoding)
+    del raw  # when the file was read here, its bytes go before pandas parses the converted ones
+    sample = head(data)
+    refuse_binary(sample)
+    separator = separator or detect_separator(sample)
+    check_shape(data, separator, header)
+    frame = _parse(data, separator, header)
     return Table(frame=frame, encoding=encoding, separator=separator, name=name or default_name,
                  header_warning=header_looks_like_data(frame) if header else None)
 
@@ -123,12 +132,15 @@ def _read_bytes(source) -> tuple[bytes, str]:
     raise DataError(f"Cannot read data from a {type(source).__name__}; give a path or the file's bytes.")
 
 
-def _parse(text: str, separator: str, header: bool = True) -> pd.DataFrame:
+def _parse(data: bytes, separator: str, header: bool = True) -> pd.DataFrame:
     try:
-        # Bytes, not io.StringIO: a StringIO holds 4 bytes a character, 200 MB more for a 50 MB file.
-        frame = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=separator, dtype=str,
-                            keep_default_na=False,
-                            skipinitialspace=False, on_bad_lines="error", header=0 if header else None)
+        # Bytes, not io.StringIO: a StringIO holds 4 bytes a character, 200 MB more for a 50 MB file. Read in
+        # chunks of rows, which the columns' Arrow strings join without a copy: pandas' own whole-file read holds
+        # every cell as a Python string before converting (about 60 MB more for a 50 MB file).
+        with pd.read_csv(io.BytesIO(data), encoding="utf-8", sep=separator, dtype=str, keep_default_na=False,
+                         skipinitialspace=False, on_bad_lines="error", header=0 if header else None,
+                         chunksize=PARSE_CHUNK_ROWS) as chunks:
+            frame = pd.concat(list(chunks))
     except pd.errors.EmptyDataError:
         raise DataError("The file has no rows. It needs a header line and one row per text.") from None
     except (pd.errors.ParserError, csv.Error, ValueError) as err:
@@ -247,19 +259,23 @@ def to_dataset(table: Table, *, text_col: str | None = None, label_col: str | No
             raise DataError(f"There is no column {col!r} for the {role}. Columns are: {', '.join(frame.columns)}.")
     if text_col == label_col:
         raise DataError(f"The text and the label are both column {text_col!r}; choose two different columns.")
-    texts = frame[text_col].str.strip()
     labels = frame[label_col].str.strip()
-    _refuse_mostly_empty(texts, text_col)
-    missing = labels.str.lower().isin(MISSING_LABELS) & texts.ne("") & (not keep_missing_labels)
-    keep = texts.ne("") & labels.ne("") & ~missing
+    has_text, has_label = _has_text(frame[text_col]), labels.ne("").to_numpy(bool)
+    _refuse_mostly_empty(has_text, text_col)
+    missing = labels.str.lower().isin(MISSING_LABELS).to_numpy(bool) & has_text & (not keep_missing_labels)
+    keep = has_text & has_label & ~missing
     dropped = {
-        "rows with an empty text": int(texts.eq("").sum()),
-        "rows with an empty label": int((texts.ne("") & labels.eq("")).sum()),
+        "rows with an empty text": int((~has_text).sum()),
+        "rows with an empty label": int((has_text & ~has_label).sum()),
         MISSING_LABEL_REASON: int(missing.sum()),
     }
     split = _split_values(frame[split_col], keep) if split_col else None
+    check_text_memory(frame[text_col])
+    # Stripped one by one as Python strings (a text with no space to strip stays the same object): stripping the
+    # column, then filtering it, would copy every text twice before they become strings.
+    texts = [text.strip() for text, kept in zip(frame[text_col].tolist(), keep, strict=True) if kept]
     dataset = Dataset(
-        texts=texts[keep].tolist(), labels=labels[keep].tolist(), name=table.name, split=split,
+        texts=texts, labels=_shared_strings(labels[keep]), name=table.name, split=split,
         dropped={reason: n for reason, n in dropped.items() if n}, rows_read=len(frame),
         text_column=text_col, label_column=label_col, encoding=table.encoding, separator=table.separator,
         warnings=[_header_advice(table.header_warning)] if table.header_warning else [],
@@ -273,8 +289,24 @@ def _header_advice(reason: str) -> str:
             "header line, read it with 'first row is data' (--no-header on the command line).")
 
 
-def _refuse_mostly_empty(texts: pd.Series, text_col: str) -> None:
-    empty = texts.eq("").mean()
+def _has_text(column: pd.Series) -> np.ndarray:
+    """Which cells hold more than white space, as `str.strip` sees it (the same characters, checked on every code
+    point), found without copying the column's texts."""
+    if getattr(column.dtype, "storage", None) == "pyarrow":
+        return column.str.contains(NON_SPACE, regex=True).to_numpy(bool)
+    return column.str.strip().ne("").to_numpy(bool)
+
+
+def _shared_strings(values: pd.Series) -> list[str]:
+    """The values as Python strings, one object per distinct value (a label repeated on a million rows is one
+    string, not a million)."""
+    codes, uniques = pd.factorize(values)
+    uniques = uniques.tolist()
+    return [uniques[code] for code in codes.tolist()]
+
+
+def _refuse_mostly_empty(has_text: np.ndarray, text_col: str) -> None:
+    empty = 1 - has_text.mean()
     if empty > MOSTLY_EMPTY:
         raise DataError(
             f"Column {text_col!r} is empty in {empty:.0%} of the rows, so it is probably not the text column. "
@@ -282,7 +314,7 @@ def _refuse_mostly_empty(texts: pd.Series, text_col: str) -> None:
         )
 
 
-def _split_values(column: pd.Series, keep: pd.Series) -> list[str]:
+def _split_values(column: pd.Series, keep: np.ndarray) -> list[str]:
     values = column[keep].str.strip().str.lower()
     unknown = sorted(set(values) - set(SPLIT_NAMES))
     if unknown:
