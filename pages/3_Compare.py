@@ -11,6 +11,7 @@ from textclf.results.analysis import comparison_json_text
 from textclf.results.baseline import MAJORITY, METRIC_NAMES, METRICS, ranking_metric
 from textclf.results.breakdown import accuracy_by_length, per_class
 from textclf.results.csv_safety import csv_text
+from textclf.results.curves import roc_and_pr, scored_runs
 from textclf.results.errors import (
     cell_texts,
     compact,
@@ -168,7 +169,30 @@ def show_breakdowns(comparison: Comparison, found: dict) -> None:
                        width="content", key="confusion")
     st.caption("Per-class precision, recall and F1 of every run")
     readable(per_class_frame(found["classes"]), key="per_class")
+    show_curves(comparison)
     show_errors(comparison, comparison.runs[chosen])
+
+
+def show_curves(comparison: Comparison) -> None:
+    """ROC and precision-recall curves of one class against the rest (the smallest class by default)."""
+    st.subheader("ROC and precision-recall curves")
+    runs = scored_runs(comparison)
+    if not runs:
+        st.info("No run kept its test probabilities: results saved before they were kept, models without "
+                "probabilities, or a test set over 50,000 values (texts × classes).")
+        return
+    labels = [str(label) for label in comparison.test_labels]
+    classes = comparison.classes
+    smallest = min(classes, key=lambda c: (labels.count(str(c)), classes.index(c)))
+    positive = st.selectbox("Class against the rest", classes, index=classes.index(smallest),
+                            format_func=ui.visible, key="curve_class")
+    roc, precision_recall = roc_and_pr(comparison, runs, str(positive))
+    left, right = st.columns(2)
+    left.plotly_chart(roc, width="stretch", key="roc")
+    right.plotly_chart(precision_recall, width="stretch", key="precision_recall")
+    st.caption(f"One run per model and batching (its first seed{' on fold 1' if comparison.folds else ''}), "
+               "scored by the probability it gives the class; AUC is the area under the ROC curve (0.5 = chance), "
+               "AP the average precision (the class's share of the texts = no skill).")
 
 
 def show_errors(comparison: Comparison, run: RunResult) -> None:

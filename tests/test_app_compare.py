@@ -3,6 +3,7 @@ that is as good, and no winner on too little data. Classical models only, on gen
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -100,3 +101,25 @@ def test_a_big_enough_test_set_gets_no_data_warning():
     at.get("file_uploader")[0].set_value(("tweets.csv", tweets_csv(2400), "text/csv")).run()
     assert_clean(at)
     assert not any("Too little data" in w.value for w in at.warning)
+
+
+def test_compare_draws_roc_and_precision_recall_curves_of_the_smallest_class(tweets):
+    at = compare_page(tweets)
+    assert_clean(at)
+    assert next(s for s in at.selectbox if s.label == "Class against the rest").value == "positive"
+    charts = [figure(at, i) for i in range(len(at.get("plotly_chart")))]
+    roc = next(c for c in charts if c["layout"]["title"]["text"] == "ROC: positive against the rest")
+    names = [trace["name"] for trace in roc["data"]]
+    assert names[0].startswith("SVM (AUC 0.") and names[-1] == "chance"
+
+
+def test_a_quick_look_offers_to_train_longer_and_opens_train_with_the_higher_cap(tweets):
+    quick = dataclasses.replace(tweets, config=dataclasses.replace(tweets.config, quick_look=True, epochs=3))
+    at = compare_page(quick)
+    assert_clean(at)
+    button = next(b for b in at.button if b.label.startswith("Train these runs longer"))
+    assert button.label == "Train these runs longer (cap 30 epochs)"
+    button.click().run()
+    assert at.session_state["train_settings"]["epochs"] == 30
+    assert at.session_state["train_settings"]["quick_look"] is False
+    assert not any(b.label.startswith("Train these runs longer") for b in compare_page(tweets).button)

@@ -9,13 +9,15 @@ import pandas as pd
 import pytest
 
 from textclf.results import charts, formats
+from textclf.results.curves import roc_and_pr, scored_runs
 from textclf.results.errors import ANSWERS, compact
 from textclf.results.how_run import implementation_sentence, precision_sentence
 from textclf.results.report import aggregate, longer_cap
 from textclf.results.tables import formatters, run_notes, runs_frame, summary_frame
+from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.config import CompareConfig
-from textclf.runs.run_one import STILL_IMPROVING
+from textclf.runs.run_one import PROBABILITY_VALUES, STILL_IMPROVING, kept_probabilities
 
 
 def run(model, batching, seed, accuracy, seconds, key="cnn", **extra):
@@ -122,3 +124,32 @@ def test_train_longer_doubles_the_cap_only_when_runs_were_still_improving():
     assert longer_cap(comparison("")) is None
     assert longer_cap(comparison(f"{STILL_IMPROVING} (best epoch 10 of 10)", epochs=10)) == 20
     assert longer_cap(comparison("", epochs=3, quick_look=True)) == 30
+
+
+def test_runs_keep_bounded_test_probabilities_and_the_table_leaves_them_out(small_demo):
+    done = compare(small_demo, CompareConfig(models=("svm", "knn:k=3")))
+    record = done.runs[0].record
+    probabilities = np.asarray(record["test_probabilities"])
+    assert probabilities.shape == (len(done.test_labels), len(record["probability_classes"]))
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-3)
+    assert "test_probabilities" not in done.table and "probability_classes" not in done.table
+    assert kept_probabilities(done.runs[0].estimator, ["a"] * (PROBABILITY_VALUES + 1)) == {}
+
+
+def test_roc_and_precision_recall_curves_name_their_areas_for_the_chosen_class():
+    truth = ["a", "b", "a", "b", "c", "c"]
+    perfect = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8],
+               [0.1, 0.2, 0.7]]
+    kept = {"test_probabilities": perfect, "probability_classes": ["a", "b", "c"]}
+    records = [run("SVM", "none", 0, 1.0, 0.1, key="svm", **kept),
+               run("kNN (k=3)", "none", 0, 0.5, 0.1, key="knn"),  # no probabilities kept: no curve
+               run("SVM", "none", 1, 1.0, 0.1, key="svm", **kept)]
+    comparison = Comparison(config=CompareConfig(models=("svm", "knn")), dataset_name="d", classes=["a", "b", "c"],
+                            tokenizer="words", split_sizes={}, split_notes=[], test_labels=truth,
+                            test_lengths=[1] * 6, runs=[RunResult(r, [], []) for r in records])
+    runs = scored_runs(comparison)
+    assert [r.record["seed"] for r in runs] == [0]  # one run per model and batching
+    roc, pr = roc_and_pr(comparison, runs, "b")
+    assert roc.data[0].name == "SVM (AUC 1.000)" and pr.data[0].name == "SVM (AP 1.000)"
+    assert "b against the rest" in roc.layout.title.text
+    assert pr.layout.shapes[0].y0 == pytest.approx(2 / 6)  # no skill: the class's share

@@ -42,7 +42,7 @@ GROUP_WIDTH = 0.8  # of a model's slot on the x axis, shared by its strategies' 
 MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
 
 
-def _escaped(text) -> str:
+def escaped(text) -> str:
     """User-provided text (a class or model name) as plotly shows it literally. Plotly renders a subset of HTML,
     links included, so <, > and & are escaped; quotes are not (plotly would show `&quot;` as it is written, and
     outside a tag a quote is plain text)."""
@@ -50,7 +50,7 @@ def _escaped(text) -> str:
 
 
 def _safe(labels: Sequence) -> list[str]:
-    return [_escaped(label) for label in labels]
+    return [escaped(label) for label in labels]
 
 
 def _short(label: str, limit: int = LABEL_CHARS) -> str:
@@ -61,7 +61,7 @@ def _short(label: str, limit: int = LABEL_CHARS) -> str:
 
 def _wrapped(model: str) -> str:
     """Model names break before their options ('BiLSTM<br>(mean)'): they stay horizontal and readable."""
-    return _escaped(model).replace(" (", "<br>(")
+    return escaped(model).replace(" (", "<br>(")
 
 
 def _readable_models(fig: go.Figure, models: Sequence[str]) -> None:
@@ -71,7 +71,7 @@ def _readable_models(fig: go.Figure, models: Sequence[str]) -> None:
     fig.update_yaxes(automargin=True)
 
 
-def _legend_below(fig: go.Figure, rows: int, axis_px: int) -> None:
+def legend_below(fig: go.Figure, rows: int, axis_px: int) -> None:
     """A legend under the x axis, pinned to the figure's bottom edge in pixels, the figure grown by its rows.
 
     A legend placed in plot fractions moves with the plot's height and lands on the axis title; pinned to the
@@ -83,7 +83,7 @@ def _legend_below(fig: go.Figure, rows: int, axis_px: int) -> None:
                       margin_b=axis_px + legend_px, height=(fig.layout.height or LAYOUT["height"]) + legend_px)
 
 
-def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
+def new_figure(title: str, x_title: str, y_title: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title={"text": title, **TITLE_BELOW_TOOLBAR}, xaxis_title=x_title, yaxis_title=y_title,
                       **LAYOUT)
@@ -102,7 +102,7 @@ def cell_colour(model: str, batching: str, colours: dict[str, str]) -> str:
 
 
 def class_counts(profile: Profile) -> go.Figure:
-    fig = _figure("Texts per class", "class", "texts")
+    fig = new_figure("Texts per class", "class", "texts")
     names, counts = _safe(profile.classes), list(profile.classes.values())
     fig.add_bar(x=names, y=counts, text=counts, textposition="outside", marker_color="#4c78a8", name="texts")
     return fig
@@ -110,7 +110,7 @@ def class_counts(profile: Profile) -> go.Figure:
 
 def length_histogram(lengths: Sequence[int], boundaries: Sequence[int], max_len: int) -> go.Figure:
     """Training texts' token lengths, with the upper bounds of the buckets bucketed batching would use on top."""
-    fig = _figure("Length of the training texts", f"length in tokens (truncated at {max_len})", "texts")
+    fig = new_figure("Length of the training texts", f"length in tokens (truncated at {max_len})", "texts")
     fig.add_histogram(x=np.minimum(np.asarray(lengths), max_len), marker_color="#9ecae1", name="texts")
     for bound in boundaries:
         fig.add_vline(x=bound, line_dash="dot", line_color=batching_colour("bucket"))
@@ -130,7 +130,7 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
     if not include_classical:
         summary = summary[summary["batching"] != NOT_BATCHED]
     colours = model_colours(table)
-    fig = _figure(title, "model", y_title)
+    fig = new_figure(title, "model", y_title)
     write = formats.percent if percent else formats.seconds
     strategies = [b for b in summary["batching"].unique() if b != NOT_BATCHED]
     width = GROUP_WIDTH / max(1, len(strategies))
@@ -162,7 +162,7 @@ def accuracy_dots(table: pd.DataFrame, metric: str = "accuracy", baseline: float
     """
     summary = aggregate(table)
     label = METRIC_NAMES[metric]
-    fig = _figure(f"Test {label} (mean, 95 % CI, runs)", f"test {label}", "")
+    fig = new_figure(f"Test {label} (mean, 95 % CI, runs)", f"test {label}", "")
     names = {cell: _cell_label(*cell) for cell in zip(summary["model"], summary["batching"], strict=True)}
     colours = model_colours(table)
     for batching, rows in summary.groupby("batching", sort=False):
@@ -189,7 +189,7 @@ def accuracy_dots(table: pd.DataFrame, metric: str = "accuracy", baseline: float
     fig.update_xaxes(tickformat=".0%", range=span, dtick=_share_step(span[1] - span[0]))
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(list(names.values()))))
     fig.update_layout(height=max(LAYOUT["height"], 120 + 28 * len(names)), margin={**LAYOUT["margin"], "l": 170})
-    _legend_below(fig, rows=1, axis_px=60)
+    legend_below(fig, rows=1, axis_px=60)
     return fig
 
 
@@ -205,7 +205,7 @@ def _share_step(width: float, most: int = 6) -> float:
 
 
 def _cell_label(model: str, batching: str) -> str:
-    return _escaped(cell_name((model, batching)))
+    return escaped(cell_name((model, batching)))
 
 
 def _zoomed(values: pd.Series, summary: pd.DataFrame, metric: str = "accuracy",
@@ -265,7 +265,7 @@ def _dash(dashes: dict[str, str], model: str) -> str:
 
 def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
     """Accuracy per test-length bin (quantiles), one line per (model, batching), Wilson 95 % CI as error bars."""
-    fig = _figure("Accuracy by text length", "tokens per text (quantile bins)",
+    fig = new_figure("Accuracy by text length", "tokens per text (quantile bins)",
                   "test accuracy")
     if rows.empty:
         return fig
@@ -282,7 +282,7 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x}<br>accuracy %{y:.1%}<extra>%{fullData.name}</extra>")
     fig.update_yaxes(tickformat=".0%", range=_span(pd.concat([rows["ci_low"], rows["ci_high"]])))
     fig.update_layout(height=380)
-    _legend_below(fig, rows=len(fig.data), axis_px=85)
+    legend_below(fig, rows=len(fig.data), axis_px=85)
     return fig
 
 
@@ -302,7 +302,7 @@ def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True, metric: st
     be cut at the plot's edges. `colour_legend=False` leaves the colours to a shared key beside the charts.
     """
     label = METRIC_NAMES[metric]
-    fig = _figure(f"{label[0].upper() + label[1:]} vs time to best epoch", "wall seconds to the best epoch",
+    fig = new_figure(f"{label[0].upper() + label[1:]} vs time to best epoch", "wall seconds to the best epoch",
                   f"test {label}")
     symbols = {model: MODEL_SYMBOLS[i % len(MODEL_SYMBOLS)] for i, model in enumerate(table["model"].unique())}
     colours = model_colours(table)
@@ -316,10 +316,10 @@ def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True, metric: st
     for batching in table["batching"].unique() if colour_legend else []:
         _legend_entry(fig, batching_label(batching), {"color": batching_colour(batching)})
     for model, symbol in symbols.items():
-        _legend_entry(fig, _escaped(model), {"color": "#555", "symbol": symbol})
+        _legend_entry(fig, escaped(model), {"color": "#555", "symbol": symbol})
     fig.update_xaxes(ticksuffix=" s", automargin=True, rangemode="tozero")
     fig.update_yaxes(tickformat=".1%", automargin=True, range=_span(table[metric]))
-    _legend_below(fig, rows=sum(1 for trace in fig.data if trace.showlegend is not False), axis_px=70)
+    legend_below(fig, rows=sum(1 for trace in fig.data if trace.showlegend is not False), axis_px=70)
     return fig
 
 
@@ -332,7 +332,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
     """Per-epoch validation accuracy (or training loss) of every neural run; seeds share a legend entry."""
     title, y_title = {"val_accuracy": ("Validation accuracy per epoch", "accuracy"),
                       "train_loss": ("Training loss per epoch", "cross-entropy loss")}[measure]
-    fig = _figure(title, "epoch", y_title)
+    fig = new_figure(title, "epoch", y_title)
     dashes, shown, last_epoch = {}, set(), 1
     for run in runs:
         if not run.history:
@@ -343,7 +343,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
         epochs = [h["epoch"] for h in run.history]
         last_epoch = max(last_epoch, *epochs)
         fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers",
-                        name=_escaped(group), legendgroup=group, showlegend=group not in shown,
+                        name=escaped(group), legendgroup=group, showlegend=group not in shown,
                         line={"color": batching_colour(record["batching"]), "dash": dash},
                         customdata=[record["seed"]] * len(epochs),
                         hovertemplate="epoch %{x}: %{y:.3g}<extra>%{fullData.name} · seed %{customdata}</extra>")
@@ -353,7 +353,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
         values = pd.Series([h[measure] for run in runs for h in run.history], dtype=float)
         fig.update_yaxes(tickformat=".1%", range=_span(values))
     fig.update_layout(legend={"title": {"text": "one line per seed"}} if len(runs) > len(shown) else {})
-    _legend_below(fig, rows=len(shown) + (len(runs) > len(shown)), axis_px=70)
+    legend_below(fig, rows=len(shown) + (len(runs) > len(shown)), axis_px=70)
     return fig
 
 
@@ -366,7 +366,7 @@ def confusion_matrix(comparison: Comparison, run: RunResult, *, normalise: bool 
     classes = _safe(comparison.classes)
     short = _safe(_short(c) for c in comparison.classes)
     record = run.record
-    fig = _figure(f"Confusion matrix: {_cell_label(record['model'], record['batching'])}",
+    fig = new_figure(f"Confusion matrix: {_cell_label(record['model'], record['batching'])}",
                   "predicted class", "true class")
     fig.add_heatmap(z=counts, x=classes, y=classes, colorscale="Blues", text=counts,
                     texttemplate="%{text:.0%}" if normalise else "%{text}", showscale=False,
@@ -380,7 +380,7 @@ def confusion_matrix(comparison: Comparison, run: RunResult, *, normalise: bool 
 
 
 def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
-    fig = _figure("Training loss of the current run (live)", "batch", "cross-entropy loss")
+    fig = new_figure("Training loss of the current run (live)", "batch", "cross-entropy loss")
     fig.add_scatter(x=list(steps), y=list(losses), mode="lines", line={"color": "#555"}, name="batch loss")
     fig.update_layout(height=260, showlegend=False)
     return fig
@@ -389,7 +389,7 @@ def loss_curve(steps: Sequence[int], losses: Sequence[float]) -> go.Figure:
 def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequence[str]) -> go.Figure:
     """Class probabilities of one text, one group per model (values on the bars while they have room); the
     figure grows with the number of models so its legend never needs a scroll bar."""
-    fig = _figure("Class probabilities", "class", "probability")
+    fig = new_figure("Class probabilities", "class", "probability")
     labelled = len(probabilities) <= 4
     for model, values in probabilities.items():
         fig.add_bar(x=_safe(classes), y=list(values), name=model, textposition="outside",

@@ -88,9 +88,12 @@ class Comparison:
 
 
 
+PER_TEXT_KEYS = ("test_probabilities", "probability_classes")  # kept in a record, not a column of the table
+
+
 def results_table(records: Sequence[dict]) -> pd.DataFrame:
     """One row per run, the columns in a stable order; counts stay whole numbers (blank where they do not apply)."""
-    frame = pd.DataFrame(list(records))
+    frame = pd.DataFrame([{k: v for k, v in record.items() if k not in PER_TEXT_KEYS} for record in records])
     frame = frame.reindex(columns=RESULT_COLUMNS + [c for c in frame.columns if c not in RESULT_COLUMNS])
     return frame.astype({column: "Int64" for column in INTEGER_COLUMNS})
 

@@ -62,6 +62,7 @@ def run_one(run: RunSpec, prepared: Prepared, config: CompareConfig, *, progress
     if not history:
         record.update(train_seconds=fitting.wall, train_cpu_seconds=fitting.cpu, seconds_to_best_epoch=fitting.wall)
     record.update(estimator.run_measures(test_docs))
+    record.update(kept_probabilities(estimator, test_docs))
     if refitting is not None:
         record.update(refit_seconds=refitting.wall, train_seconds=record["train_seconds"] + refitting.wall,
                       train_cpu_seconds=record["train_cpu_seconds"] + refitting.cpu,
@@ -111,6 +112,20 @@ def _epoch_totals(history: list[dict]) -> dict:
         "examples_seen": sum(h["examples"] for h in history), "real_tokens": real, "padded_slots": slots,
         "padding_waste": 1 - real / slots, "batch_shapes": max(h["batch_shapes"] for h in history),
     }
+
+
+PROBABILITY_VALUES = 50_000  # test texts × classes kept per run: at most about 400 kB of JSON in the store
+
+
+def kept_probabilities(estimator: TextClassifier, test_docs) -> dict:
+    """Every test text's class probabilities (4 decimals) and their classes' order, kept with the record so the
+    results can draw ROC and precision-recall curves; none for a model without probabilities or a test set over
+    `PROBABILITY_VALUES`. Computed after the timed prediction, so no time column counts them."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is None or not estimator.has_probabilities or len(test_docs) * len(classes) > PROBABILITY_VALUES:
+        return {}
+    return {"test_probabilities": np.round(estimator.predict_proba(test_docs), 4).tolist(),
+            "probability_classes": [str(c) for c in classes]}
 
 
 def timing_note(record: dict) -> str:
