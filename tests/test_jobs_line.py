@@ -160,3 +160,13 @@ def test_the_sentence_says_the_place_what_is_ahead_and_the_times():
     assert place_sentence(Place(3, (12, 13), 1, None, None), clock).startswith(
         "3rd in line, behind experiments #12, #13 (1 run ahead): its start is estimated once")
     assert place_sentence(Place(1, (), 0, 0.0, 60.0), clock).startswith("Next to start")
+
+
+def test_a_dataset_over_the_bound_is_not_kept_and_a_reload_then_asks_for_it(tmp_path, monkeypatch, small_demo):
+    from textclf.storage import store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_KEPT_DATASET_BYTES", 1000)
+    store = Store(tmp_path / "home")
+    experiment = store.create_experiment(small_demo, CompareConfig(models=("svm",)))
+    assert not dataset_file(store.home, dataset_hash(small_demo)).exists()
+    assert store.stored_dataset(experiment) is None

@@ -91,7 +91,7 @@ class Store(Database):
         """The dataset's texts, labels and split kept by content hash (once, however many experiments use it), so a
         reloaded page, another tab or a restarted server reads it again; one over MAX_KEPT_DATASET_BYTES is not."""
         path = folders.dataset_file(self.home, content_hash)
-        if path.is_file():
+        if path.is_file() or sum(map(len, dataset.texts)) > MAX_KEPT_DATASET_BYTES:  # too large, before any copy
             return
         text = json.dumps({name: getattr(dataset, name) for name in DATASET_FIELDS}, ensure_ascii=False)
         if len(text) > MAX_KEPT_DATASET_BYTES:
