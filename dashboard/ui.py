@@ -198,10 +198,10 @@ def duration(seconds: float) -> str:
 
 
 def estimate_line(estimated: float | None, took: float | None) -> str | None:
-    """'Took 4 min 10 s; estimated before Start: at most about 6 min 0 s.', once both are known."""
+    """'Took 4 min 10 s; estimated before Start: about 4 min 40 s.', once both are known."""
     if not estimated or took is None:
         return None
-    return f"Took {duration(took)}; estimated before Start: at most about {duration(estimated)}."
+    return f"Took {duration(took)}; estimated before Start: about {duration(estimated)}."
 
 
 def plural(count: int, word: str) -> str:

@@ -212,9 +212,9 @@ def show_estimate(data, values: dict, calibrate: bool) -> float | None:
     with calibrating if missing else contextlib.nullcontext():
         seconds = comparison_estimate(data, config, measured)
     if seconds is not None:
-        st.info(f"Estimated time on this machine: about {ui.duration(seconds)} at most. An upper bound: it counts "
-                "every epoch up to the cap, and early stopping usually ends the neural runs sooner. After changing "
-                "a setting, Estimate the time again.")
+        st.info(f"Estimated time on this machine: about {ui.duration(seconds)}. It expects each neural run to stop "
+                "a few epochs after its best one, as early stopping usually does; a run that keeps improving "
+                "trains longer, up to the epoch cap. After changing a setting, Estimate the time again.")
     return seconds
 
 

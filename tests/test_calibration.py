@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from textclf.data.demo import demo_dataset
+from textclf.models.neural import TYPICAL_BEST_EPOCH
 from textclf.results.report import headline
 from textclf.runs.calibration import (
     CALIBRATION_FILE,
@@ -63,6 +64,15 @@ def test_a_refit_doubles_the_neural_runs_and_fewer_epochs_plan_less(data, tmp_pa
     assert estimate_seconds(prepared, replace(config, refit=True), calibration) == pytest.approx(2 * plain)
     quick = CompareConfig(models=(TINY_CNN,), batchings=("bucket",), epochs=2, quick_look=True)
     assert 0 < estimate_seconds(prepared, quick, calibration) < plain
+
+
+def test_neural_runs_are_expected_to_stop_early_and_at_most_counts_every_epoch_to_the_cap(data, tmp_path):
+    config = CompareConfig(models=(TINY_CNN,), batchings=("bucket",), epochs=30, patience=2)
+    prepared = prepare(data, config)
+    calibration = Calibration(tmp_path / CALIBRATION_FILE, measure=CountingMeasure())
+    at_most = estimate_seconds(prepared, config, calibration, at_most=True)
+    assert at_most == pytest.approx(planned_slots(prepared, config, plan_runs(config))[0] * RATE)
+    assert estimate_seconds(prepared, config, calibration) == pytest.approx(at_most * (TYPICAL_BEST_EPOCH + 2) / 30)
 
 
 def test_a_rate_is_measured_once_per_setting_and_kept_for_the_next_process(tmp_path):

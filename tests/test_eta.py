@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from textclf.models import create, get_model_class, model_keys
+from textclf.models.neural import TYPICAL_BEST_EPOCH
 from textclf.runs.compare import compare
 from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.eta import WorkEstimate, planned_slots
@@ -96,3 +97,22 @@ def test_several_workers_share_the_work_left_but_not_below_its_largest_run():
     assert estimate.seconds_left({1: 1.0, 3: 0.5}, workers=2) == pytest.approx((10 + 10 + 20) / 2)
     assert estimate.seconds_left({0: 1.0, 1: 1.0, 2: 1.0}, workers=2) == pytest.approx(40.0)
     assert estimate.seconds_left({}, workers=1) == pytest.approx(70.0)
+
+
+def test_a_run_is_expected_to_fill_its_expected_share_and_past_it_a_tenth_of_that_is_left():
+    """Early stopping ends most runs long before the cap: time left counts the expected share of the planned
+    slots, a run past its expected stop keeps a small remainder, and a finished run has none."""
+    estimate = WorkEstimate(["CNN", "CNN"], [3000, 3000], expected=[1 / 6, 1 / 6])
+    estimate.epoch_finished("CNN", slots=100, seconds=1.0)
+    assert estimate.run_seconds(0, 0.0) == pytest.approx(5.0)
+    assert estimate.run_seconds(0, 0.1) == pytest.approx(2.0)
+    assert estimate.run_seconds(0, 0.5) == pytest.approx(0.5)
+    assert estimate.run_seconds(0, 1.0) == 0.0
+    assert estimate.seconds_left({0: 1.0}) == pytest.approx(5.0)
+
+
+def test_a_neural_run_is_expected_to_stop_patience_epochs_after_the_typical_best_one():
+    model = create("cnn", epochs=30, patience=2)
+    assert model.expected_share() == pytest.approx((TYPICAL_BEST_EPOCH + 2) / 30)
+    assert create("cnn", epochs=3, patience=5).expected_share() == 1.0
+    assert create("svm").expected_share() == 1.0

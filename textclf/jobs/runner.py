@@ -30,7 +30,7 @@ from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.config import CompareConfig, RunSpec, plan_runs
 from textclf.runs.dispatch import Backend, Sequential
-from textclf.runs.eta import WorkEstimate, planned_slots
+from textclf.runs.eta import WorkEstimate, expected_shares, planned_slots
 from textclf.runs.events import (
     BatchDone,
     Cancelled,
@@ -182,7 +182,8 @@ class Job:
             self._store.record_prepared(self.experiment_id, comparison, profile.as_dict())
         runs = plan_runs(self.config)
         estimate = WorkEstimate([run.model.label for run in runs], planned_slots(prepared, self.config, runs),
-                                prior=self._calibrated_rates(runs))
+                                prior=self._calibrated_rates(runs),
+                                expected=expected_shares(prepared, self.config, runs))
         with self._lock:
             self._comparison = replace(comparison, runs=[])
             self._progress.estimate = estimate

@@ -122,6 +122,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Padded token slots training would fill over all its epochs (0: not trained in batches)."""
         return 0
 
+    def expected_share(self) -> float:
+        """The share of `planned_slots` a run typically fills (early stopping usually ends it before the cap)."""
+        return 1.0
+
     @property
     def has_probabilities(self) -> bool:
         return True

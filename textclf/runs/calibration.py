@@ -4,8 +4,9 @@ A neural run's time is close to proportional to the padded token slots it proces
 the estimate is each run's planned slots × the seconds one slot costs this model on this machine. That cost is
 measured once per setting (model and options, embedding size, torch threads) by a tiny timed training on
 made-up texts, and kept in a JSON file in the textclf folder, so only the first estimate for a setting waits
-a few seconds. The plan counts every epoch up to the cap: early stopping can only end a run sooner, so the
-estimate is an upper bound. Classical runs take seconds; they count at a fixed rate per training text.
+a few seconds. A neural run counts for the epochs early stopping typically lets it train (textclf.runs.eta);
+counting every epoch up to the cap gives the upper bound. Classical runs take seconds; they count at a fixed
+rate per training text.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from textclf.data.tokenize import tokenize_all
 from textclf.models import create, get_model_class
 from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
-from textclf.runs.eta import planned_slots
+from textclf.runs.eta import expected_shares, planned_slots
 from textclf.runs.prepare import Prepared
 
 CALIBRATION_FILE = "calibration.json"
@@ -128,15 +129,18 @@ def _trains_in_epochs(spec: ModelSpec) -> bool:
     return "epochs" in get_model_class(spec.key)._get_param_names()
 
 
-def estimate_seconds(prepared: Prepared, config: CompareConfig, calibration: Calibration, workers: int = 1) -> float:
-    """Seconds the whole comparison should take at most: each run's planned slots × its measured rate (twice that
-    with a refit on training + validation), classical runs at a fixed rate per training text; several workers
-    share the work, but it cannot end sooner than its longest run."""
+def estimate_seconds(prepared: Prepared, config: CompareConfig, calibration: Calibration, workers: int = 1, *,
+                     at_most: bool = False) -> float:
+    """Seconds the whole comparison should take: each run's planned slots × its measured rate (twice that with a
+    refit on training + validation), a neural run counted for the share of its planned epochs early stopping
+    typically lets it train (`at_most`: every epoch to the cap, an upper bound); classical runs at a fixed rate
+    per training text. Several workers share the work, but it cannot end sooner than its longest run."""
     runs = plan_runs(config)
+    shares = [1.0] * len(runs) if at_most else expected_shares(prepared, config, runs)
     seconds = []
-    for run, slots in zip(runs, planned_slots(prepared, config, runs), strict=True):
+    for run, slots, share in zip(runs, planned_slots(prepared, config, runs), shares, strict=True):
         if slots:
-            seconds.append(slots * calibration.rate(run.model) * (2 if config.refit else 1))
+            seconds.append(slots * share * calibration.rate(run.model) * (2 if config.refit else 1))
         else:
             train_texts = len(prepared.fold_split(run.fold).train)
             seconds.append(max(CLASSICAL_MIN_SECONDS, train_texts * CLASSICAL_SECONDS_PER_TEXT))

@@ -5,8 +5,9 @@ epoch), at a rate that depends on the model: so the whole plan is counted in slo
 by each run's own estimator (its family plans the epochs with the strategy, lengths and seed it trains with,
 so a hierarchical model is planned on two levels as it trains), the rate is measured on finished epochs only
 (the first batches carry one-off costs and mislead), and no estimate is given until one epoch has finished.
-Classical runs take seconds; they count at the time the finished ones took. Early stopping can only make the
-real time shorter, so the estimate is an upper bound on the planned work.
+Classical runs take seconds; they count at the time the finished ones took. Early stopping usually ends a
+neural run long before its cap, so a run is expected to fill only its family's expected share of the planned
+slots (`expected_shares`); the planned slots themselves, every epoch to the cap, are the upper bound.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from textclf.models.base import TextClassifier
 from textclf.runs.config import CompareConfig, RunSpec
 from textclf.runs.prepare import Prepared
 from textclf.runs.run_one import build_estimator
+
+PAST_EXPECTED_SHARE = 0.1
 
 
 def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunSpec]) -> list[int]:
@@ -39,6 +42,17 @@ def planned_slots(prepared: Prepared, config: CompareConfig, runs: Sequence[RunS
         except TextclfError:
             planned.append(0)
     return planned
+
+
+def expected_shares(prepared: Prepared, config: CompareConfig, runs: Sequence[RunSpec]) -> list[float]:
+    """The share (0–1) of each run's planned slots it typically fills before early stopping ends it."""
+    shares = []
+    for run in runs:
+        try:
+            shares.append(build_estimator(run, config, prepared).expected_share())
+        except TextclfError:
+            shares.append(1.0)
+    return shares
 
 
 def _run_slots(estimator: TextClassifier, run: RunSpec, prepared: Prepared, lengths: dict, slots: dict) -> int:
@@ -61,6 +75,7 @@ class WorkEstimate:
     measured: dict[str, list[float]] = field(default_factory=dict)
     classical_seconds: list[float] = field(default_factory=list)
     prior: dict[str, float] = field(default_factory=dict)  # calibrated seconds per slot, by model, until measured
+    expected: list[float] | None = None  # each run's expected share of its planned slots (None: all of them)
 
     def epoch_finished(self, model: str, slots: int, seconds: float) -> None:
         seconds_and_slots = self.measured.setdefault(model, [0.0, 0])
@@ -83,10 +98,14 @@ class WorkEstimate:
     def run_seconds(self, index: int, share_done: float = 0.0) -> float:
         """Seconds left in run `index` once `share_done` of it is done: its slots at its model's measured rate,
         else its calibrated rate, else the rate measured over every model so far; classical runs at the time the
-        finished ones took."""
-        share_left = 1.0 - share_done
+        finished ones took (a finished run, share 1, has none left)."""
+        if share_done >= 1.0:
+            return 0.0
         if self.slots[index] == 0:
-            return share_left * (float(np.mean(self.classical_seconds)) if self.classical_seconds else 0.0)
+            return (1.0 - share_done) * (float(np.mean(self.classical_seconds)) if self.classical_seconds else 0.0)
+        expected = self.expected[index] if self.expected else 1.0
+        # A run past its expected stop ends within a few epochs; a tenth of its expected work stands for them.
+        share_left = max(expected - share_done, expected * PAST_EXPECTED_SHARE)
         seconds, measured_slots = self.measured.get(self.models[index], (0.0, 0))
         if measured_slots:
             rate = seconds / measured_slots
