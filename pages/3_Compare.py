@@ -23,6 +23,7 @@ from textclf.results.errors import (
 from textclf.results.how_run import implementation_sentence, precision_sentence
 from textclf.results.pairwise import matrix, pairwise_table
 from textclf.results.report import headline, longer_cap, run_label, summary_of
+from textclf.results.side_by_side import BETTER, WORSE, cells_in_order, experiments_table
 from textclf.results.tables import formatters, per_class_frame, run_notes, runs_frame, summary_frame
 from textclf.runs.command import compare_command, data_file_name
 from textclf.runs.comparison import Comparison, RunResult
@@ -100,6 +101,7 @@ def show(comparison: Comparison) -> None:
     show_significance(found["pairs"])
     show_breakdowns(comparison, found)
     show_tables(comparison, found, time_column)
+    show_side_by_side(comparison, metric)
 
 
 def offer_longer_training(comparison: Comparison) -> None:
@@ -264,6 +266,44 @@ def show_tables(comparison: Comparison, found: dict, time_column: str) -> None:
     st.caption("The command line that repeats this comparison (run it where the data file lies):")
     st.code(compare_command(comparison.config, data_file_name(comparison.dataset_name)), language="bash",
             wrap_lines=True)
+
+
+@st.cache_data(max_entries=16, show_spinner="Testing the differences between runs…")
+def _pairs(key: tuple, _comparison: Comparison):
+    return pairwise_table(_comparison)
+
+
+def shown_experiment_id() -> int | None:
+    source = state.shown_source()
+    if source["kind"] == "experiment":
+        return source["id"]
+    return getattr(state.job(), "experiment_id", None)
+
+
+def show_side_by_side(comparison: Comparison, metric: str) -> None:
+    """This experiment beside others from History: experiments × models, Weka Experimenter's layout."""
+    st.subheader("Side by side with other experiments")
+    store, shown = state.store(), shown_experiment_id()
+    others = {e["id"]: e["dataset"] for e in store.list_experiments() if e["id"] != shown and e["runs"]}
+    if not others:
+        st.caption("Experiments in History with finished runs can be set beside this one here.")
+        return
+    chosen = st.multiselect("Experiments to set beside this one", list(others), key="beside",
+                            format_func=lambda i: f"#{i} · {ui.visible(others[i])}")
+    if not chosen:
+        return
+    here = f"#{shown} · {comparison.dataset_name}" if shown else f"this one · {comparison.dataset_name}"
+    comparisons = {here: comparison} | {f"#{i} · {others[i]}": store.load_comparison(i) for i in chosen}
+    pairs = {name: _pairs(_key(shown_one), shown_one) for name, shown_one in comparisons.items()}
+    cells = cells_in_order({name: summary_of(shown_one) for name, shown_one in comparisons.items()})
+    base = st.selectbox("Base column (the marks compare each cell with it)", cells, format_func=ui.visible,
+                        key="beside_base")
+    readable(experiments_table(comparisons, pairs, base, metric), key="beside_table", index=True)
+    st.caption(f"Each cell: mean {METRIC_NAMES[metric]} ± sd in points over runs; {BETTER} marks a model "
+               f"significantly more accurate than the base column on that experiment's test texts, {WORSE} one "
+               "significantly less accurate (that experiment's paired tests with Holm's correction, as in its "
+               "matrix). The last row counts the experiments where each column is better, not different or worse. "
+               "Different datasets are never tested against each other.")
 
 
 def unfinished_warning() -> None:

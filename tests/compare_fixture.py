@@ -37,8 +37,11 @@ def varied_csv(rows: int, seed: int = 0) -> bytes:
 def stored_comparison(home: Path, rows: int = 1000, config: CompareConfig = CONFIG) -> int:
     """Train `config` on `rows` generated rows and store it in the store at `home`; the experiment's id."""
     dataset = load_dataset(io.BytesIO(varied_csv(rows)), name="tweets")
-    comparison = compare(dataset, config)
-    store = Store(home)
+    return store_finished(Store(home), dataset, compare(dataset, config))
+
+
+def store_finished(store: Store, dataset, comparison) -> int:
+    """Write a finished comparison the way a job does (created, started, prepared, each run, done); its id."""
     experiment_id = store.create_experiment(dataset, comparison.config)
     store.start_experiment(experiment_id)
     store.record_prepared(experiment_id, comparison)
