@@ -200,15 +200,20 @@ def check_text_memory(texts: pd.Series) -> None:
     (Arrow strings, one compact buffer) before those strings exist."""
     if getattr(texts.dtype, "storage", None) != "pyarrow" or texts.empty:
         return  # held as Python strings already: nothing is left to bound
-    arrow = pa.chunked_array(pa.array(texts.array))
-    chars, size = pc.utf8_length(arrow), pc.binary_length(arrow)
-    width = pc.if_else(pc.match_substring_regex(arrow, ASTRAL), 4, pc.if_else(pc.greater(size, chars), 2, 1))
-    taken = 64 * len(texts) + pc.sum(pc.multiply(width, chars)).as_py()
+    taken = text_memory(texts)
     if taken > MAX_TEXT_MEMORY:
         raise DataError(f"The {len(texts):,} texts would take about {taken / 1e6:,.0f} MB of memory once read "
                         f"(a character beyond U+FFFF, such as an emoji, makes its text take 4 bytes a character); "
                         f"this lab reads at most {MAX_TEXT_MEMORY / 1e6:,.0f} MB of texts. Take a random sample "
                         "of the rows.")
+
+
+def text_memory(texts: pd.Series) -> int:
+    """An upper bound of the bytes the (Arrow) texts take as Python strings and a list's slots for them."""
+    arrow = pa.chunked_array(pa.array(texts.array))
+    chars, size = pc.utf8_length(arrow), pc.binary_length(arrow)
+    width = pc.if_else(pc.match_substring_regex(arrow, ASTRAL), 4, pc.if_else(pc.greater(size, chars), 2, 1))
+    return 64 * len(texts) + (pc.sum(pc.multiply(width, chars)).as_py() or 0)
 
 
 def head(data: bytes) -> str:
