@@ -81,7 +81,7 @@ def train_page(data) -> AppTest:
     at.session_state["dataset"] = data
     at.run()
     at.switch_page("pages/2_Train.py").run()
-    at.multiselect[0].set_value(["TextCNN"])
+    at.multiselect[0].set_value(["TextCNN"]).run()  # the form then shows only what applies to a TextCNN
     next(n for n in at.number_input if n.label == "Epochs (max)").set_value(100)
     return at
 
@@ -108,7 +108,7 @@ def test_double_clicking_start_queues_one_job_and_a_second_session_waits_one_ahe
     jobs = dashboard_runner().jobs()
     assert len(jobs) == 2 and jobs[1].status in ("queued", "running") and not jobs[1].progress()["runs_done"]
     deadline = time.monotonic() + 120
-    while not any(info.value.startswith("Queued, next to start") for info in second.info):
+    while not any(info.value.startswith("Queued. 2nd in line, behind experiment #") for info in second.info):
         assert time.monotonic() < deadline, [i.value for i in second.info]
         time.sleep(0.2)
         second.run()
