@@ -13,6 +13,7 @@ from textclf.runs.calibration import Calibration, calibration_key
 from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.eta import WorkEstimate
 from textclf.runs.events import BatchDone
+from textclf.storage import home as folders
 from textclf.storage.home import dataset_file
 from textclf.storage.store import Store, dataset_hash
 
@@ -137,8 +138,10 @@ def test_an_experiments_dataset_is_kept_by_content_and_deleted_with_its_last_exp
         store.finish_experiment(experiment, "cancelled")
     store.delete_experiment(first)
     assert kept.is_file(), "still used by the second experiment"
+    folders.cancel_file(store.home, second).parent.mkdir(exist_ok=True)
+    folders.cancel_file(store.home, second).write_text("asked by a process that has gone")
     store.delete_experiment(second)
-    assert not kept.exists()
+    assert not kept.exists() and not folders.cancel_file(store.home, second).exists()
 
 
 def test_a_kept_dataset_that_was_changed_is_not_read_back(tmp_path, small_demo):

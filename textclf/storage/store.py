@@ -221,7 +221,8 @@ class Store(Database):
             still_used = connection.execute(
                 "SELECT 1 FROM experiments e JOIN datasets d ON d.id = e.dataset_id WHERE d.content_hash = ?",
                 (content_hash,)).fetchone()
-        _remove(files if still_used else [*files, folders.dataset_file(self.home, content_hash)])
+        kept = [] if still_used else [folders.dataset_file(self.home, content_hash)]
+        _remove([*files, *kept, folders.cancel_file(self.home, experiment_id)])  # a cancel its process never saw
         with suppress(OSError):
             self.bundle_folder(experiment_id).rmdir()
 
