@@ -126,7 +126,8 @@ def _experiment_number(text: str) -> int | None:
         number = 0
     if number <= 0:
         st.query_params.pop(EXPERIMENT, None)
-        st.warning(f"The link's experiment {text[:40]!r} is not an experiment number; History lists them.")
+        st.warning("The link's experiment is not an experiment number (the link's own text is not shown); History "
+                   "lists the experiments there are.")
         return None
     return number
 

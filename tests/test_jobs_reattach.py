@@ -59,13 +59,15 @@ def test_an_experiment_trained_by_another_process_opens_from_the_store_with_its_
 
 @pytest.mark.slow
 def test_a_link_to_an_experiment_that_is_not_there_says_so_without_an_error(small_demo):
-    for wanted, words in (("999", "not in the run store"), ("abc", "not an experiment number")):
+    for wanted, words in (("999", "not in the run store"), ("![x](http://example.com/p)", "not an experiment number"),
+                          (str(2**70), "not in the run store")):
         at = page("pages/3_Compare.py")
         at.query_params["experiment"] = wanted
         at.run()
         assert_clean(at)
         assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
         assert "compare_source" not in at.session_state
+        assert "example.com" not in " ".join(w.value for w in at.warning), "the link's text is never shown"
 
 
 @pytest.mark.slow
