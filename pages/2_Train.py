@@ -115,7 +115,7 @@ def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
                             help="batch: the longest text in the batch; bound: the bucket's upper bound "
                                  "(a few fixed shapes)")
         n_buckets = right.number_input("Buckets", 1, 64, value["n_buckets"])
-        vector_source, upload = vector_inputs(value, chosen["embeddings"])
+        vector_source, upload = vector_inputs(value, chosen["embeddings"] if "embedding" in fields else [])
         cv = st.columns(2)[0].selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]),
                                         help=FOLDS_HELP)
         refit = st.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
@@ -137,13 +137,14 @@ def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
 
 
 def vector_inputs(value: dict, embeddings: list[str]) -> tuple:
-    """Where word vectors come from; the file upload only when an embedding mode chosen starts from vectors."""
+    """Where word vectors come from, and the file upload, only when an embedding mode chosen starts from vectors
+    (rand learns its embeddings: nothing to ask)."""
+    if not any(uses_vectors(mode) for mode in embeddings):
+        return value["vector_source"], None
     sources = list(VECTOR_SOURCES)
     source = st.radio("Word vectors from", sources, index=sources.index(value["vector_source"]), horizontal=True,
                       help="for static, non-static and multichannel embeddings: word2vec learns from the training "
                            "texts only (nothing is downloaded); a file sets the embedding size to its dimension")
-    if not any(uses_vectors(mode) for mode in embeddings):
-        return source, None
     upload = st.file_uploader("Vectors file (when the vectors come from a file)", type=["txt", "vec", "bin"],
                               help="word2vec text or binary, or GloVe text; words one per line with their numbers")
     return source, upload

@@ -84,3 +84,20 @@ def test_train_shows_an_experiment_another_process_trains_and_cancels_it_through
     next(b for b in at.button if b.label == "Cancel training").click().run()
     assert_clean(at)
     assert store.cancel_requested(experiment)
+
+
+@pytest.mark.slow
+def test_the_train_form_asks_only_what_applies_to_the_models_and_embeddings_chosen(small_demo):
+    at = page("pages/2_Train.py")
+    at.session_state["dataset"] = small_demo
+    at.run()
+    labels = lambda kind: {w.label for w in getattr(at, kind)}  # noqa: E731
+    assert {"RNN cell"} <= labels("radio") and "RNN pooling" in labels("selectbox")
+    assert "Word vectors from" not in labels("radio") and not at.get("file_uploader"), "rand needs no vectors"
+    at.multiselect[0].set_value(["TextCNN", "SVM"]).run()
+    assert "RNN cell" not in labels("radio") and "RNN pooling" not in labels("selectbox")
+    at.multiselect[2].set_value(["rand", "static"]).run()
+    assert "Word vectors from" in labels("radio") and len(at.get("file_uploader")) == 1
+    at.multiselect[0].set_value(["SVM"]).run()
+    assert "Embeddings (neural models)" not in labels("multiselect") and "Word vectors from" not in labels("radio")
+    assert_clean(at)

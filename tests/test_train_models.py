@@ -31,7 +31,7 @@ def test_han_and_multichannel_textcnn_train_from_the_form_with_corpus_word2vec()
 def test_vectors_from_a_file_without_a_file_get_a_message():
     at = form()
     at.multiselect[0].set_value(["RCNN"])
-    at.multiselect[2].set_value(["static"])
+    at.multiselect[2].set_value(["static"]).run()  # the vector settings are asked once a mode needs vectors
     at.radio[-1].set_value("a vectors file (word2vec or GloVe)")
     at.button[0].click().run()
     assert not at.exception
