@@ -148,3 +148,45 @@ def test_every_shape_within_the_upload_limit_is_read_or_refused_within_300_mb_an
         assert expected in reports[name]["outcome"], (name, reports[name])
     for name, report in reports.items():
         assert report["growth"] < MAX_GROWTH and report["seconds"] < 10, (name, report)
+
+
+VECTORS_PROBE = """
+import gc, json, resource, sys, time
+from gensim.models import KeyedVectors  # noqa: F401 - imported before the baseline
+from textclf.data.embeddings import load_vectors
+from textclf.errors import TextclfError
+
+gc.collect()
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")
+with open("/proc/self/statm") as statm:
+    base = int(statm.read().split()[1]) * resource.getpagesize()
+started = time.perf_counter()
+try:
+    vectors = load_vectors(sys.argv[1])
+    outcome = f"loaded {len(vectors)} x {vectors.vector_size}"
+except TextclfError as err:
+    outcome = str(err)
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+print(json.dumps({"outcome": outcome, "growth": peak - base, "seconds": time.perf_counter() - started}))
+"""
+
+
+@pytest.mark.slow
+def test_vectors_files_near_the_upload_limit_load_within_300_mb_and_10_s(tmp_path):
+    """400,000 words of 60 numbers took 543 MB and 16 s (an array a row, stacked, then copied by gensim), 6,000
+    words of 4,096 numbers 396 MB and 14 s."""
+    shapes = {"400,000 x 60": ("".join(f"w{i}" + " 1" * 60 + "\n" for i in range(400_000)), "loaded 400000 x 60"),
+              "6,000 x 4,096": ("".join(f"w{i}" + " 0" * 4096 + "\n" for i in range(6_000)), "loaded 6000 x 4096"),
+              "one number a word": ("".join(f"{'x' * 100}{i} 0\n" for i in range(400_000)), "loaded 400000 x 1")}
+    for name, (text, expected) in shapes.items():
+        path = tmp_path / "vectors.txt"
+        path.write_text(text)
+        assert 40 * MB < path.stat().st_size <= 52 * MB, name
+        result = subprocess.run([sys.executable, "-c", VECTORS_PROBE, str(path)], cwd=ROOT, capture_output=True,
+                                text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert result.returncode == 0, result.stderr[-2000:]
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        assert report["outcome"] == expected and report["growth"] < MAX_GROWTH and report["seconds"] < 10, (
+            name, report)
