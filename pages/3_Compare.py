@@ -21,7 +21,7 @@ from textclf.results.errors import (
     shared_runs,
 )
 from textclf.results.how_run import implementation_sentence, precision_sentence
-from textclf.results.pairwise import matrix, pairwise_table
+from textclf.results.pairwise import MATRIX_CELLS, matrix, pair_list, pairwise_table
 from textclf.results.report import headline, longer_cap, run_label, summary_of
 from textclf.results.side_by_side import BETTER, WORSE, cells_in_order, experiments_table
 from textclf.results.tables import formatters, per_class_frame, run_notes, runs_frame, summary_frame
@@ -156,7 +156,13 @@ def show_significance(pairs) -> None:
                f"p-value ({tests}) after Holm's correction for the {len(pairs)} comparisons; * marks a significant "
                "difference (p < 0.05). The headline's bucketing sentences each test one planned question, so they "
                "are not corrected; its best-model sentence is, as here.")
-    readable(matrix(pairs), key="matrix", index=True)
+    grid = matrix(pairs)
+    if len(grid) <= MATRIX_CELLS:
+        readable(grid, key="matrix", index=True)
+        return
+    st.caption(f"With {len(grid)} models and strategies the matrix would not fit the page; each pair is listed "
+               "instead, the higher scorer first, the clearest differences first.")
+    readable(pair_list(pairs), key="matrix")
 
 
 def show_breakdowns(comparison: Comparison, found: dict) -> None:
@@ -248,7 +254,7 @@ def show_tables(comparison: Comparison, found: dict, time_column: str) -> None:
                    "training part; it takes part in the pairwise tests like a model. An sd is blank for a single "
                    "run.")
     st.subheader("All runs")
-    readable(runs_frame(table), key="runs")
+    readable(runs_frame(table, time_column), key="runs")
     for note in run_notes(table):
         st.caption(f"Note on {ui.plain(note)}")
     st.caption("The downloads hold every measure of every run (CPU times, validation and prediction times, steps, "

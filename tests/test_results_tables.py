@@ -12,6 +12,7 @@ from textclf.results import charts, formats
 from textclf.results.curves import roc_and_pr, scored_runs
 from textclf.results.errors import ANSWERS, compact
 from textclf.results.how_run import implementation_sentence, precision_sentence
+from textclf.results.pairwise import pair_list
 from textclf.results.report import aggregate, longer_cap
 from textclf.results.tables import formatters, run_notes, runs_frame, summary_frame
 from textclf.runs.compare import compare
@@ -55,6 +56,9 @@ def test_the_runs_table_keeps_the_compared_columns_and_says_notes_under_it():
     noted = TABLE.assign(note=["", "", "", "", "Refused: one example per class", ""])
     frame = runs_frame(noted)
     assert "Note" not in frame and "Fold" not in frame and list(frame.columns[:3]) == ["Model", "Batching", "Seed"]
+    assert "Training time (s)" in frame and "Training CPU (s)" not in frame
+    cpu_one_seed = runs_frame(noted[noted["seed"] == 0], "train_cpu_seconds")
+    assert "Seed" not in cpu_one_seed and "Training CPU (s)" in cpu_one_seed and "Training time (s)" not in cpu_one_seed
     assert run_notes(noted) == ["SVM: Refused: one example per class"]
 
 
@@ -153,3 +157,14 @@ def test_roc_and_precision_recall_curves_name_their_areas_for_the_chosen_class()
     assert roc.data[0].name == "SVM (AUC 1.000)" and pr.data[0].name == "SVM (AP 1.000)"
     assert "b against the rest" in roc.layout.title.text
     assert pr.layout.shapes[0].y0 == pytest.approx(2 / 6)  # no skill: the class's share
+
+
+def test_a_matrix_too_wide_for_the_page_is_listed_pair_by_pair_the_clearest_first():
+    pairs = pd.DataFrame([
+        {"a": "SVM", "b": "kNN", "difference": -0.05, "low": -0.08, "high": -0.02, "p_holm": 0.01, "significant": True},
+        {"a": "SVM", "b": "TextCNN", "difference": 0.01, "low": -0.01, "high": 0.03, "p_holm": 0.4,
+         "significant": False}])
+    listed = pair_list(pairs)
+    assert listed.iloc[0][["This", "Against", "Difference (points)", "p (Holm)", "Significant"]].tolist() == [
+        "SVM", "kNN", "+5.0 ± 3.0", "0.01", "yes"]
+    assert listed.iloc[1][["This", "Against", "Significant"]].tolist() == ["TextCNN", "SVM", ""]

@@ -38,7 +38,8 @@ LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 76, "b":
 CLASSICAL_COLOURS = [NOT_BATCHED_COLOUR, "#cc79a7", "#009e73", "#8c564b", "#000000"]
 LABEL_CHARS = 18
 LEGEND_ROW_PX = 20
-GROUP_WIDTH = 0.8  # of a model's slot on the x axis, shared by its strategies' bars
+CROWDED_GROUP = 3  # strategies per model from which bar labels stand upright
+GROUP_WIDTH = 0.9  # of a model's slot on the x axis, shared by its strategies' bars
 MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
 
 
@@ -134,20 +135,21 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
     write = formats.percent if percent else formats.seconds
     strategies = [b for b in summary["batching"].unique() if b != NOT_BATCHED]
     width = GROUP_WIDTH / max(1, len(strategies))
+    upright = len(strategies) >= CROWDED_GROUP  # a label wider than its bar would run into its neighbour's
     for batching, rows in summary.groupby("batching", sort=False):
         means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
         spread = [f"sd {write(sd)} over {n} runs" if n > 1 else "one run"
                   for sd, n in zip(sds, rows["runs"], strict=True)]
         offset = -width / 2 if batching == NOT_BATCHED else -GROUP_WIDTH / 2 + strategies.index(batching) * width
         fig.add_bar(x=rows["model"], y=means, name=batching_label(batching), text=[write(m) for m in means],
-                    textposition="outside", textangle=0, textfont={"size": 11}, cliponaxis=False,
-                    constraintext="none", offset=offset, width=width, customdata=spread,
+                    textposition="outside", textangle=-90 if upright else 0, cliponaxis=False, constraintext="none",
+                    textfont={"size": 10 if upright else 11}, offset=offset, width=width, customdata=spread,
                     marker_color=[cell_colour(m, batching, colours) for m in rows["model"]],
                     hovertemplate="%{x}<br>%{text} (%{customdata})<extra>%{fullData.name}</extra>")
     fig.update_layout(barmode="overlay")
     top = float(summary[f"{measure}_mean"].max()) if len(summary) else 0.0
     top = top if np.isfinite(top) and top > 0 else 1.0
-    fig.update_yaxes(range=[0, top * 1.15])  # room for the labels above the tallest bar
+    fig.update_yaxes(range=[0, top * (1.3 if upright else 1.15)])  # room for the labels above the tallest bar
     if percent:
         fig.update_yaxes(tickformat=".0%")
     return fig

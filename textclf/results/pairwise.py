@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 Cell = tuple[str, str]
 NO_BREAK = "\u00a0"
+MATRIX_CELLS = 8  # a matrix of more models and strategies than this would not fit the page: a list is shown
 PAIR_COLUMNS = ["a", "b", "difference", "low", "high", "p_value", "p_holm", "test", "pairs", "wilcoxon_p",
                 "significant"]
 
@@ -142,6 +143,21 @@ def matrix(pairs: pd.DataFrame) -> pd.DataFrame:
     for name in names:
         grid.loc[name, name] = "—"
     return grid
+
+
+def pair_list(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs one per row, the clearest difference first: the matrix's content for when its columns would not
+    fit the page (`MATRIX_CELLS`). Each row reads 'this minus against', the higher scorer written first."""
+    ordered = pairs.assign(order=pairs["p_holm"]).sort_values(["order", "a"], kind="stable")
+    flip = ordered["difference"] < 0  # written as the better one first, so every difference is positive
+    first, second = ordered["b"].where(~flip, ordered["a"]), ordered["a"].where(~flip, ordered["b"])
+    return pd.DataFrame({
+        "This": first, "Against": second,
+        "Difference (points)": [f"+{100 * abs(d):.1f} ± {100 * abs(h - lo) / 2:.1f}" for d, h, lo in
+                                zip(ordered["difference"], ordered["high"], ordered["low"], strict=True)],
+        "p (Holm)": [format_p(p).removeprefix("p ").removeprefix("= ") for p in ordered["p_holm"]],
+        "Significant": ["yes" if significant else "" for significant in ordered["significant"]],
+    }).reset_index(drop=True)
 
 
 def _cell_text(difference: float, half: float, p: float, significant: bool) -> str:

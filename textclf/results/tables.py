@@ -63,10 +63,13 @@ def _spread(sd, low, high) -> str:
     return " · ".join(parts)
 
 
-def runs_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The runs with the columns a reader compares; a column empty for every run (fold) left out. The runs'
+def runs_frame(table: pd.DataFrame, time_column: str = "train_seconds") -> pd.DataFrame:
+    """The runs with the columns a reader compares: training time in `time_column` only (wall or CPU seconds, as
+    the charts), a seed column only when there are several seeds, no column empty for every run (fold). The runs'
     notes are said under the table (`run_notes`): a sentence in a column would make every row tall."""
-    return readable_table(table.reindex(columns=[*RUN_COLUMNS, "model_key"])).dropna(axis=1, how="all")
+    other_time = "train_seconds" if time_column == "train_cpu_seconds" else "train_cpu_seconds"
+    columns = [c for c in RUN_COLUMNS if c != other_time and (c != "seed" or table["seed"].nunique() > 1)]
+    return readable_table(table.reindex(columns=[*columns, "model_key"])).dropna(axis=1, how="all")
 
 
 def run_notes(table: pd.DataFrame) -> list[str]:
