@@ -66,7 +66,7 @@ def test_a_queued_comparison_cancelled_from_elsewhere_ends_without_training(stor
         blocker = runner.submit(small_demo, CompareConfig(models=("svm",)), on_event=wait_at_the_start)
         queued = runner.submit(small_demo, CompareConfig(models=("knn",)),
                                on_event=lambda e: started.append(isinstance(e, RunStarted)))
-        assert held.wait(timeout=60)
+        assert held.wait(timeout=60) and blocker.status == "running" and queued.status == "queued"
         Store(store.home).request_cancel(queued.experiment_id)
         assert runner.honour_cancel_requests() == [queued]  # what the runner's watcher does twice a second
         assert queued.finished and queued.status == "cancelled"
