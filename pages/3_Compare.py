@@ -226,11 +226,23 @@ def show_errors(comparison: Comparison, run: RunResult) -> None:
                f"{ui.plain(run_label(run.record))} labelled {ui.plain(predicted)}, with every run's prediction"
                f"{' (fold 1)' if comparison.folds else ''}.")
     error_list(listed, comparison, key="cell_texts")
+    if texts is not None and len(listed):
+        explain_on_predict(list(listed["Text"]))
     split = disagreements(comparison, texts)
     st.caption(f"The runs disagree on {len(split)} of {len(comparison.test_labels)} test texts (fewest runs right "
                "first).")
     if len(split):
         error_list(split, comparison, key="disagreements")
+
+
+def explain_on_predict(texts: list[str]) -> None:
+    """Open one of the listed texts on Predict, where every model's label and explanation of it are shown."""
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox("A text of this cell", range(len(texts)), key="explain_text",
+                            format_func=lambda i: ui.visible(texts[i][:120]))
+    if right.button("Explain on Predict", icon=":material/online_prediction:"):
+        st.session_state["predict_text"] = texts[chosen]  # what Predict classifies and explains
+        st.switch_page(ui.PAGES["predict"])
 
 
 def error_list(frame, comparison: Comparison, key: str) -> None:

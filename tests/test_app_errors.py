@@ -88,3 +88,12 @@ def test_under_cross_validation_fold_ones_runs_list_their_texts_and_the_others_s
     assert_clean(at)
     assert any("fold 1" in box.value for box in at.info)
     assert not [f for f in at.dataframe if "Text" in f.value.columns]
+
+
+def test_a_listed_text_opens_on_predict_to_be_explained(done, data):
+    at = open_compare(done, data)
+    assert_clean(at)
+    listed = frame(at, "cell_texts")["Text"].tolist()
+    selectbox(at, "A text of this cell").set_value(1).run()
+    next(b for b in at.button if b.label == "Explain on Predict").click().run()
+    assert at.session_state["predict_text"] == listed[1]
