@@ -1,5 +1,6 @@
 """Compare: accuracy with its uncertainty, paired tests, time and padding, accuracy by length and by class."""
 
+import dataclasses
 import html
 from functools import partial
 
@@ -105,16 +106,38 @@ def show(comparison: Comparison) -> None:
 
 
 def offer_longer_training(comparison: Comparison) -> None:
-    """When the epoch cap stopped runs that were still improving, a button that opens Train with a higher cap
-    (the other settings as the Train form last had them)."""
+    """When the epoch cap stopped runs that were still improving (or a quick look), a button that starts the same
+    experiment with a higher cap, where its data is at hand; else one that opens Train with the cap raised."""
     cap = longer_cap(comparison)
     if cap is None:
         return
-    if st.button(f"Train these runs longer (cap {cap} epochs)", icon=":material/trending_up:",
-                 help="Opens the Train page with the epoch cap raised and the quick look off; early stopping still "
-                      "ends each run when it stops improving. Check the other settings there, then Start."):
-        state.train_settings().update(epochs=cap, quick_look=False)
+    data = training_data(comparison)
+    busy = state.busy_job() is not None
+    label = f"Train these runs longer (cap {cap} epochs)"
+    if data is None:
+        if st.button(label, icon=":material/trending_up:",
+                     help="Opens the Train page with the epoch cap raised and the quick look off (this experiment's "
+                          "data is not at hand here). Check the other settings there, then Start."):
+            state.train_settings().update(epochs=cap, quick_look=False)
+            st.switch_page(ui.PAGES["train"])
+        return
+    if st.button(label, icon=":material/trending_up:", disabled=busy,
+                 help="Waits until this session's running comparison has finished." if busy else
+                 "Starts the same experiment on the same data with the higher cap; early stopping still ends each "
+                 "run when it stops improving. Train shows its progress."):
+        longer = dataclasses.replace(comparison.config, epochs=cap, quick_look=False, estimated_seconds=None)
+        state.start_job(data, longer, save_models=True)
         st.switch_page(ui.PAGES["train"])
+
+
+def training_data(comparison: Comparison):
+    """The data the comparison trained on: the store's copy of it, else this session's dataset of that name."""
+    shown = shown_experiment_id()
+    kept = state.store().stored_dataset(shown) if shown is not None else None
+    if kept is not None:
+        return kept
+    data = state.dataset()
+    return data if data is not None and data.name == comparison.dataset_name else None
 
 
 def colour_key(table) -> None:

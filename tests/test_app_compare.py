@@ -123,3 +123,17 @@ def test_a_quick_look_offers_to_train_longer_and_opens_train_with_the_higher_cap
     assert at.session_state["train_settings"]["epochs"] == 30
     assert at.session_state["train_settings"]["quick_look"] is False
     assert not any(b.label.startswith("Train these runs longer") for b in compare_page(tweets).button)
+
+
+def test_with_its_data_at_hand_train_longer_starts_the_same_experiment_with_the_higher_cap(tweets):
+    quick = dataclasses.replace(tweets, config=dataclasses.replace(tweets.config, quick_look=True, epochs=3))
+    at = page("pages/3_Compare.py")
+    at.session_state["job"] = _FinishedJob(quick)
+    at.session_state["dataset"] = load_dataset(io.BytesIO(tweets_csv(2400)), name="tweets")
+    at.run()
+    assert_clean(at)
+    next(b for b in at.button if b.label == "Train these runs longer (cap 30 epochs)").click().run()
+    job = at.session_state["job"]
+    assert not isinstance(job, _FinishedJob) and job.wait(timeout=120), job.error
+    assert job.config.epochs == 30 and job.config.quick_look is False
+    assert job.config.models == tweets.config.models
