@@ -94,9 +94,8 @@ def _file_stamp(folder: Path) -> tuple[int, int]:
 @cache
 def _checked(folder: str, size: int, mtime: int, *, expected: str | None) -> EncoderSource:
     path = Path(folder)
-    for needed in (CONFIG_FILE,):
-        if not (path / needed).is_file():
-            raise TextclfError(f"The encoder folder {path} has no {needed}: choose a Hugging Face model folder.")
+    if not (path / CONFIG_FILE).is_file():
+        raise TextclfError(f"The encoder folder {path} has no {CONFIG_FILE}: choose a Hugging Face model folder.")
     tokenizer_file = next((path / name for name in TOKENIZER_FILES if (path / name).is_file()), None)
     if tokenizer_file is None:
         raise TextclfError(f"The encoder folder {path} has no tokenizer ({' or '.join(TOKENIZER_FILES)}).")
