@@ -326,3 +326,15 @@ def test_tfidf_and_json_states_at_and_over_their_bounds_load_or_are_refused_with
         assert re.search(expected[name], outcome["outcome"]), outcome
     for name, outcome in report.items():
         assert outcome["growth"] < MAX_GROWTH and outcome["seconds"] < 10, (name, outcome)
+
+
+@pytest.mark.slow
+def test_an_svm_of_many_classes_keeps_two_array_files_a_class_and_loads():
+    """A calibrated SVM stores each class's two calibration numbers as array files of their own (training takes
+    seconds)."""
+    from tests.hostile import create
+    texts = [f"text about topic{c} number {i} word{c}" for c in range(40) for i in range(3)]
+    labels = [f"c{c}" for c in range(40) for i in range(3)]
+    bundle = bundle_bytes(create("svm").fit(texts, labels))
+    assert len(_skops_files(bundle)) > 80
+    assert load_bundle(bundle).predict(["text about topic3 word3"]).tolist() == ["c3"]

@@ -41,8 +41,9 @@ TFIDF_LIMIT = 512 * MiB  # the state's file on disk; what it may take in memory 
 # an SVM on the lab's largest data set (10 classes, 1.5 M character n-grams, about 130 MB of weights) fits.
 JSON_MEMORY = 192 * MiB
 TFIDF_MEMORY = 272 * MiB
-MAX_ARRAY_FILES = 64
 MAX_CLASSES = 10_000
+# Files in a skops state: a calibrated SVM keeps two numbers a class (each an array file of its own).
+MAX_ARRAY_FILES = 4 * MAX_CLASSES + 64
 MAX_CLASS_CHARS = 1_000
 MAX_STRING_PARAM = MAX_WORDS
 MAX_LIST_PARAM = MAX_LIST
