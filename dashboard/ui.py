@@ -154,30 +154,6 @@ def progress_text(status: str, progress: dict) -> str:
     return text
 
 
-def waiting_line(progress: dict) -> str | None:
-    """What a started comparison says while none of its runs trains (the workers are shared fairly between
-    sessions): how many runs are ahead of it, also after some of its runs have finished. None while it trains."""
-    if progress.get("runs_ahead") is None or progress.get("runs_running"):
-        return None
-    ahead = progress["runs_ahead"]
-    place = "next to start" if not ahead else f"{ahead} {plural(ahead, 'run')} ahead"
-    done = progress["runs_done"]
-    finished = f"{done} of {progress['runs_total']} {plural(progress['runs_total'], 'run')} finished; " if done else ""
-    return (f"Queued, {finished}{place}: every worker is training other sessions' runs. Sessions take turns, so "
-            "yours goes on as soon as a worker is free; you can cancel it meanwhile.")
-
-
-def queue_line(ahead: int, first_ahead: dict | None) -> str:
-    """What a queued comparison waits for: how many comparisons are ahead and where the first of them is."""
-    if not ahead:
-        return "Queued, next to start."
-    where = "it is about to start"
-    if first_ahead["status"] == Status.RUNNING:
-        total = first_ahead["runs_total"]
-        where = f"the comparison training now is at run {min(first_ahead['runs_done'] + 1, total)} of {total}"
-    return f"Queued, {ahead} ahead: {where}. Yours starts when the ones ahead finish; you can cancel it meanwhile."
-
-
 def progress_fraction(progress: dict) -> float:
     """Share of runs done, counting the current run's epochs and batches (between 0 and 1)."""
     total = max(progress["runs_total"], 1)

@@ -91,25 +91,6 @@ def test_progress_names_every_run_training_at_once():
     assert ui.progress_text("running", {**progress, "runs_running": 1}).startswith("running, run 2 of 6")
 
 
-def test_a_comparison_waiting_for_a_worker_says_its_place_in_line_also_after_some_runs_finished():
-    waiting = {"runs_done": 0, "runs_total": 6, "runs_running": 0, "runs_ahead": 2}
-    assert ui.waiting_line(waiting).startswith("Queued, 2 runs ahead: every worker")
-    assert ui.waiting_line({**waiting, "runs_done": 3, "runs_ahead": 1}).startswith(
-        "Queued, 3 of 6 runs finished; 1 run ahead")
-    assert ui.waiting_line({**waiting, "runs_ahead": 0}).startswith("Queued, next to start")
-    assert ui.waiting_line({**waiting, "runs_running": 1}) is None
-    assert ui.waiting_line({**waiting, "runs_ahead": None}) is None
-
-
-def test_a_queued_comparison_says_how_many_are_ahead_and_where_the_first_one_is():
-    assert ui.queue_line(0, None) == "Queued, next to start."
-    running = {"status": "running", "runs_done": 2, "runs_total": 6}
-    assert ui.queue_line(2, running).startswith("Queued, 2 ahead: the comparison training now is at run 3 of 6.")
-    assert ui.queue_line(1, {**running, "runs_done": 6}).startswith("Queued, 1 ahead: the comparison training now "
-                                                                   "is at run 6 of 6.")
-    assert "about to start" in ui.queue_line(1, {**running, "status": "queued"})
-
-
 def test_data_truncates_like_training_and_refuses_untrainable_files():
     at = page("pages/1_Data.py").run()
     at.get("file_uploader")[0].set_value(("reviews.csv", demo_csv(300, seed=8), "text/csv")).run()
