@@ -25,7 +25,7 @@ from textclf.results.how_run import implementation_sentence, precision_sentence
 from textclf.results.pairwise import MATRIX_CELLS, matrix, pair_list, pairwise_table
 from textclf.results.report import headline, longer_cap, run_label, summary_of
 from textclf.results.side_by_side import BETTER, WORSE, cells_in_order, experiments_table
-from textclf.results.tables import formatters, per_class_frame, run_notes, runs_frame, summary_frame
+from textclf.results.tables import formatters, per_class_frame, run_notes, runs_frame, summary_frame, time_measure
 from textclf.runs.command import compare_command, data_file_name
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.events import Status
@@ -82,7 +82,7 @@ def show(comparison: Comparison) -> None:
     for sentence in found["headline"]:
         st.markdown(f"- {ui.plain(sentence)}")
     offer_longer_training(comparison)
-    time_column, time_kind = charts.time_measure(table)
+    time_column, time_kind = time_measure(table)
     how = [implementation_sentence(table), precision_sentence(table)]
     st.caption(" ".join(ui.plain(line) for line in [
         f"Training time is training only (validation excluded), in {time_kind} seconds"

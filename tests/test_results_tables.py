@@ -14,7 +14,7 @@ from textclf.results.errors import ANSWERS, compact
 from textclf.results.how_run import implementation_sentence, precision_sentence
 from textclf.results.pairwise import pair_list
 from textclf.results.report import aggregate, longer_cap
-from textclf.results.tables import formatters, run_notes, runs_frame, summary_frame
+from textclf.results.tables import formatters, run_notes, runs_frame, summary_frame, time_measure
 from textclf.runs.compare import compare
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.runs.config import CompareConfig
@@ -74,9 +74,9 @@ def test_every_bar_carries_its_value_and_classical_models_get_their_own_colours(
 
 
 def test_training_time_is_in_cpu_seconds_when_wall_and_cpu_disagree():
-    assert charts.time_measure(TABLE) == ("train_seconds", "wall")
+    assert time_measure(TABLE) == ("train_seconds", "wall")
     busy = TABLE.assign(timing_note=["wall 10 s vs CPU 5 s: the machine was busy"] + [""] * 5)
-    assert charts.time_measure(busy) == ("train_cpu_seconds", "CPU")
+    assert time_measure(busy) == ("train_cpu_seconds", "CPU")
     fig = charts.training_time_bars(busy)
     assert "CPU seconds" in fig.layout.title.text
     assert list(fig.data[0].y) == pytest.approx([5.5])  # mean CPU time of the two max-length runs
@@ -126,7 +126,8 @@ def test_train_longer_doubles_the_cap_only_when_runs_were_still_improving():
                           runs=[RunResult(r, [], []) for r in records])
 
     assert longer_cap(comparison("")) is None
-    assert longer_cap(comparison(f"{STILL_IMPROVING} (best epoch 10 of 10)", epochs=10)) == 20
+    assert longer_cap(comparison(f"{STILL_IMPROVING} (best epoch 10 of 10)", epochs=20)) == 40
+    assert longer_cap(comparison(f"{STILL_IMPROVING} (best epoch 2 of 2)", epochs=2)) == 30  # the default cap
     assert longer_cap(comparison("", epochs=3, quick_look=True)) == 30
 
 

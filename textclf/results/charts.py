@@ -19,6 +19,7 @@ from textclf.results import formats
 from textclf.results.baseline import METRIC_NAMES
 from textclf.results.pairwise import cell_name
 from textclf.results.report import aggregate
+from textclf.results.tables import time_measure
 from textclf.runs.comparison import Comparison, RunResult
 from textclf.training.strategies import (  # noqa: F401  (BATCHING_COLOURS re-exported)
     BATCHING_COLOURS,
@@ -179,7 +180,8 @@ def accuracy_dots(table: pd.DataFrame, metric: str = "accuracy", baseline: float
             x=mean, y=[names[(m, batching)] for m in rows["model"]], mode="markers", name=legend,
             marker={"size": 11, "color": colour, "symbol": "diamond"},
             error_x={"type": "data", "symmetric": False, "array": (high - mean).fillna(0),
-                     "arrayminus": (mean - low).fillna(0), "thickness": 2, "width": 6},
+                     "arrayminus": (mean - low).fillna(0), "thickness": 2, "width": 6,
+                     "color": colour if isinstance(colour, str) else NOT_BATCHED_COLOUR},
             customdata=np.stack([low, high, rows["runs"]], axis=1),
             hovertemplate="%{y}<br>mean %{x:.1%}<br>95 % CI %{customdata[0]:.1%}–%{customdata[1]:.1%}"
                           "<br>%{customdata[2]} runs<extra></extra>")
@@ -240,14 +242,6 @@ def time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:
     _readable_models(fig, table.loc[table["batching"] != NOT_BATCHED, "model"])
     fig.update_layout(showlegend=legend)
     return fig
-
-
-def time_measure(table: pd.DataFrame) -> tuple[str, str]:
-    """('train_cpu_seconds', 'CPU') when some run's wall and CPU training time disagree (a busy machine: its runs'
-    wall times are not comparable), else ('train_seconds', 'wall')."""
-    notes = table["timing_note"].astype(object).fillna("").astype(bool) if "timing_note" in table else pd.Series()
-    cpu_known = "train_cpu_seconds" in table and table["train_cpu_seconds"].notna().all()
-    return ("train_cpu_seconds", "CPU") if notes.any() and cpu_known else ("train_seconds", "wall")
 
 
 def training_time_bars(table: pd.DataFrame, legend: bool = True) -> go.Figure:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from textclf.models.neural import NeuralTextClassifier
 from textclf.results.baseline import (
     MAJORITY,
     METRIC_NAMES,
@@ -52,6 +53,7 @@ COLUMN_NAMES = {
     "class": "Class", "precision": "Precision", "recall": "Recall", "f1": "F1", "support": "Test texts of class",
 }
 BASELINE, BUCKETED = "max_length", "bucket"
+DEFAULT_CAP = NeuralTextClassifier().epochs  # the neural models' own epoch cap
 
 
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
@@ -314,14 +316,14 @@ def convergence_caution(table: pd.DataFrame) -> str | None:
 
 
 def longer_cap(comparison: Comparison, most: int = 100) -> int | None:
-    """A higher epoch cap for runs the cap stopped while still improving (or a quick look): twice the epochs
-    they ran, at most `most`; None when no run needs it."""
+    """A higher epoch cap for runs the cap stopped while still improving (or a quick look): twice the cap, at least
+    the neural models' own default cap and at most `most`; None when no run needs it."""
     table = comparison.table
     if not comparison.config.quick_look and not convergence_caution(table):
         return None
     ran = pd.to_numeric(table.get("epochs_run"), errors="coerce").max() if "epochs_run" in table else np.nan
-    cap = comparison.config.epochs or (int(ran) if pd.notna(ran) else None) or 30
-    return min(most, max(2 * cap, 30 if comparison.config.quick_look else 0))
+    cap = comparison.config.epochs or (int(ran) if pd.notna(ran) else None) or DEFAULT_CAP
+    return min(most, max(2 * cap, DEFAULT_CAP))
 
 
 def timing_caution(table: pd.DataFrame) -> str | None:

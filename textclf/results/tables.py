@@ -34,6 +34,14 @@ def formatters(frame: pd.DataFrame) -> dict[str, Callable]:
     return chosen
 
 
+def time_measure(table: pd.DataFrame) -> tuple[str, str]:
+    """('train_cpu_seconds', 'CPU') when some run's wall and CPU training time disagree (a busy machine: its runs'
+    wall times are not comparable), else ('train_seconds', 'wall')."""
+    notes = table["timing_note"].astype(object).fillna("").astype(bool) if "timing_note" in table else pd.Series()
+    cpu_known = "train_cpu_seconds" in table and table["train_cpu_seconds"].notna().all()
+    return ("train_cpu_seconds", "CPU") if notes.any() and cpu_known else ("train_seconds", "wall")
+
+
 def summary_frame(summary: pd.DataFrame, time_column: str = "train_seconds") -> pd.DataFrame:
     """Per model and batching: runs, each metric's mean, then its sd (none for a single run) and 95 % CI in one
     cell, training time (`time_column`: wall or CPU seconds), time per epoch and padding. The baseline's batching
