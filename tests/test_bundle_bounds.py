@@ -338,3 +338,20 @@ def test_an_svm_of_many_classes_keeps_two_array_files_a_class_and_loads():
     bundle = bundle_bytes(create("svm").fit(texts, labels))
     assert len(_skops_files(bundle)) > 80
     assert load_bundle(bundle).predict(["text about topic3 word3"]).tolist() == ["c3"]
+
+
+def test_a_label_longer_than_a_bundle_records_is_refused_when_read_and_when_saved():
+    """A model trained on such labels could be saved but never loaded again: the data set is refused instead, and a
+    model given them directly is refused when saved, each with the same bound."""
+    from tests.hostile import create
+    from textclf.data.reading import MAX_LABEL_CHARS, load_dataset
+    from textclf.errors import DataError, TextclfError
+    long = "L" * (MAX_LABEL_CHARS + 1)
+    texts = [f"text about good food {i}" for i in range(20)]
+    rows = "text,label\n" + "".join(f"{text},{long if i % 2 else 'short'}\n" for i, text in enumerate(texts))
+    with pytest.raises(DataError, match="A label is 1,001 characters long"):
+        load_dataset(rows.encode())
+    with pytest.raises(TextclfError, match="cannot be saved as a bundle: a class name is 1,001 characters"):
+        bundle_bytes(create("knn", k=1).fit(texts, [long if i % 2 else "short" for i in range(20)]))
+    at_the_bound = ["L" * MAX_LABEL_CHARS if i % 2 else "short" for i in range(20)]
+    assert len(load_bundle(bundle_bytes(create("knn", k=1).fit(texts, at_the_bound))).classes) == 2

@@ -58,6 +58,8 @@ MAX_CLASSES = 1_000
 # one validation and one test text per class on average; with fewer, most classes cannot be scored at all and
 # the per-class table is noise. Small files (a few classes) are always read, to try the lab quickly.
 FEW_CLASSES = 50
+# A label is a class name: longer than this it is text (and a model bundle could not record it).
+MAX_LABEL_CHARS = 1_000
 MIN_TEXTS_PER_CLASS = 10
 
 
@@ -338,6 +340,12 @@ def _refuse_unlearnable(dataset: Dataset) -> None:
         raise DataError(
             f"The label column has {len(classes)} different values for {len(dataset)} rows, so it looks like "
             "text, not labels. Choose the column that holds the classes."
+        )
+    longest = max(classes, key=len)
+    if len(longest) > MAX_LABEL_CHARS:
+        raise DataError(
+            f"A label is {len(longest):,} characters long ({longest[:40]!r}...); a label names a class in at most "
+            f"{MAX_LABEL_CHARS:,} characters. Choose the column that holds the classes, or shorten the labels."
         )
     if len(classes) > MAX_CLASSES:
         raise DataError(

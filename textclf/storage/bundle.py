@@ -100,6 +100,11 @@ def bundle_bytes(estimator: TextClassifier, *, metadata: dict | None = None) -> 
     """The bundle as bytes (for a download button); `metadata` adds to what is recorded (e.g. the dataset)."""
     if not hasattr(estimator, "classes_"):
         raise TextclfError("The model has not been trained yet; train it before saving it as a bundle.")
+    longest = max((str(c) for c in estimator.classes_), key=len, default="")
+    if len(longest) > checks.MAX_CLASS_CHARS:
+        raise TextclfError(f"The model cannot be saved as a bundle: a class name is {len(longest):,} characters long, "
+                           f"more than the {checks.MAX_CLASS_CHARS:,} a bundle records. Shorten the labels and train "
+                           "again.")
     kind, files = _state_files(estimator)
     manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "kind": kind,
                 "metadata": _metadata(estimator, metadata)}

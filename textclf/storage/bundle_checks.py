@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from textclf.data.reading import MAX_LABEL_CHARS
 from textclf.data.tokenize import TOKENIZERS
 from textclf.errors import BundleError
 from textclf.models.bounds import BOUNDS, MAX_LIST, MAX_WORDS, bound_text, setting_problem
@@ -44,7 +45,7 @@ TFIDF_MEMORY = 272 * MiB
 MAX_CLASSES = 10_000
 # Files in a skops state: a calibrated SVM keeps two numbers a class (each an array file of its own).
 MAX_ARRAY_FILES = 4 * MAX_CLASSES + 64
-MAX_CLASS_CHARS = 1_000
+MAX_CLASS_CHARS = MAX_LABEL_CHARS  # the longest label a data set may have, so every trained model saves
 MAX_STRING_PARAM = MAX_WORDS
 MAX_LIST_PARAM = MAX_LIST
 # 128 MiB of float32 weights: every model at the lab's defaults (50,000 words, 300-d) fits twice over (a
