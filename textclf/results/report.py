@@ -180,7 +180,7 @@ def no_winner_sentence(comparison: Comparison, ranked: pd.DataFrame, check) -> s
         needed = texts_needed(*rates) if rates else None
         if rates and needed:
             sentence += (f" Telling {cell_name(best)} from {cell_name(second)} at the accuracy difference observed "
-                         f"({_signed(100 * rates[1])} points, the two disagreeing on {rates[0]:.0%} of the texts) "
+                         f"({_signed(100 * rates[1])} points, the two disagreeing on {rates[0]:.1%} of the texts) "
                          f"would take about {needed:,} test texts (McNemar's test, α = 0.05, 80 % power).")
         elif rates:
             sentence += f" {cell_name(best)} and {cell_name(second)} scored the same accuracy on these texts."
@@ -236,7 +236,7 @@ def bucketing_sentence(model: str, base: pd.Series, bucket: pd.Series, test: Pai
         to_best = (f"; {base['seconds_to_best_epoch_mean']:.1f} → {bucket['seconds_to_best_epoch_mean']:.1f} s "
                    "of training to the best epoch")
     return (
-        f"{model}: bucketing cut padding from {base['padding_waste_mean']:.0%} to {bucket['padding_waste_mean']:.0%} "
+        f"{model}: bucketing cut padding from {base['padding_waste_mean']:.1%} to {bucket['padding_waste_mean']:.1%} "
         f"of the batch slots and took {per_epoch} ({base['seconds_per_epoch_mean']:.1f} → "
         f"{bucket['seconds_per_epoch_mean']:.1f} s{to_best}); "
         f"{accuracy_change_text('bucketing', model, test, bucket['accuracy_mean'] - base['accuracy_mean'])}."
