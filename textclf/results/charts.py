@@ -40,7 +40,7 @@ CLASSICAL_COLOURS = [NOT_BATCHED_COLOUR, "#cc79a7", "#009e73", "#8c564b", "#0000
 LABEL_CHARS = 18
 LEGEND_ROW_PX = 20
 CROWDED_GROUP = 3  # strategies per model from which bar labels stand upright
-GROUP_WIDTH = 0.9  # of a model's slot on the x axis, shared by its strategies' bars
+GROUP_WIDTH, WIDEST_BAR = 0.9, 0.45  # of a model's slot on the x axis: its strategies' bars together, and one
 MODEL_SYMBOLS = ["circle", "diamond", "square", "triangle-up", "x", "star", "cross", "pentagon"]
 
 
@@ -135,13 +135,13 @@ def _by_batching(table: pd.DataFrame, measure: str, title: str, y_title: str, pe
     fig = new_figure(title, "model", y_title)
     write = formats.percent if percent else formats.seconds
     strategies = [b for b in summary["batching"].unique() if b != NOT_BATCHED]
-    width = GROUP_WIDTH / max(1, len(strategies))
+    width = min(GROUP_WIDTH / max(1, len(strategies)), WIDEST_BAR)
     upright = len(strategies) >= CROWDED_GROUP  # a label wider than its bar would run into its neighbour's
     for batching, rows in summary.groupby("batching", sort=False):
         means, sds = rows[f"{measure}_mean"], rows[f"{measure}_sd"]
         spread = [f"sd {write(sd)} over {n} runs" if n > 1 else "one run"
                   for sd, n in zip(sds, rows["runs"], strict=True)]
-        offset = -width / 2 if batching == NOT_BATCHED else -GROUP_WIDTH / 2 + strategies.index(batching) * width
+        offset = -width / 2 if batching == NOT_BATCHED else width * (strategies.index(batching) - len(strategies) / 2)
         fig.add_bar(x=rows["model"], y=means, name=batching_label(batching), text=[write(m) for m in means],
                     textposition="outside", textangle=-90 if upright else 0, cliponaxis=False, constraintext="none",
                     textfont={"size": 10 if upright else 11}, offset=offset, width=width, customdata=spread,
