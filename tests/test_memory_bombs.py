@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_GROWTH = 300 * MiB
 # Loads a normal bundle first (imports, torch's allocator), then each bomb; reports the peak RSS growth of each load
 # over the resident memory just before it (on Linux the peak is reset there, so an earlier, higher peak cannot
-# hide a load's growth; elsewhere the growth is over the peak so far).
+# hide a load's growth; elsewhere the growth is over the peak so far) and the CPU seconds it took (wall time would
+# count what other processes do on a shared machine).
 PROBE = """
 import gc, json, resource, sys, time
 from textclf.storage.bundle import load_bundle
@@ -46,13 +47,13 @@ normal, bombs = sys.argv[1], sys.argv[2:]
 load_bundle(normal).predict(["a warm, tasty meal"])
 report = {}
 for path in bombs:
-    base, started = baseline(), time.perf_counter()
+    base, started = baseline(), time.process_time()
     try:
         load_bundle(path)
         outcome = "loaded"
     except BundleError as err:
         outcome = str(err)
-    report[path] = {"outcome": outcome, "growth": peak() - base, "seconds": time.perf_counter() - started}
+    report[path] = {"outcome": outcome, "growth": peak() - base, "seconds": time.process_time() - started}
 print(json.dumps(report))
 """
 
