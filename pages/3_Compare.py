@@ -7,6 +7,7 @@ from functools import partial
 import streamlit as st
 
 from dashboard import state, ui
+from textclf.errors import TextclfError
 from textclf.results import charts, formats
 from textclf.results.analysis import comparison_json_text
 from textclf.results.baseline import MAJORITY, METRIC_NAMES, METRICS, ranking_metric
@@ -133,7 +134,10 @@ def offer_longer_training(comparison: Comparison) -> None:
 def training_data(comparison: Comparison):
     """The data the comparison trained on: the store's copy of it, else this session's dataset of that name."""
     shown = shown_experiment_id()
-    kept = state.store().stored_dataset(shown) if shown is not None else None
+    try:
+        kept = state.store().stored_dataset(shown) if shown is not None else None
+    except TextclfError:  # the experiment has left the store (deleted since)
+        kept = None
     if kept is not None:
         return kept
     data = state.dataset()
