@@ -85,29 +85,35 @@ def test_a_label_is_one_python_string_however_many_rows_carry_it():
 
 # Every shape near the upload limit, in a fresh process each (seconds are CPU seconds: the machine may be shared)
 
-PROBE = """
+def _probe(setup: str, load: str) -> str:
+    """A fresh process's script: `setup` (imports, a warm-up), the resident memory as baseline with the peak reset
+    to it, then `load` (which sets `outcome` from sys.argv[1]); prints the outcome, the peak growth and CPU seconds."""
+    return f"""
 import gc, json, resource, sys, time
-from textclf.data.reading import load_dataset
-from textclf.errors import DataError
-
-def peak():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
-
-load_dataset(b"text,label\\na,b\\nc,d\\ne,b\\n")
+{setup}
 gc.collect()
 with open("/proc/self/clear_refs", "w") as refs:
     refs.write("5")
 with open("/proc/self/statm") as statm:
     base = int(statm.read().split()[1]) * resource.getpagesize()
 started = time.process_time()
+{load}
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+print(json.dumps({{"outcome": outcome, "growth": peak - base, "seconds": time.process_time() - started}}))
+"""
+
+
+PROBE = _probe("""
+from textclf.data.reading import load_dataset
+from textclf.errors import DataError
+load_dataset(b"text,label\\na,b\\nc,d\\ne,b\\n")
+""", """
 try:
-    dataset = load_dataset(sys.argv[1])
-    outcome = f"read {len(dataset)}"
+    outcome = f"read {len(load_dataset(sys.argv[1]))}"
 except DataError as err:
     outcome = str(err)
-print(json.dumps({"outcome": outcome, "growth": peak() - base, "seconds": time.process_time() - started}))
-"""
+""")
 
 
 def _lines(make, rows: int, header: str = "text,label", newline: str = "\n") -> str:
@@ -150,27 +156,17 @@ def test_every_shape_within_the_upload_limit_is_read_or_refused_within_300_mb_an
         assert report["growth"] < MAX_GROWTH and report["seconds"] < 10, (name, report)
 
 
-VECTORS_PROBE = """
-import gc, json, resource, sys, time
+VECTORS_PROBE = _probe("""
 from gensim.models import KeyedVectors  # noqa: F401 - imported before the baseline
 from textclf.data.embeddings import load_vectors
 from textclf.errors import TextclfError
-
-gc.collect()
-with open("/proc/self/clear_refs", "w") as refs:
-    refs.write("5")
-with open("/proc/self/statm") as statm:
-    base = int(statm.read().split()[1]) * resource.getpagesize()
-started = time.process_time()
+""", """
 try:
     vectors = load_vectors(sys.argv[1])
     outcome = f"loaded {len(vectors)} x {vectors.vector_size}"
 except TextclfError as err:
     outcome = str(err)
-with open("/proc/self/status") as status:
-    peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
-print(json.dumps({"outcome": outcome, "growth": peak - base, "seconds": time.process_time() - started}))
-"""
+""")
 
 
 @pytest.mark.slow
