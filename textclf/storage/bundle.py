@@ -362,8 +362,9 @@ def _renamed_types(path: Path) -> Path:
 
 def _restore_json(estimator, archive: zipfile.ZipFile, name: str) -> None:
     """The state is refused when it holds a key the restored model would not store again (the family's own
-    `bundle_state` names them), as every other format refuses unknown keys."""
-    state = checks.read_json(archive, JSON_STATE, checks.JSON_STATE_LIMIT, name)
+    `bundle_state` names them), as every other format refuses unknown keys. Half the JSON memory bound: a family's
+    `restore_state` may build its own copy beside the parsed state."""
+    state = checks.read_json(archive, JSON_STATE, checks.JSON_STATE_LIMIT, name, checks.JSON_MEMORY // 2)
     if not isinstance(state, dict):
         raise checks.refuse(name, f"{JSON_STATE} does not hold a table of state")
     try:
