@@ -26,7 +26,7 @@ from common import CompareConfig, encoded_parts, prepared
 from textclf.data.vocab import EncodedTexts
 from textclf.models import create
 from textclf.runs.config import ModelSpec
-from textclf.training.loop import TrainSettings, seed_everything, train_module
+from textclf.training.loop import TrainSettings, resolve_precision, seed_everything, train_module
 from textclf.training.progress import BatchDone
 from textclf.training.strategies import make_strategy, strategy_names
 
@@ -64,7 +64,7 @@ def time_model(key: str, parts: dict, vocab_size: int, classes: list[str], strat
     estimator = create(spec.key, **spec.params)
     (train, train_labels), (val, val_labels) = parts["train"], parts["validation"]
     y_train, y_val = label_ids(train_labels, classes), label_ids(val_labels, classes)
-    lr = estimator.learning_rate()
+    lr, precision = estimator.learning_rate(), resolve_precision(estimator.precision, torch.device("cpu"))
     modules, plans = {}, {}
     for name in strategies:
         seed_everything(0)
@@ -74,11 +74,11 @@ def time_model(key: str, parts: dict, vocab_size: int, classes: list[str], strat
             plans[name].fit(train.lengths)
         warm, y_warm = head(train, y_train, WARMUP_ROWS)
         train_module(modules[name], warm, y_warm, *head(val, y_val, batch_size), plans[name],
-                     TrainSettings(epochs=1, lr=lr), device=torch.device("cpu"))
+                     TrainSettings(epochs=1, lr=lr, precision=precision), device=torch.device("cpu"))
     epochs: dict[str, list[dict]] = {name: [] for name in strategies}
     for rep in range(reps):
         for name in strategies:
-            settings = TrainSettings(epochs=1, lr=lr, seed=rep)
+            settings = TrainSettings(epochs=1, lr=lr, seed=rep, precision=precision)
             clock = CpuClock()
             record = train_module(modules[name], train, y_train, val, y_val, plans[name], settings,
                                   device=torch.device("cpu"), progress=clock)[0]

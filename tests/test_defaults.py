@@ -136,3 +136,13 @@ def test_an_nbsvm_bundle_loads_and_predicts_like_the_trained_model(small_demo, t
     model = create("svm", nb=True).fit(small_demo.texts, small_demo.labels)
     bundle = load_bundle(save_bundle(model, tmp_path / "nbsvm.textclf"))
     assert list(bundle.estimator.predict(small_demo.texts)) == list(model.predict(small_demo.texts))
+
+
+def test_neural_models_stop_two_epochs_without_progress_the_rule_measured_on_five_data_sets():
+    """Patience 2 (BENCHMARKS.md, "No wasted epochs"), the same for the loop's settings and every neural model."""
+    from textclf.models import get_model_class, model_keys
+    from textclf.models.neural import NeuralTextClassifier
+    from textclf.training.loop import TrainSettings
+
+    neural = [key for key in model_keys() if issubclass(get_model_class(key), NeuralTextClassifier)]
+    assert neural and {create(key).patience for key in neural} == {TrainSettings().patience} == {2}

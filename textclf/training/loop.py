@@ -61,7 +61,7 @@ class TrainSettings:
 
     epochs: int = 30
     lr: float = 1e-3
-    patience: int = 5
+    patience: int = 2
     seed: int = 0
     optimizer: str = "adam"
     clip_norm: float | None = 5.0
