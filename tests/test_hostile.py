@@ -183,9 +183,13 @@ def test_hostile_file_column_and_class_names_stay_literal_on_every_page(fresh_ca
 def test_a_failed_job_quoting_hostile_names_is_shown_literally(fresh_caches):
     class FailedJob:
         status, error, finished = "failed", f"Label {LINK} broke {IMAGE}", True
+        experiment_id = None
 
         def progress(self):
             return {"runs_done": 0, "runs_total": 1}
+
+        def comparison(self):
+            return None
 
     at = open_page("pages/2_Train.py", job=FailedJob(),
                    dataset=Dataset(texts=["a", "b"], labels=["x", "y"], name="tiny"))
