@@ -42,10 +42,10 @@ def trained_models() -> dict:
 def show_predictions(models: dict, text: str) -> None:
     probabilities = {name: model.predict_proba([text])[0] for name, model in models.items()}
     classes = [str(c) for c in next(iter(models.values())).classes_]
-    rows = [{"model": name, "label": classes[int(p.argmax())], "probability": float(p.max())}
+    rows = [{"model": name, "label": classes[int(p.argmax())], "probability": 100 * float(p.max())}
             for name, p in probabilities.items()]
-    st.dataframe(rows, width="stretch", hide_index=True,
-                 column_config={"probability": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(rows, width="stretch", hide_index=True,  # one decimal, as every rate in the lab
+                 column_config={"probability": st.column_config.NumberColumn(format="%.1f%%")})
     st.plotly_chart(charts.probability_bars(probabilities, classes), width="stretch")
 
 

@@ -390,6 +390,7 @@ def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequenc
     for model, values in probabilities.items():
         fig.add_bar(x=_safe(classes), y=list(values), name=model, textposition="outside",
                     text=[f"{v:.0%}" for v in values] if labelled else None)
-    fig.update_layout(barmode="group", height=max(LAYOUT["height"], 120 + LEGEND_ROW_PX * len(probabilities)))
+    margins = LAYOUT["margin"]["t"] + LAYOUT["margin"]["b"]
+    fig.update_layout(barmode="group", height=max(LAYOUT["height"], margins + 30 + LEGEND_ROW_PX * len(probabilities)))
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
     return fig
