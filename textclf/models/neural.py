@@ -67,7 +67,7 @@ DEFAULT_MAX_LEN = 512
 RECURRENT_TRAINING_SLOTS = 50 * 256
 # Epochs run before the patience, on average, under the default early stopping in bench/stopping_rules.py's
 # runs (BENCHMARKS.md, "No wasted epochs"): what the time estimate expects a run to train.
-TYPICAL_BEST_EPOCH = 3.6
+TYPICAL_BEST_EPOCH = 3.2
 STILL_IMPROVING = "still improving at the epoch cap"  # how a run's note begins when the cap ended it
 RUN_SETTINGS = ("epochs", "batch_size", "lr", "patience")  # a comparison's settings that override model defaults
 
