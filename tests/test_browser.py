@@ -246,7 +246,8 @@ def test_upload_train_compare_predict(page, server, shots, tmp_path):
     assert page.locator("[data-testid=stPlotlyChart] g.errorbar").count() >= 3
     assert page.get_by_text("Accuracy by text length").count() >= 1
     assert page.get_by_text("Pairwise comparison").count() == 1
-    assert page.locator("[data-testid=stTable], [data-testid=stDataFrame]").count() >= 3
+    page.wait_for_function("document.querySelectorAll('[data-testid=stTable], [data-testid=stDataFrame]').length >= 3",
+                           timeout=60_000)
     page.wait_for_timeout(500)
     snap(page, shots / "compare.png")
     assert legible(page) == []
