@@ -113,6 +113,7 @@ def test_a_page_that_fails_inside_its_error_handler_fails_the_page_check(path, t
         assert_clean(page(path, tmp_path).run())
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_the_training_form_starts_a_background_job_that_produces_results():
     at = page("pages/2_Train.py")
     at.session_state["dataset"] = demo_dataset(rows=160, seed=3)
@@ -133,6 +134,7 @@ def test_the_training_form_starts_a_background_job_that_produces_results():
     assert any("Training finished: 2 of 2 runs" in s.value for s in at.success)
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_the_training_form_runs_cross_validation_when_asked():
     at = page("pages/2_Train.py")
     at.session_state["dataset"] = demo_dataset(rows=160, seed=3)

@@ -58,6 +58,7 @@ def tweets():
     return done
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_compare_shows_the_baseline_ranks_by_macro_f1_and_recommends_the_cheaper_tied_model(tweets):
     at = compare_page(tweets)
     assert_clean(at)
@@ -82,6 +83,7 @@ def test_compare_shows_the_baseline_ranks_by_macro_f1_and_recommends_the_cheaper
     assert figure(at, 0)["layout"]["title"]["text"].startswith("Test accuracy")
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_thirty_rows_are_warned_on_the_data_page_and_get_no_winner_on_compare():
     raw = tweets_csv(30, seed=1, noise=0.0)
     at = page("pages/1_Data.py").run()
@@ -113,6 +115,7 @@ def test_compare_draws_roc_and_precision_recall_curves_of_the_smallest_class(twe
     assert names[0].startswith("SVM (AUC 0.") and names[-1] == "chance"
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_a_quick_look_offers_to_train_longer_and_opens_train_with_the_higher_cap(tweets):
     quick = dataclasses.replace(tweets, config=dataclasses.replace(tweets.config, quick_look=True, epochs=3))
     at = compare_page(quick)
@@ -125,6 +128,7 @@ def test_a_quick_look_offers_to_train_longer_and_opens_train_with_the_higher_cap
     assert not any(b.label.startswith("Train these runs longer") for b in compare_page(tweets).button)
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_with_its_data_at_hand_train_longer_starts_the_same_experiment_with_the_higher_cap(tweets):
     quick = dataclasses.replace(tweets, config=dataclasses.replace(tweets.config, quick_look=True, epochs=3))
     at = page("pages/3_Compare.py")

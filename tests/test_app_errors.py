@@ -42,6 +42,7 @@ def selectbox(at, label: str):
     return next(s for s in at.selectbox if s.label == label)
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_choosing_a_cell_lists_its_texts_with_each_models_prediction(done, data):
     at = open_compare(done, data)
     assert_clean(at)
@@ -63,6 +64,7 @@ def test_choosing_a_cell_lists_its_texts_with_each_models_prediction(done, data)
     assert (answers.str.count("; ") == 1).all()  # the two runs gave two different labels to every text listed
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_the_normalise_toggle_shows_each_true_classs_shares(done):
     at = open_compare(done)
     assert_clean(at)
@@ -76,6 +78,7 @@ def test_the_normalise_toggle_shows_each_true_classs_shares(done):
     assert shares.sum(axis=1).round(9).tolist() == [1.0] * n
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_under_cross_validation_fold_ones_runs_list_their_texts_and_the_others_say_so(data):
     folds = compare(data, CompareConfig(models=("svm", "knn"), cv=3))
     at = open_compare(folds, data)
@@ -90,6 +93,7 @@ def test_under_cross_validation_fold_ones_runs_list_their_texts_and_the_others_s
     assert not [f for f in at.dataframe if "Text" in f.value.columns]
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_a_listed_text_opens_on_predict_to_be_explained(done, data):
     at = open_compare(done, data)
     assert_clean(at)

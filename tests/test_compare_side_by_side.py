@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 
 from tests.compare_fixture import store_finished
 from tests.test_app import assert_clean, fresh_caches, page  # noqa: F401  (fresh_caches: autouse fixture)
@@ -36,6 +37,7 @@ def test_the_table_marks_each_cell_against_the_base_by_its_own_experiments_tests
     assert reverse.loc["#2", "Majority class"].endswith(f"\u00a0{WORSE}")
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_compare_sets_another_experiment_beside_the_shown_one():
     store = Store()
     first, second = stored(store, 1200, 0, "tweets"), stored(store, 600, 1, "more tweets")

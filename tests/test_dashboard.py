@@ -57,6 +57,7 @@ def test_the_menu_names_home_and_every_page_with_an_icon():
     assert all(link.icon.startswith(":material/") for link in menu)
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_the_sidebar_and_the_main_area_tell_the_same_progress(small_demo):
     """The sidebar polls the job (a fragment), so it says 'run 2 of 3' when the Train page does."""
     reached, release = threading.Event(), threading.Event()

@@ -151,6 +151,7 @@ def fresh_caches():
     st.cache_resource.clear()
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_the_data_page_shows_every_hostile_csv_without_an_exception_or_live_markup(fresh_caches):
     at = open_page("pages/1_Data.py")
     outcomes = {}
@@ -162,6 +163,7 @@ def test_the_data_page_shows_every_hostile_csv_without_an_exception_or_live_mark
     assert {name for name in read if outcomes[name] != "read"} == set()
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_hostile_file_column_and_class_names_stay_literal_on_every_page(fresh_caches):
     texts = [f"warm tasty meal number {i}" if i % 2 else f"cold awful soggy food {i}" for i in range(40)]
     data = Dataset(texts=texts, labels=[TAG if i % 2 else LINK for i in range(40)], name=IMAGE,

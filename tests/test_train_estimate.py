@@ -67,6 +67,7 @@ def test_estimating_calibrates_once_and_the_estimate_then_shows_at_once(measured
     assert estimate_lines(again) == [line] and len(measured) == 2
 
 
+@pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes
 def test_a_started_comparison_records_its_estimate_and_a_quick_look_says_it_is_under_trained(measured):
     at = train_page()
     at.multiselect[0].set_value(["TextCNN", "SVM"])
