@@ -159,6 +159,7 @@ def test_a_running_experiment_cannot_be_deleted(tmp_path, small_demo):
         store.delete_experiment(experiment_id)
 
 
+@pytest.mark.slow  # starts a process
 def test_experiments_of_a_gone_process_read_as_interrupted(tmp_path, small_demo):
     store = Store(tmp_path)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
