@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
@@ -391,6 +392,7 @@ def probability_bars(probabilities: dict[str, Sequence[float]], classes: Sequenc
         fig.add_bar(x=_safe(classes), y=list(values), name=model, textposition="outside",
                     text=[f"{v:.0%}" for v in values] if labelled else None)
     margins = LAYOUT["margin"]["t"] + LAYOUT["margin"]["b"]
-    fig.update_layout(barmode="group", height=max(LAYOUT["height"], margins + 30 + LEGEND_ROW_PX * len(probabilities)))
+    fig.update_layout(barmode="group", height=max(LAYOUT["height"], margins + 30 + LEGEND_ROW_PX * len(probabilities)),
+                      colorway=plotly.colors.qualitative.Dark24)  # 24 colours: runs past plotly's 10 stay distinct
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%")
     return fig
