@@ -11,6 +11,7 @@ from textclf.errors import TextclfError
 from textclf.models import get_model_class, model_titles, models_help
 from textclf.models.birnn import POOLINGS
 from textclf.models.neural import NeuralTextClassifier
+from textclf.models.pretrained import resolve_encoder
 from textclf.runs.calibration import Calibration, estimate_seconds
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
 from textclf.runs.prepare import prepare
@@ -22,13 +23,21 @@ MODELS = model_titles()
 MODELS_HELP = models_help()
 # The form's model settings, by the name a model family lists in `form_fields`.
 FORM_PARAMS = {"embed_dim": lambda values: values["embed_dim"], "cell": lambda values: values["cell"].lower(),
-               "pooling": lambda values: values["pooling"]}
+               "pooling": lambda values: values["pooling"], "path": lambda values: values["encoder_path"].strip()}
 EMBEDDINGS_HELP = ("rand learns word embeddings from scratch; static and non-static start from word vectors, "
                    "frozen or fine-tuned; multichannel keeps both copies (Kim 2014). Every neural model trains "
                    "once per choice.")
 VECTOR_SOURCES = {"word2vec on the training split": CORPUS, "a vectors file (word2vec or GloVe)": "file"}
-LEARNING_RATES = {"default (Adam 0.001)": None, "0.0005": 5e-4, "0.001": 1e-3,
+# "default" leaves each model its own: Adam 0.001 for the article's models, AdamW 5e-5 for fine-tuning (a rate
+# a thousand times too high for a pretrained encoder is one click away otherwise).
+LEARNING_RATES = {"default (each model's own)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
+BATCH_SIZES = {"default (each model's own)": None, **{str(size): size for size in (16, 32, 50, 64, 128, 256)}}
+BATCH_SIZE_HELP = ("default: each model's own, as on the command line: 50 texts (Kim 2014) for the article's models, "
+                   "32 for fine-tuning an encoder.")
+ENCODER_HELP = ("A local folder in the Hugging Face layout (config.json, tokenizer, model.safetensors), e.g. a "
+                "Chinese or multilingual encoder for Chinese texts. Empty: the bundled all-MiniLM-L6-v2 (English). "
+                "Nothing is downloaded.")
 TRUNCATION = {f"auto (≤ {MAX_TRUNCATION})": AUTO, **{f"{n} tokens": n for n in (32, 64, 128, 256, 512, 1024)}}
 TRUNCATION_HELP = (f"The same truncation for every strategy, so they differ only in padding. auto: the 99th "
                    f"percentile of the training texts' lengths, at most {MAX_TRUNCATION} tokens.")
@@ -52,10 +61,11 @@ EPOCHS_HELP = (f"A cap: early stopping on the validation part ends each run when
                f"{EPOCH_CAP} is every model's own default, as on the command line.")
 DEFAULTS = {"models": ["TextCNN", "BiRNN", "SVM", "kNN"], "cell": "LSTM", "pooling": "mean",
             "batchings": ["max_length", "bucket"],
-            "pad_to": "batch", "epochs": EPOCH_CAP, "quick_look": False, "batch_size": 64,
+            "pad_to": "batch", "epochs": EPOCH_CAP, "quick_look": False, "batch_size": next(iter(BATCH_SIZES)),
             "lr": next(iter(LEARNING_RATES)), "max_len": next(iter(TRUNCATION)), "embed_dim": 300,
             "n_buckets": DEFAULT_BUCKETS, "seeds": 1, "cv": next(iter(FOLDS)), "refit": False, "save_models": True,
-            "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES)), "vectors": CORPUS}
+            "embeddings": ["rand"], "vector_source": next(iter(VECTOR_SOURCES)), "vectors": CORPUS,
+            "encoder_path": ""}
 
 
 def what_to_train(saved: dict) -> dict:
@@ -71,8 +81,10 @@ def what_to_train(saved: dict) -> dict:
     fields = {field for name in chosen["models"] for field in get_model_class(MODELS[name]).form_fields}
     chosen["embeddings"] = (_live(right.multiselect, "Embeddings (neural models)", EMBEDDINGS, "embeddings", value,
                                   help=EMBEDDINGS_HELP) if "embedding" in fields else value["embeddings"])
+    embeddings = chosen["embeddings"] if "embedding" in fields else []
+    chosen["vector_source"] = vector_source(value, embeddings)
     saved.update(chosen)
-    return {**chosen, "fields": fields}
+    return {**chosen, "fields": fields, "needs_vectors": any(uses_vectors(mode) for mode in embeddings)}
 
 
 def _live(widget, label: str, options: list, name: str, value: dict, **kwargs):
@@ -100,8 +112,8 @@ def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
             pooling = right.selectbox("RNN pooling", POOLINGS, index=POOLINGS.index(value["pooling"]))
         cols = st.columns(4)
         epochs = cols[0].number_input("Epochs (max)", 1, 100, value["epochs"], help=EPOCHS_HELP)
-        batch_size = cols[1].selectbox("Batch size", [16, 32, 64, 128, 256], index=[16, 32, 64, 128, 256].index(
-            value["batch_size"]))
+        batch_size = cols[1].selectbox("Batch size", list(BATCH_SIZES), index=list(BATCH_SIZES).index(
+            value["batch_size"]), help=BATCH_SIZE_HELP)
         seeds = cols[2].number_input("Seeds", 1, 10, value["seeds"],
                                      help="several seeds give mean ± sd, a 95 % CI and paired tests")
         embed_dim = cols[3].selectbox("Embedding size", EMBEDDING_SIZES,
@@ -115,7 +127,10 @@ def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
                             help="batch: the longest text in the batch; bound: the bucket's upper bound "
                                  "(a few fixed shapes)")
         n_buckets = right.number_input("Buckets", 1, 64, value["n_buckets"])
-        vector_source, upload = vector_inputs(value, chosen["embeddings"] if "embedding" in fields else [])
+        upload = vector_upload(chosen)
+        encoder_path = (st.text_input("Encoder folder (pretrained models)", value["encoder_path"], help=ENCODER_HELP,
+                                      placeholder="the bundled all-MiniLM-L6-v2") if "path" in fields
+                        else value["encoder_path"])
         cv = st.columns(2)[0].selectbox("Cross-validation", list(FOLDS), index=list(FOLDS).index(value["cv"]),
                                         help=FOLDS_HELP)
         refit = st.checkbox("Retrain neural models on training + validation", value["refit"], help=REFIT_HELP)
@@ -130,24 +145,32 @@ def settings_form(saved: dict, chosen: dict, busy: bool = False) -> dict | None:
                  "pad_to": pad_to, "epochs": int(epochs), "quick_look": quick_look, "batch_size": batch_size, "lr": lr,
                  "max_len": max_len, "n_buckets": int(n_buckets), "seeds": int(seeds), "cv": cv, "refit": refit,
                  "save_models": save_models, "embed_dim": embed_dim, "embeddings": chosen["embeddings"],
-                 "vector_source": vector_source,
-                 "vectors": vectors_path(upload) if VECTOR_SOURCES[vector_source] != CORPUS else CORPUS}
+                 "vector_source": chosen["vector_source"], "encoder_path": encoder_path,
+                 "vectors": vectors_path(upload) if VECTOR_SOURCES[chosen["vector_source"]] != CORPUS else CORPUS}
     saved.update(submitted, truncation=TRUNCATION[max_len])
     return {**submitted, "start": start}
 
 
-def vector_inputs(value: dict, embeddings: list[str]) -> tuple:
-    """Where word vectors come from, and the file upload, only when an embedding mode chosen starts from vectors
-    (rand learns its embeddings: nothing to ask)."""
+def vector_source(value: dict, embeddings: list[str]) -> str:
+    """Where word vectors come from, asked (outside the form, so the upload below follows it at once) only when an
+    embedding mode chosen starts from vectors (rand learns its embeddings: nothing to ask)."""
     if not any(uses_vectors(mode) for mode in embeddings):
-        return value["vector_source"], None
+        return value["vector_source"]
     sources = list(VECTOR_SOURCES)
-    source = st.radio("Word vectors from", sources, index=sources.index(value["vector_source"]), horizontal=True,
-                      help="for static, non-static and multichannel embeddings: word2vec learns from the training "
-                           "texts only (nothing is downloaded); a file sets the embedding size to its dimension")
-    upload = st.file_uploader("Vectors file (when the vectors come from a file)", type=["txt", "vec", "bin"],
-                              help="word2vec text or binary, or GloVe text; words one per line with their numbers")
-    return source, upload
+    key = "train_vector_source"
+    if key not in st.session_state:
+        st.session_state[key] = value["vector_source"]
+    return st.radio("Word vectors from", sources, key=key, horizontal=True,
+                    help="for static, non-static and multichannel embeddings: word2vec learns from the training "
+                         "texts only (nothing is downloaded); a file sets the embedding size to its dimension")
+
+
+def vector_upload(chosen: dict):
+    """The vectors file, asked only when the vectors are to come from a file."""
+    if not chosen["needs_vectors"] or VECTOR_SOURCES[chosen["vector_source"]] == CORPUS:
+        return None
+    return st.file_uploader("Vectors file (word2vec or GloVe)", type=["txt", "vec", "bin"],
+                            help="word2vec text or binary, or GloVe text; words one per line with their numbers")
 
 
 def vectors_path(upload) -> str | None:
@@ -165,11 +188,15 @@ def config_from(values: dict) -> CompareConfig:
         key = MODELS[name]
         fields = get_model_class(key).form_fields
         params = {field: FORM_PARAMS[field](values) for field in fields if field in FORM_PARAMS}
+        params = {name: value for name, value in params.items() if value != ""}  # an empty folder: the default
+        if "path" in params:
+            resolve_encoder(params["path"])  # a folder that is not an encoder is named now, not after Start
         modes = values["embeddings"] if "embedding" in fields else ["rand"]
         specs += [ModelSpec(key, {**params, **embedding_params(mode, values)}) for mode in modes]
     return CompareConfig(models=tuple(specs), batchings=tuple(values["batchings"]), seeds=tuple(range(values["seeds"])),
-                         epochs=epoch_setting(values), batch_size=values["batch_size"], lr=LEARNING_RATES[values["lr"]],
-                         max_len=TRUNCATION[values["max_len"]], n_buckets=values["n_buckets"], pad_to=values["pad_to"],
+                         epochs=epoch_setting(values), batch_size=BATCH_SIZES[values["batch_size"]],
+                         lr=LEARNING_RATES[values["lr"]], max_len=TRUNCATION[values["max_len"]],
+                         n_buckets=values["n_buckets"], pad_to=values["pad_to"],
                          cv=FOLDS[values["cv"]], refit=values.get("refit", False),
                          quick_look=values.get("quick_look", False))
 

@@ -97,11 +97,12 @@ def test_a_started_comparison_records_its_estimate_and_a_quick_look_says_it_is_u
     assert any("estimated before Start: about" in c.value for c in from_history.caption)
 
 
-def test_the_default_cap_leaves_the_epochs_to_each_model_as_the_command_line_does(measured):
+def test_the_defaults_leave_cap_batch_size_and_learning_rate_to_each_model_as_the_command_line_does(measured):
     at = train_page()
     at.multiselect[0].set_value(["SVM"])
     button(at, "Start training").click().run()
     job = at.session_state["job"]
     assert job.wait(timeout=60) and job.status == "done", job.error
     assert job.config.epochs is None and not job.config.quick_look
+    assert job.config.batch_size is None and job.config.lr is None  # 50 for Kim's models, 32 and 5e-5 fine-tuning
     assert job.config.estimated_seconds == pytest.approx(calibration.CLASSICAL_MIN_SECONDS)

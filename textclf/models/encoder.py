@@ -73,6 +73,7 @@ class FrozenEncoderClassifier(TextClassifier):
     relative_cost = 8
     bundle_kind = "json"
     unknown_effect = "it reads them as unknown word pieces"
+    form_fields = ("path",)  # the Train page asks for the encoder folder
 
     def __init__(self, *, path: str = "", C: float = 1.0, max_len: int = DEFAULT_PIECES, batch_size: int = 64,
                  device: str = "auto", **params):

@@ -73,7 +73,7 @@ class FineTunedEncoder(NeuralTextClassifier):
     summary = "a pretrained encoder (all-MiniLM-L6-v2) fine-tuned with a linear head (AdamW, warm-up, linear decay)"
     relative_cost = 300
     bundle_kind = "finetune"
-    form_fields = ()
+    form_fields = ("path",)  # the Train page asks for the encoder folder
     default_optimizer = "adamw"
     default_lrs = {"adamw": DEFAULT_LR}
     unknown_effect = "it reads them as unknown word pieces"
