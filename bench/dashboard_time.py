@@ -4,13 +4,15 @@
 
 Starts `streamlit run app.py` with an empty TEXTCLF_HOME, opens it in Debian's Chromium (Playwright), loads
 the data (the Home page's demo button, or an upload on the Data page), presses "Start training" with the
-form's defaults, waits for "Training finished" and for the Compare page's charts. Prints the training time
-and the time from server start to the Compare page.
+form's defaults — after "Estimate the time", so the page's pre-Start estimate is on record — waits for
+"Training finished" and for the Compare page's charts. Prints the estimate, the training time, their ratio,
+whether Compare shows the "still improving" training caution, and the time from server start to Compare.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -73,8 +75,24 @@ def open_page(page, name: str) -> None:
     page.wait_for_selector(READY)
 
 
-def drive(page, url: str, dataset: str) -> float:
-    """Load the data, train with the defaults, open Compare; returns the training seconds."""
+def seconds_in(text: str) -> float:
+    """'about 4 min 10 s' (or '1 h 2 min', '45 s') as seconds."""
+    units = {"h": 3600, "min": 60, "s": 1}
+    return float(sum(int(value) * units[unit] for value, unit in re.findall(r"(\d+) (h|min|s)\b", text)))
+
+
+def estimate_before_start(page) -> float:
+    """Press Estimate the time (calibrating on first use) and read the page's estimate."""
+    page.get_by_role("button", name="Estimate the time").click()
+    shown = page.get_by_text("Estimated time on this machine")
+    shown.wait_for(timeout=600_000)
+    return seconds_in(shown.inner_text().split(".")[0])
+
+
+def drive(page, url: str, dataset: str) -> tuple[float, float, bool]:
+    """Load the data, estimate, train with the defaults, open Compare.
+
+    Returns the estimate, the training seconds and whether Compare shows the training caution."""
     page.goto(url)
     page.wait_for_selector(READY)
     if dataset == "demo":
@@ -85,6 +103,8 @@ def drive(page, url: str, dataset: str) -> float:
         page.wait_for_selector("[data-testid=stPlotlyChart]")
         page.wait_for_selector(READY)
         open_page(page, "Train")
+    estimate = estimate_before_start(page)
+    page.wait_for_selector(READY)
     page.get_by_role("button", name="Start training").click()
     started = time.monotonic()
     page.get_by_text("Training finished").wait_for(timeout=900_000)
@@ -93,7 +113,7 @@ def drive(page, url: str, dataset: str) -> float:
     page.wait_for_function("document.querySelectorAll('[data-testid=stPlotlyChart]').length >= 5")
     if page.locator("[data-testid=stException]").count():
         raise RuntimeError("the Compare page shows an exception")
-    return training
+    return estimate, training, page.get_by_text("Training caution").count() > 0
 
 
 def main(dataset: str) -> None:
@@ -101,8 +121,10 @@ def main(dataset: str) -> None:
         sys.exit(f"error: {DATASETS / dataset}.csv not found (the shared data sets live beside the repo)")
     started = time.monotonic()
     with served_page(free_port(), height=2400) as (page, url):
-        training = drive(page, url, dataset)
-    print(f"{dataset}: training {training:.0f} s; server start to Compare page {time.monotonic() - started:.0f} s")
+        estimate, training, caution = drive(page, url, dataset)
+    print(f"{dataset}: estimated before Start {estimate:.0f} s; training {training:.0f} s "
+          f"(estimate / actual {estimate / training:.2f}); training caution shown: {'yes' if caution else 'no'}; "
+          f"server start to Compare page {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ weights and head seed, one batching after the other. Reported per epoch: the pro
 it. One torch thread.
 
 `finetune` runs `finetune` (bucketed, its defaults) on compare's folds through compare's own `run_one`, one JSON
-line per fold in accuracy_cv.py's format: what `compare --cv 10 --models finetune --batching bucket` trains.
+line per fold in accuracy_cv.py's format: what `compare --cv 10 --models finetune --batching bucket` trains
+(`--batching max_length`: the same under max-length batches, named "finetune (max_length)" in the lines).
 """
 
 from __future__ import annotations
@@ -90,11 +91,12 @@ def epoch(args) -> None:
 
 
 def finetune(args) -> None:
-    config = CompareConfig(cv=CV_FOLDS, batchings=("bucket",))
+    config = CompareConfig(cv=CV_FOLDS, batchings=(args.batching,))
     prepared = prepare(load_dataset(dataset_path(args.dataset)), config)
+    name = "finetune" if args.batching == "bucket" else f"finetune ({args.batching})"
     for fold in args.folds:
-        record = run_one(RunSpec(ModelSpec("finetune"), "bucket", 0, fold), prepared, config).record
-        print(json.dumps({"dataset": args.dataset, "model": "finetune", "where": f"fold {fold}",
+        record = run_one(RunSpec(ModelSpec("finetune"), args.batching, 0, fold), prepared, config).record
+        print(json.dumps({"dataset": args.dataset, "model": name, "where": f"fold {fold}",
                           "tokenizer": prepared.tokenizer, **{name: record.get(name) for name in RECORDED}}),
               flush=True)
 
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--batchings", nargs="+", default=["max_length", "bucket"])
     parser.add_argument("--epochs", type=int, default=1, help="epoch: epochs per batching (no early stop)")
     parser.add_argument("--folds", type=int, nargs="+", default=[1], help="finetune: folds of compare --cv 10")
+    parser.add_argument("--batching", default="bucket", help="finetune: the batching strategy it trains under")
     args = parser.parse_args()
     torch.set_num_threads(1)
     {"accuracy": accuracy, "epoch": epoch, "finetune": finetune}[args.what](args)

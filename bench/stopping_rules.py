@@ -11,6 +11,10 @@ when to stop and which epoch's weights to keep, and every epoch before its stop 
 each rule's result is read off the one recorded history exactly: the epochs it would have run and the test
 accuracy of the weights it would have kept. `--simulate` prints, per rule, the epochs run (and the share cut
 against today's rule) and the accuracy paired fold by fold with today's.
+
+The same histories check a precision: record bf16 runs with `--precision bf16 --patience 2` (the default rule's
+patience, so no epoch past it is paid for) and `--precision-pairs FILE...` reads the default rule off the fp32
+and the bf16 histories alike and pairs them fold by fold (the issue's bf16 line: not worse by more than 0.3).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from textclf.runs.config import ModelSpec, RunSpec
 from textclf.runs.run_one import build_estimator
 from textclf.training.progress import EpochDone
 
-TODAY = "acc-or-loss p5"
+TODAY = "acc-or-loss p5"  # the rule of the recorded fp32 runs, the one the others are read against
+DEFAULT_RULE = "acc-or-loss p2"  # the rule the neural models use now (patience 2)
 
 
 def record_histories(args) -> None:
@@ -60,7 +65,8 @@ def record_histories(args) -> None:
                        "seconds": h["seconds"], "test_accuracy": test_accuracy[h["epoch"]]}
                       for h in estimator.history_records()]
             print(json.dumps({"dataset": args.dataset, "model": spec.key, "precision": args.precision,
-                              "where": where, "cap": estimator.epochs, "accuracy": kept_accuracy,
+                              "patience": args.patience, "where": where, "cap": estimator.epochs,
+                              "accuracy": kept_accuracy,
                               "epochs": epochs}), flush=True)
 
 
@@ -103,13 +109,21 @@ def apply_rule(epochs: list[dict], progressed, patience: int, keep) -> tuple[int
     return len(run), max(run, key=keep)["test_accuracy"]
 
 
-def simulate(paths: list[str]) -> None:
+def read_histories(paths: list[str]) -> list[dict]:
+    """The recorded runs, each checked: its own rule read off its history gives its own accuracy."""
     rows = [json.loads(line) for path in paths for line in Path(path).read_text().splitlines()
             if line.startswith("{")]
-    groups = defaultdict(list)
     for row in rows:
-        assert apply_rule(row["epochs"], *rules()[TODAY])[1] == row["accuracy"], "today's rule read off wrongly"
-        groups[(row["dataset"], row["model"], row["precision"])].append(row)
+        own_rule = rules()[f"acc-or-loss p{row.get('patience', 5)}"]
+        assert apply_rule(row["epochs"], *own_rule)[1] == row["accuracy"], "the run's own rule read off wrongly"
+    return rows
+
+
+def simulate(paths: list[str]) -> None:
+    groups = defaultdict(list)
+    for row in read_histories(paths):
+        if row.get("patience", 5) == 5:  # every rule here can be read off a patience-5 history
+            groups[(row["dataset"], row["model"], row["precision"])].append(row)
     print("| data | model | precision | rule | runs | epochs run (mean) | cut | accuracy "
           "| − today, paired (not worse) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -126,6 +140,27 @@ def simulate(paths: list[str]) -> None:
                   f"({not_worse} of {len(group)}) |")
 
 
+def precision_pairs(paths: list[str]) -> None:
+    """bf16 against fp32 under the default rule, paired by fold: mean accuracies, difference, epochs run."""
+    outcome = {(row["dataset"], row["model"], row["precision"], row["where"]):
+               apply_rule(row["epochs"], *rules()[DEFAULT_RULE]) for row in read_histories(paths)}
+    print("| data | model | folds | fp32 accuracy | bf16 accuracy | bf16 − fp32, paired (not worse) "
+          "| epochs fp32 / bf16 |")
+    print("|---|---|---|---|---|---|---|")
+    for dataset, model in dict.fromkeys((d, m) for d, m, _, _ in outcome):
+        folds = [w for d, m, p, w in outcome if (d, m, p) == (dataset, model, "bf16")
+                 and (dataset, model, "fp32", w) in outcome]
+        if not folds:
+            continue
+        fp32 = [outcome[(dataset, model, "fp32", w)] for w in folds]
+        bf16 = [outcome[(dataset, model, "bf16", w)] for w in folds]
+        differences = [100 * (b - f) for (_, b), (_, f) in zip(bf16, fp32, strict=True)]
+        print(f"| {dataset} | {model} | {len(folds)} | {statistics.mean(a for _, a in fp32):.4f} | "
+              f"{statistics.mean(a for _, a in bf16):.4f} | {statistics.mean(differences):+.2f} "
+              f"({sum(d >= 0 for d in differences)} of {len(folds)}) | {statistics.mean(e for e, _ in fp32):.1f} / "
+              f"{statistics.mean(e for e, _ in bf16):.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mr")
@@ -137,10 +172,14 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=5, help="the recorded runs' patience (today's rule)")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     parser.add_argument("--simulate", nargs="+", metavar="FILE", help="print each rule's epochs and accuracy")
+    parser.add_argument("--precision-pairs", nargs="+", metavar="FILE",
+                        help="pair bf16 with fp32 runs fold by fold under the default rule")
     args = parser.parse_args()
     args.refit = False
     if args.simulate:
         return simulate(args.simulate)
+    if args.precision_pairs:
+        return precision_pairs(args.precision_pairs)
     record_histories(args)
 
 
