@@ -14,7 +14,7 @@ from textclf.data.embeddings import WordEmbedding
 from textclf.explain.explanation import Explanation
 from textclf.models import register
 from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier
-from textclf.models.recurrent import RecurrentReader, impl_details, impl_label
+from textclf.models.recurrent import RecurrentReader, impl_details, impl_label, up_to_longest
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("mean", "max", "last", "attention")
@@ -56,7 +56,7 @@ class BiRNN(nn.Module):
         return (weights[..., None] * outputs).sum(dim=1)
 
     def _run(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.reader(self.rnn, self.embedding(ids), lengths)
+        return self.reader(self.rnn, self.embedding(up_to_longest(ids, lengths)), lengths)
 
     def outputs(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-position outputs [batch, longest, width] and the mask of real (non-pad) positions."""

@@ -17,7 +17,7 @@ from textclf.data.embeddings import WordEmbedding
 from textclf.models import register
 from textclf.models.birnn import CELLS
 from textclf.models.neural import RECURRENT_TRAINING_SLOTS, NeuralTextClassifier
-from textclf.models.recurrent import RecurrentReader, impl_details, impl_label
+from textclf.models.recurrent import RecurrentReader, impl_details, impl_label, up_to_longest
 
 
 class RCNN(nn.Module):
@@ -40,6 +40,7 @@ class RCNN(nn.Module):
 
     def features(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Max over real positions of tanh(W [left context; word; right context] + b)."""
+        ids = up_to_longest(ids, lengths)
         words = self.embedding(ids)
         context = self.reader(self.rnn, words, lengths)[0]
         latent = torch.tanh(self.latent(torch.cat([context, words], dim=2)))
