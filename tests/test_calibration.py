@@ -22,6 +22,7 @@ from textclf.runs.comparison import Comparison
 from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.eta import planned_slots
 from textclf.runs.prepare import prepare
+from textclf.training.loop import FP32, resolve_device, resolve_precision
 
 RATE = 2e-4
 TINY_CNN = "cnn:embed_dim=8:filters=4"
@@ -87,12 +88,18 @@ def test_a_rate_is_measured_once_per_setting_and_kept_for_the_next_process(tmp_p
     assert again.missing([cnn, gru]) == [gru]
     assert Calibration(path, measure=measure, threads=2).rate(cnn) == RATE and measure.asked[-1] == ("cnn", 2)
 
+DEFAULT = resolve_precision("auto", resolve_device())  # what `auto` is on this machine: bf16 or fp32
 
-def test_word_vectors_share_the_rate_of_learned_embeddings_but_another_size_does_not():
+
+def test_word_vectors_share_the_rate_of_learned_embeddings_but_another_size_or_precision_does_not():
     plain, static = ModelSpec.parse("cnn"), ModelSpec("cnn", {"embedding": "static", "vectors": "v.txt"})
-    assert calibration_key(plain, 1) == calibration_key(static, 1) == "cnn · embed_dim 300 · 1 thread"
+    assert calibration_key(plain, 1) == calibration_key(static, 1) == f"cnn · embed_dim 300 · {DEFAULT} · 1 thread"
     assert calibration_key(ModelSpec.parse("cnn:embed_dim=128"), 1) != calibration_key(plain, 1)
-    assert calibration_key(ModelSpec.parse("rnn:cell=gru"), 4) == "rnn:cell=gru · embed_dim 300 · 4 threads"
+    gru = ModelSpec.parse("rnn:cell=gru")
+    assert calibration_key(gru, 4) == f"rnn:cell=gru · embed_dim 300 · {DEFAULT} · 4 threads"
+    fp32, bf16 = ModelSpec.parse("cnn:precision=fp32"), ModelSpec.parse("cnn:precision=bf16")
+    assert calibration_key(fp32, 1) != calibration_key(bf16, 1)
+    assert calibration_key(plain, 1) == calibration_key(fp32 if DEFAULT == FP32 else bf16, 1), "auto as resolved"
 
 
 def test_a_damaged_calibration_file_is_measured_again(tmp_path):
@@ -100,7 +107,7 @@ def test_a_damaged_calibration_file_is_measured_again(tmp_path):
     path.write_text("{not json", encoding="utf-8")
     measure = CountingMeasure()
     assert Calibration(path, measure=measure).rate(ModelSpec.parse("cnn")) == RATE and len(measure.asked) == 1
-    assert json.loads(path.read_text(encoding="utf-8")) == {"cnn · embed_dim 300 · 1 thread": RATE}
+    assert json.loads(path.read_text(encoding="utf-8")) == {f"cnn · embed_dim 300 · {DEFAULT} · 1 thread": RATE}
 
 
 def test_measuring_a_rate_trains_briefly_and_gives_seconds_per_slot():

@@ -103,7 +103,8 @@ def test_textcnn_ngram_credits_add_up_to_the_margin(demo_models, sample_text):
 
 def test_textcnn_credits_boundary_ngrams_inside_the_text_and_still_adds_up(small_demo):
     """Its wide windows start in the zeros before a text: their n-grams are the tokens they read, nothing outside."""
-    model = create("cnn", **FAMILIES["cnn"]).fit(list(small_demo.texts), list(small_demo.labels))
+    # fp32: explanations compute in fp32 on the model's (fp32) weights; a bf16 model's logits differ by its rounding
+    model = create("cnn", **FAMILIES["cnn"], precision="fp32").fit(list(small_demo.texts), list(small_demo.labels))
     tokens = ["great", "film"]  # shorter than every filter: only wide windows that overhang both ends
     explanation = explain(model, " ".join(tokens), "ngrams")
     ngrams = explanation.details["ngrams"]
@@ -180,7 +181,7 @@ def test_han_attention_weighs_words_within_sentences_and_sentences_within_the_te
 def test_han_integrated_gradients_read_the_document_as_the_network_does_and_add_up():
     texts = ["a great film. loved it", "bad plot. boring and long", "great acting. fine", "awful. hated it"] * 5
     labels = ["pos", "neg", "pos", "neg"] * 5
-    model = create("han", embed_dim=8, hidden=4, epochs=2, min_freq=1, max_len=7).fit(texts, labels)
+    model = create("han", embed_dim=8, hidden=4, epochs=2, min_freq=1, max_len=7, precision="fp32").fit(texts, labels)
     text = "great plot! loved it. boring end"
     source = model._attribution_input(model._tokens([text])[0])
     logits = source.module(source.ids, source.lengths)

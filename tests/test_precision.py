@@ -12,7 +12,7 @@ from tests.test_recurrent import FLAT_MODULES, document_plans, flat_plans
 from textclf.models import create
 from textclf.models.han import HAN
 from textclf.models.textcnn import TextCNN
-from textclf.runs.config import CompareConfig
+from textclf.runs.config import CompareConfig, ModelSpec
 from textclf.training import loop
 from textclf.training.loop import BF16, FP32, autocast, native_bf16, resolve_precision
 
@@ -121,13 +121,22 @@ def autocast_seen():
 
 
 @pytest.mark.parametrize("key", ["cnn", "rnn"])
-def test_fp32_is_the_default_and_runs_no_autocast_giving_the_same_bits(key, autocast_seen):
-    default = create(key, **TINY).fit(TEXTS, LABELS)
+def test_fp32_runs_no_autocast_and_auto_is_the_default_resolved_on_this_machine(key, autocast_seen):
+    fp32 = create(key, precision="fp32", **TINY).fit(TEXTS, LABELS)
     assert autocast_seen["model"] and not any(autocast_seen["model"]), "fp32 never enters autocast"
-    explicit = create(key, precision="fp32", **TINY).fit(TEXTS, LABELS)
-    assert torch.equal(default.logits(TEXTS), explicit.logits(TEXTS))
-    assert [h.train_loss for h in default.history_] == [h.train_loss for h in explicit.history_]
-    assert default.precision == "fp32" and default.fit_details()["precision"] == "fp32"
+    assert fp32.fit_details()["precision"] == "fp32"
+    default = create(key, **TINY).fit(TEXTS, LABELS)
+    resolved = resolve_precision("auto", torch.device("cpu"))
+    assert default.precision == "auto" and default.fit_details()["precision"] == resolved
+    same = create(key, precision=resolved, **TINY).fit(TEXTS, LABELS)
+    assert torch.equal(default.logits(TEXTS), same.logits(TEXTS)), "auto is exactly the precision it resolves to"
+
+
+def test_only_a_precision_other_than_the_models_default_is_named_in_its_label():
+    assert create("cnn").precision == "auto" and ModelSpec.parse("cnn").label == "TextCNN"
+    assert ModelSpec.parse("cnn:precision=fp32").label == "TextCNN (fp32)"
+    assert ModelSpec.parse("cnn:precision=bf16").label == "TextCNN (bf16)"
+    assert create("finetune").precision == "fp32" and ModelSpec.parse("finetune").label == "finetune"
 
 
 @pytest.mark.parametrize("key", ["cnn", "rnn", "han"])
@@ -138,7 +147,7 @@ def test_bf16_trains_and_predicts_under_autocast_keeps_fp32_weights_and_says_so(
     assert autocast_seen["loss"] and not any(autocast_seen["loss"]), "the loss is computed in fp32"
     assert all(p.dtype == torch.float32 for p in model.module_.parameters())
     assert model.fit_details()["precision"] == "bf16"
-    fp32 = create(key, **TINY).fit(TEXTS, LABELS)
+    fp32 = create(key, precision="fp32", **TINY).fit(TEXTS, LABELS)
     torch.testing.assert_close(model.predict_proba(TEXTS), fp32.predict_proba(TEXTS), atol=0.1, rtol=0)
     assert not torch.equal(model.logits(TEXTS), fp32.logits(TEXTS))
 

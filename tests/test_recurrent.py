@@ -108,11 +108,12 @@ LABELS = ["pos", "neg", "neg", "pos", "neg"] * 4
 
 @pytest.mark.parametrize("key", ["rnn", "rcnn", "clstm", "han"])
 def test_each_recurrent_estimator_takes_impl_names_it_and_counts_its_batches(key):
-    forced = create(key, embed_dim=8, epochs=2, batch_size=4, min_freq=1, impl="packed").fit(TEXTS, LABELS)
+    exact = {"embed_dim": 8, "epochs": 2, "batch_size": 4, "min_freq": 1, "precision": "fp32"}  # 1e-5 is fp32's
+    forced = create(key, **exact, impl="packed").fit(TEXTS, LABELS)
     details = forced.fit_details()
     assert details["dense_batches"] == 0 and details["packed_batches"] >= 2 * len(TEXTS) // 4
     assert "packed" in forced.display_name and "packed" not in create(key).display_name
-    automatic = create(key, embed_dim=8, epochs=2, batch_size=4, min_freq=1).fit(TEXTS, LABELS)
+    automatic = create(key, **exact).fit(TEXTS, LABELS)
     same = torch.allclose(torch.as_tensor(automatic.predict_proba(TEXTS)), torch.as_tensor(forced.predict_proba(TEXTS)),
                           atol=1e-5)
     assert same, "the implementation is a speed choice: the same seed trains the same model"

@@ -91,7 +91,7 @@ class TextCNNClassifier(NeuralTextClassifier):
     title = "TextCNN"
     summary = "filters over word windows, max over time (Kim 2014)"
     order = 1
-    earlier_defaults = {"wide": False}
+    earlier_defaults = {**NeuralTextClassifier.earlier_defaults, "wide": False}
 
     def __init__(self, *, kernel_sizes: tuple[int, ...] = (3, 4, 5), filters: int = 100, max_norm: float | None = 3.0,
                  wide: bool = True, **params):

@@ -25,6 +25,7 @@ from textclf.models import create, get_model_class
 from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.eta import expected_shares, planned_slots
 from textclf.runs.prepare import Prepared
+from textclf.training.loop import resolve_device, resolve_precision
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_TEXTS = 240  # training texts of the timed run; a validation part of 1/8 of that, as in the default split
@@ -38,11 +39,16 @@ RateMeasure = Callable[[ModelSpec, int], float]
 
 
 def calibration_key(spec: ModelSpec, threads: int) -> str:
-    """'rnn:cell=gru · embed_dim 300 · 1 thread': what a slot's cost depends on."""
+    """'rnn:cell=gru · embed_dim 300 · bf16 · 1 thread': what a slot's cost depends on (the precision as resolved
+    on this machine, so a rate kept from an fp32 default is not read for bf16)."""
     params = {k: v for k, v in spec.params.items() if k not in NOT_MEASURED}
-    embed_dim = params.pop("embed_dim", getattr(get_model_class(spec.key)(), "embed_dim", None))
+    model = get_model_class(spec.key)()
+    embed_dim = params.pop("embed_dim", getattr(model, "embed_dim", None))
+    precision = params.pop("precision", getattr(model, "precision", None))
+    device = resolve_device(getattr(model, "device", "auto"))
+    arithmetic = f" · {resolve_precision(precision, device)}" if precision else ""
     options = "".join(f":{name}={value}" for name, value in sorted(params.items()))
-    return f"{spec.key}{options} · embed_dim {embed_dim} · {threads} thread{'s' if threads != 1 else ''}"
+    return f"{spec.key}{options} · embed_dim {embed_dim}{arithmetic} · {threads} thread{'s' if threads != 1 else ''}"
 
 
 def measure_rate(spec: ModelSpec, threads: int) -> float:

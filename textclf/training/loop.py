@@ -42,7 +42,7 @@ os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
 
 OPTIMIZERS = ("adam", "adadelta")
 PRECISIONS = ("auto", "bf16", "fp32")
-BF16, FP32 = "bf16", "fp32"
+AUTO_PRECISION, BF16, FP32 = "auto", "bf16", "fp32"
 # CPU features with bfloat16 arithmetic (dot products), not only conversion: AVX512-BF16 (Cooper Lake, Zen 4 and
 # later) and AMX-BF16 (Sapphire Rapids). oneDNN's own check (torch.ops.mkldnn._is_mkldnn_bf16_supported) also says
 # yes on plain AVX-512, where bf16 is emulated and no faster than fp32.
@@ -128,7 +128,7 @@ def native_bf16(device: torch.device) -> bool:
 
 def resolve_precision(precision: str, device: torch.device) -> str:
     """bf16 or fp32: `auto` is bf16 where the device computes it natively, else fp32."""
-    if check_precision(precision) == "auto":
+    if check_precision(precision) == AUTO_PRECISION:
         return BF16 if native_bf16(device) else FP32
     return precision
 
