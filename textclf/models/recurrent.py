@@ -7,6 +7,9 @@ real positions never see the pads that follow), the backward direction reads eve
 length (pads stay at the end) and its outputs are put back in order. Both give the same outputs at real
 positions (zeros at pads) and the same final states, so which runs is only a speed choice, made per batch by
 `impl` (see `prefers_packed`). Each direction runs with the layer's own weights, so saved state_dicts still load.
+
+Under bf16 autocast the dense path computes in bf16 (about 1.4× faster), while the packed path runs in fp32: torch's
+packed kernels under autocast were 1.4× slower than in fp32, not faster. `auto` weighs that in.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ DENSE, PACKED = "dense", "packed"
 # bench/rnn_impl.py's timings (BENCHMARKS.md, "Recurrent models: dense or packed").
 PACKED_COST = 1.35
 PACKED_COST_PER_STEP = 0.012
+# A dense step's speed-up under bf16 autocast (the packed path stays fp32): bench/packed_precision.py's BiLSTM
+# step took 0.127 s dense in fp32, 0.079 s dense in bf16, 0.114 s packed in fp32 and 0.174 s packed under
+# autocast (BENCHMARKS.md, "bf16 mixed precision"); 1.4 rather than 1.6, to lean to packing when in doubt.
+DENSE_BF16_SPEEDUP = 1.4
 
 
 def check_impl(impl: str) -> str:
@@ -35,12 +42,17 @@ def check_impl(impl: str) -> str:
     return impl
 
 
-def prefers_packed(lengths: torch.Tensor) -> bool:
+def prefers_packed(lengths: torch.Tensor, dense_speedup: float = 1.0) -> bool:
     """True when packing this batch should be faster than running it dense: a large share of padding and a
-    short longest text (a max-length batch of short texts)."""
+    short longest text (a max-length batch of short texts). `dense_speedup`: how much faster the dense path runs
+    than in fp32 (bf16 autocast), while packing does not."""
     longest = int(lengths.max())
     filled = float(lengths.sum()) / (len(lengths) * longest)
-    return filled * (PACKED_COST + PACKED_COST_PER_STEP * longest) < 1.0
+    return filled * (PACKED_COST + PACKED_COST_PER_STEP * longest) * dense_speedup < 1.0
+
+
+def in_bf16_autocast(device: torch.device) -> bool:
+    return torch.is_autocast_enabled(device.type) and torch.get_autocast_dtype(device.type) == torch.bfloat16
 
 
 @dataclass
@@ -78,10 +90,11 @@ class RecurrentReader:
         self.impl = check_impl(impl)
         self.counts = ImplCounts()
 
-    def choose(self, lengths: torch.Tensor) -> str:
+    def choose(self, lengths: torch.Tensor, device: torch.device | None = None) -> str:
         if self.impl != "auto":
             return self.impl
-        return PACKED if prefers_packed(lengths) else DENSE
+        speedup = DENSE_BF16_SPEEDUP if in_bf16_autocast(device or lengths.device) else 1.0
+        return PACKED if prefers_packed(lengths, speedup) else DENSE
 
     def __call__(self, rnn: nn.RNNBase, inputs: torch.Tensor,
                  lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,7 +102,7 @@ class RecurrentReader:
         the forward state after each text's last token, the backward state after reading back to its first).
         Rows of length 0 read one step, as packing requires."""
         lengths = lengths.clamp(min=1)
-        impl = self.choose(lengths)
+        impl = self.choose(lengths, inputs.device)
         if rnn.training and torch.is_grad_enabled():
             self.counts.add(impl)
         run = run_packed if impl == PACKED else run_dense
@@ -104,8 +117,9 @@ def up_to_longest(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 def run_packed(rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    outputs, final = rnn(packed)
+    with torch.autocast(inputs.device.type, enabled=False):  # fp32: see the module's docstring
+        packed = pack_padded_sequence(inputs.float(), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        outputs, final = rnn(packed)
     outputs = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])[0]
     hidden = final[0] if isinstance(final, tuple) else final
     last = torch.cat([hidden[-2], hidden[-1]], dim=1) if rnn.bidirectional else hidden[-1]
