@@ -32,7 +32,7 @@ VECTOR_SOURCES = {"word2vec on the training split": CORPUS, "a vectors file (wor
 # a thousand times too high for a pretrained encoder is one click away otherwise).
 LEARNING_RATES = {"default (each model's own)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
-BATCH_SIZES = {"default (each model's own)": None, **{str(size): size for size in (16, 32, 50, 64, 128, 256)}}
+BATCH_SIZES = {"default": None, **{str(size): size for size in (16, 32, 50, 64, 128, 256)}}
 BATCH_SIZE_HELP = ("default: each model's own, as on the command line: 50 texts (Kim 2014) for the article's models, "
                    "32 for fine-tuning an encoder.")
 ENCODER_HELP = ("A local folder in the Hugging Face layout (config.json, tokenizer, model.safetensors), e.g. a "

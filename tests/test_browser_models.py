@@ -35,6 +35,8 @@ def test_han_and_multichannel_textcnn_train_and_show_on_compare(page, server, sh
         remove_choice(page, name)
     choose(page, "Models", "HAN")
     choose(page, "Embeddings (neural models)", "multichannel")
+    page.wait_for_timeout(300)  # the choice reruns the page (it adds the word-vectors question) …
+    settle(page)  # … and typing into the form must come after that rerun, or the rerun resets it
     page.get_by_role("spinbutton", name="Epochs (max)").fill("1")
     page.get_by_text("Quick look").hover()  # away from the fields, so no menu is fading out in the picture
     page.wait_for_timeout(500)
