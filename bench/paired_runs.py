@@ -1,0 +1,52 @@
+"""Accuracy of the same runs at two commits, paired by model, batching and seed.
+
+    python bench/paired_runs.py --then THEN.json [THEN2.json ...] --now NOW.json [NOW2.json ...]
+
+Each file is what `python -m textclf compare ... --out FILE` wrote (one or more seeds each), in the starting
+commit's checkout (`--then`) and in the current one (`--now`); a run is paired with the run of the same model,
+batching and seed. Prints every run's accuracy (also as JSON lines with `--runs`) and, per model and batching,
+the mean at each commit and the paired difference now − then in points, with how many seeds were not worse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+
+def runs_of(paths: list[str]) -> dict[tuple, dict]:
+    found = {}
+    for path in paths:
+        for run in json.loads(Path(path).read_text())["runs"]:
+            found[(run["model"], run["batching"], run["seed"])] = run
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--then", nargs="+", required=True)
+    parser.add_argument("--now", nargs="+", required=True)
+    parser.add_argument("--runs", action="store_true", help="also print each paired run as a JSON line")
+    args = parser.parse_args()
+    then, now = runs_of(args.then), runs_of(args.now)
+    paired = sorted(set(then) & set(now), key=lambda key: (list(now).index(key), key[2]))
+    if args.runs:
+        for key in paired:
+            print(json.dumps({"model": key[0], "batching": key[1], "seed": key[2], "then": then[key]["accuracy"],
+                              "now": now[key]["accuracy"], "epochs_then": then[key].get("epochs_run"),
+                              "epochs_now": now[key].get("epochs_run")}))
+    print("| model | batching | seeds | accuracy then | accuracy now | now − then, paired (not worse) |")
+    print("|---|---|---|---|---|---|")
+    for model, batching in dict.fromkeys((m, b) for m, b, _ in paired):
+        keys = [k for k in paired if k[:2] == (model, batching)]
+        differences = [100 * (now[k]["accuracy"] - then[k]["accuracy"]) for k in keys]
+        print(f"| {model} | {batching} | {', '.join(str(k[2]) for k in keys)} | "
+              f"{statistics.mean(then[k]['accuracy'] for k in keys):.4f} | "
+              f"{statistics.mean(now[k]['accuracy'] for k in keys):.4f} | {statistics.mean(differences):+.2f} "
+              f"({sum(d >= -1e-9 for d in differences)} of {len(keys)}) |")
+
+
+if __name__ == "__main__":
+    main()
