@@ -109,7 +109,6 @@ class NeuralTextClassifier(TextClassifier):
     # The TextCNN once used 0.002 (never measured): 0.001 gained 0.6 points on online_shopping_10_cats (BENCHMARKS.md).
     default_lrs = {"adam": 1e-3, "adadelta": 1.0}
     max_training_slots: int | None = None  # see RECURRENT_TRAINING_SLOTS
-    default_precision = AUTO_PRECISION  # the `precision` default of __init__ (labels leave it out)
     earlier_defaults = {"precision": FP32}  # bundles saved before the option trained and predict in fp32
 
     def __init__(self, *, embed_dim: int = 300, dropout: float = 0.5, max_len: int = DEFAULT_MAX_LEN,
@@ -136,8 +135,9 @@ class NeuralTextClassifier(TextClassifier):
         asked for (`cnn:precision=fp32` beside `cnn`)."""
         mode, source = params.get("embedding", "rand"), params.get("vectors", CORPUS)
         embedding = "" if mode == "rand" else mode if source == CORPUS else f"{mode} {Path(str(source)).stem}"
-        precision = params.get("precision", cls.default_precision)
-        return ", ".join(filter(None, [embedding, "" if precision == cls.default_precision else str(precision)]))
+        default = cls().precision  # the model's own __init__ default (auto; fp32 for fine-tuning)
+        precision = params.get("precision", default)
+        return ", ".join(filter(None, [embedding, "" if precision == default else str(precision)]))
 
     def make_embedding(self, vocab_size: int) -> WordEmbedding:
         """The embedding layer in this model's mode, started from the vectors prepared by `fit` (if any)."""
