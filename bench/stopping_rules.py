@@ -33,10 +33,11 @@ from common import dataset_path
 from textclf.data.reading import load_dataset
 from textclf.runs.config import ModelSpec, RunSpec
 from textclf.runs.run_one import build_estimator
+from textclf.training.loop import EarlyStopping
 from textclf.training.progress import EpochDone
 
 TODAY = "acc-or-loss p5"  # the rule of the recorded fp32 runs, the one the others are read against
-DEFAULT_RULE = "acc-or-loss p2"  # the rule the neural models use now (patience 2)
+DEFAULT_RULE = "default (p2, growing)"  # the library's own EarlyStopping at patience 2, read off a history
 
 
 def record_histories(args) -> None:
@@ -109,6 +110,22 @@ def apply_rule(epochs: list[dict], progressed, patience: int, keep) -> tuple[int
     return len(run), max(run, key=keep)["test_accuracy"]
 
 
+def library_rule(epochs: list[dict], patience: int = 2) -> tuple[int, float]:
+    """The default rule as the product runs it: textclf's EarlyStopping fed each epoch's validation scores."""
+    stopping, kept = EarlyStopping(patience), None
+    for epoch in epochs:
+        if stopping.update(epoch["val_accuracy"], epoch["val_loss"]):
+            kept = epoch
+        if stopping.should_stop:
+            break
+    return stopping.epochs_seen, kept["test_accuracy"]
+
+
+def result_of(name: str, epochs: list[dict]) -> tuple[int, float]:
+    """(epochs run, kept test accuracy) under the rule called `name`."""
+    return library_rule(epochs) if name == DEFAULT_RULE else apply_rule(epochs, *rules()[name])
+
+
 def read_histories(paths: list[str]) -> list[dict]:
     """The recorded runs, each checked: its own rule read off its history gives its own accuracy."""
     rows = [json.loads(line) for path in paths for line in Path(path).read_text().splitlines()
@@ -128,9 +145,9 @@ def simulate(paths: list[str]) -> None:
           "| − today, paired (not worse) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (dataset, model, precision), group in groups.items():
-        today = [apply_rule(r["epochs"], *rules()[TODAY]) for r in group]
-        for name, rule in rules().items():
-            results = [apply_rule(r["epochs"], *rule) for r in group]
+        today = [result_of(TODAY, r["epochs"]) for r in group]
+        for name in [*rules(), DEFAULT_RULE]:
+            results = [result_of(name, r["epochs"]) for r in group]
             epochs = statistics.mean(e for e, _ in results)
             cut = 1 - epochs / statistics.mean(e for e, _ in today)
             differences = [100 * (a - b) for (_, a), (_, b) in zip(results, today, strict=True)]
@@ -143,7 +160,7 @@ def simulate(paths: list[str]) -> None:
 def precision_pairs(paths: list[str]) -> None:
     """bf16 against fp32 under the default rule, paired by fold: mean accuracies, difference, epochs run."""
     outcome = {(row["dataset"], row["model"], row["precision"], row["where"]):
-               apply_rule(row["epochs"], *rules()[DEFAULT_RULE]) for row in read_histories(paths)}
+               result_of(DEFAULT_RULE, row["epochs"]) for row in read_histories(paths)}
     print("| data | model | folds | fp32 accuracy | bf16 accuracy | bf16 − fp32, paired (not worse) "
           "| epochs fp32 / bf16 |")
     print("|---|---|---|---|---|---|---|")

@@ -46,6 +46,20 @@ def test_early_stopping_waits_while_validation_loss_still_falls():
     assert stopping.should_stop
 
 
+def test_early_stopping_waits_longer_for_a_run_whose_last_progress_came_late():
+    early, late = EarlyStopping(patience=2), EarlyStopping(patience=2)
+    early.update(0.8, 0.5)
+    for epoch in range(1, 16):
+        late.update(0.8, 1.0 / epoch)  # the loss still falls at epoch 15
+    for stopping in (early, late):
+        stopping.update(0.7, 9.0)
+        stopping.update(0.7, 9.0)
+    assert early.should_stop and early.wait == 2
+    assert late.wait == 3 and not late.should_stop
+    late.update(0.7, 9.0)
+    assert late.should_stop
+
+
 def test_early_stopping_keeps_the_most_accurate_epoch_even_when_loss_rises():
     stopping = EarlyStopping(patience=3)
     assert stopping.update(0.70, 0.6)

@@ -10,7 +10,8 @@ dropout 0.5, mini-batches of 50, early stopping on a validation part. The epoch
 cap is high (30) because early stopping, not the cap, should end training; `patience` counts epochs in a row
 in which neither validation accuracy rose nor validation loss fell. Its default, 2, runs about 40 % fewer epochs
 than the earlier 5 for the same paired accuracy (the best weights are restored, so every epoch after the best is
-spent only on finding it; BENCHMARKS.md, "No wasted epochs"). Gradients are clipped to a global L2 norm of 5
+spent only on finding it; BENCHMARKS.md, "No wasted epochs"); a run whose last progress came late waits longer
+(a fifth of that epoch: textclf.training.loop.EarlyStopping). Gradients are clipped to a global L2 norm of 5
 (a guard against the occasional exploding RNN step; it rarely binds for the CNN).
 
 `precision` (auto, bf16, fp32) is the arithmetic of forward passes (textclf.training.loop). The default, auto, is
