@@ -91,7 +91,6 @@ class EarlyStopping:
         self.lowest_loss = float("inf")
         self.epochs_seen = 0
         self.last_progress = 0
-        self.epochs_without_progress = 0
 
     def update(self, accuracy: float, loss: float) -> bool:
         """Record one epoch; True when it is the new best (its weights should be kept)."""
@@ -102,8 +101,11 @@ class EarlyStopping:
         self.epochs_seen += 1
         if progressed:
             self.last_progress = self.epochs_seen
-        self.epochs_without_progress = 0 if progressed else self.epochs_without_progress + 1
         return is_best
+
+    @property
+    def epochs_without_progress(self) -> int:
+        return self.epochs_seen - self.last_progress
 
     @property
     def wait(self) -> int:
