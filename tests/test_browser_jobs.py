@@ -103,7 +103,9 @@ def test_a_comparison_survives_a_reload_is_watched_from_another_tab_and_queues_t
     second.goto(f"{url}/History")
     settle(second)
     second.get_by_text("Running and queued").wait_for()
-    assert second.get_by_role("link", name=re.compile("Watch")).count() == 2
+    watch_links = second.get_by_role("link", name=re.compile("Watch"))
+    watch_links.nth(1).wait_for()  # the rows render after the heading: wait for both before counting
+    assert watch_links.count() == 2
     for width in WIDTHS:
         second.set_viewport_size({"width": width, "height": 2000})
         second.wait_for_timeout(500)
