@@ -35,7 +35,9 @@ EXPERIMENT = "experiment"  # the query parameter naming the experiment shown
 T = TypeVar("T")
 
 
-WORKER_NICENESS = 5
+# The lowest CPU priority: a worker then trains as fast when the cores are free and yields them to the page
+# and the browser when a click needs them (BENCHMARKS.md, "Page latency while training").
+WORKER_NICENESS = 19
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda runner: runner.shutdown())
