@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from textclf.data.demo import demo_dataset
-from textclf.models.neural import TYPICAL_BEST_EPOCH
+from textclf.models import create
 from textclf.results.report import headline
 from textclf.runs.calibration import (
     CALIBRATION_FILE,
@@ -73,7 +73,10 @@ def test_neural_runs_are_expected_to_stop_early_and_at_most_counts_every_epoch_t
     calibration = Calibration(tmp_path / CALIBRATION_FILE, measure=CountingMeasure())
     at_most = estimate_seconds(prepared, config, calibration, at_most=True)
     assert at_most == pytest.approx(planned_slots(prepared, config, plan_runs(config))[0] * RATE)
-    assert estimate_seconds(prepared, config, calibration) == pytest.approx(at_most * (TYPICAL_BEST_EPOCH + 2) / 30)
+    expected = create("cnn", epochs=30, patience=2).expected_epochs(len(prepared.part("train", None)[1]),
+                                                                    len(prepared.classes))
+    assert expected < 30
+    assert estimate_seconds(prepared, config, calibration) == pytest.approx(at_most * expected / 30)
 
 
 def test_a_rate_is_measured_once_per_setting_and_kept_for_the_next_process(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from textclf.models import create, get_model_class, model_keys
-from textclf.models.neural import TYPICAL_BEST_EPOCH
+from textclf.models.neural import typical_best_epoch
 from textclf.runs.compare import compare
 from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
 from textclf.runs.eta import WorkEstimate, planned_slots
@@ -117,6 +117,17 @@ def test_a_run_is_expected_to_fill_its_expected_share_and_past_it_a_tenth_of_tha
 
 def test_a_neural_run_is_expected_to_stop_patience_epochs_after_the_typical_best_one():
     model = create("cnn", epochs=30, patience=2)
-    assert model.expected_share() == pytest.approx((TYPICAL_BEST_EPOCH + 2) / 30)
-    assert create("cnn", epochs=3, patience=5).expected_share() == 1.0
-    assert create("svm").expected_share() == 1.0
+    best = typical_best_epoch(steps_per_epoch=200, classes=2)  # 10,000 texts in batches of 50
+    assert model.expected_share(10_000, 2) == pytest.approx((best + 2) / 30)
+    assert create("cnn", epochs=3, patience=5).expected_share(10_000, 2) == 1.0
+    assert create("svm").expected_share(10_000, 2) == 1.0
+
+
+def test_small_training_sets_and_many_classes_are_expected_to_take_more_epochs():
+    """Fewer optimiser steps an epoch and more classes put the best epoch later (bench/best_epoch.py); a
+    late best epoch also lengthens the wait after it, as early stopping does."""
+    model = create("cnn", epochs=30, patience=2)
+    assert model.expected_epochs(400, 2) > model.expected_epochs(10_000, 2) > 4
+    assert model.expected_epochs(10_000, 10) > model.expected_epochs(10_000, 2)
+    late = typical_best_epoch(steps_per_epoch=8, classes=10)
+    assert late > 15 and model.expected_epochs(400, 10) == pytest.approx(min(30, late + 4))

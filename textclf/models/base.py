@@ -122,8 +122,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Padded token slots training would fill over all its epochs (0: not trained in batches)."""
         return 0
 
-    def expected_share(self) -> float:
-        """The share of `planned_slots` a run typically fills (early stopping usually ends it before the cap)."""
+    def expected_share(self, training_texts: int, classes: int) -> float:
+        """The share of `planned_slots` a run on this many training texts and classes typically fills (early
+        stopping usually ends it before the cap)."""
         return 1.0
 
     @property

@@ -21,6 +21,7 @@ paired fold by fold, and a TextCNN epoch took about two thirds of the time (BENC
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ from textclf.training.loop import (
     resolve_precision,
     seed_everything,
     train_module,
+    wait_after,
 )
 from textclf.training.strategies import cost_factor, get_strategy
 
@@ -68,11 +70,18 @@ DEFAULT_MAX_LEN = 512
 # models accumulate gradients over chunks of at most 50 × 256 slots, the largest batch of the earlier 256-token
 # default, whose memory the scale table measured (BENCHMARKS.md, "Memory per worker").
 RECURRENT_TRAINING_SLOTS = 50 * 256
-# Epochs run before the patience, on average, under the default early stopping in bench/stopping_rules.py's
-# runs (BENCHMARKS.md, "No wasted epochs"): what the time estimate expects a run to train.
-TYPICAL_BEST_EPOCH = 3.2
+# The epoch whose weights early stopping keeps, typically: SCALE × (optimiser steps an epoch) ** STEPS_EXPONENT ×
+# classes ** CLASSES_EXPONENT, fitted in log space on the runs of bench/best_epoch.py (8 data sets, 400 training
+# texts to whole sets; BENCHMARKS.md, "When early stopping ends a run"): a small training set (few steps an
+# epoch) and many classes take more epochs. What the time estimate expects a run to train, before its wait.
+BEST_EPOCH_SCALE, STEPS_EXPONENT, CLASSES_EXPONENT = 6.6, -0.22, 0.65
 STILL_IMPROVING = "still improving at the epoch cap"  # how a run's note begins when the cap ended it
 RUN_SETTINGS = ("epochs", "batch_size", "lr", "patience")  # a comparison's settings that override model defaults
+
+
+def typical_best_epoch(steps_per_epoch: int, classes: int) -> float:
+    """The epoch early stopping typically keeps, for this many optimiser steps an epoch and classes."""
+    return BEST_EPOCH_SCALE * max(steps_per_epoch, 1) ** STEPS_EXPONENT * max(classes, 2) ** CLASSES_EXPONENT
 
 
 def best_epoch(history: list[dict]) -> int:
@@ -205,10 +214,14 @@ class NeuralTextClassifier(TextClassifier):
         generator = torch.Generator().manual_seed(self.seed)
         return sum(padding_stats(strategy.plan(lengths, generator), lengths).padded_slots for _ in range(self.epochs))
 
-    def expected_share(self) -> float:
-        """Early stopping ends a run `patience` epochs after its best one, which came at epoch
-        TYPICAL_BEST_EPOCH on average on the shared data sets; the cap bounds it."""
-        return min(self.epochs, TYPICAL_BEST_EPOCH + self.patience) / self.epochs
+    def expected_epochs(self, training_texts: int, classes: int) -> float:
+        """Early stopping ends a run its wait after its best epoch, which comes at the typical best epoch for
+        this training set; the cap bounds it."""
+        best = typical_best_epoch(math.ceil(training_texts / self.batch_size), classes)
+        return min(self.epochs, best + wait_after(best, self.patience))
+
+    def expected_share(self, training_texts: int, classes: int) -> float:
+        return self.expected_epochs(training_texts, classes) / self.epochs
 
     def fit(self, docs: Sequence, labels: Sequence, *, validation: tuple[Sequence, Sequence] | None = None,
             progress: ProgressCallback | None = None, should_stop: StopCheck | None = None):

@@ -49,7 +49,9 @@ def expected_shares(prepared: Prepared, config: CompareConfig, runs: Sequence[Ru
     shares = []
     for run in runs:
         try:
-            shares.append(build_estimator(run, config, prepared).expected_share())
+            training_texts = len(prepared.part("train", run.fold)[1])
+            shares.append(build_estimator(run, config, prepared).expected_share(training_texts,
+                                                                                len(prepared.classes)))
         except TextclfError:
             shares.append(1.0)
     return shares

@@ -80,6 +80,12 @@ class TrainSettings:
 LATE_PROGRESS_DIVISOR = 5
 
 
+def wait_after(last_progress: float, patience: int) -> int:
+    """Epochs without progress that end a run whose last progress came at epoch `last_progress`: `patience`,
+    or more when that progress came late (a slowly converging model is not cut short)."""
+    return max(patience, math.ceil(last_progress / LATE_PROGRESS_DIVISOR))
+
+
 class EarlyStopping:
     """Tracks the best epoch (highest validation accuracy, ties to the lower loss) and whether to stop: after
     `patience` epochs in a row in which accuracy did not rise and loss did not fall, or more when the last
@@ -110,7 +116,7 @@ class EarlyStopping:
     @property
     def wait(self) -> int:
         """Epochs without progress that end training now."""
-        return max(self.patience, math.ceil(self.last_progress / LATE_PROGRESS_DIVISOR))
+        return wait_after(self.last_progress, self.patience)
 
     @property
     def should_stop(self) -> bool:
