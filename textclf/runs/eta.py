@@ -7,7 +7,9 @@ so a hierarchical model is planned on two levels as it trains), the rate is meas
 (the first batches carry one-off costs and mislead), and no estimate is given until one epoch has finished.
 Classical runs take seconds; they count at the time the finished ones took. Early stopping usually ends a
 neural run long before its cap, so a run is expected to fill only its family's expected share of the planned
-slots (`expected_shares`); the planned slots themselves, every epoch to the cap, are the upper bound.
+slots (`expected_shares`: for a neural run, the epochs up to its typical best one for a training set of this size
+and this many classes, plus the wait after it); the planned slots themselves, every epoch to the cap, are the
+upper bound.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def expected_shares(prepared: Prepared, config: CompareConfig, runs: Sequence[Ru
     shares = []
     for run in runs:
         try:
-            training_texts = len(prepared.part("train", run.fold)[1])
+            training_texts = len(prepared.fold_split(run.fold).train)
             shares.append(build_estimator(run, config, prepared).expected_share(training_texts,
                                                                                 len(prepared.classes)))
         except TextclfError:
