@@ -10,6 +10,9 @@ share of that difference, says how well the steps approximated the path integral
 al. (2017), who check exactly this and ask for a gap within 5 %, the steps start at 50 and double (up to 800)
 while the gap is larger: ReLU and max-pool kinks make a few texts need more. A gap under 0.001 logits is left
 alone even when the margin barely moved from the baseline and the share looks large.
+
+Captum is imported when an explanation is asked for: importing it takes about a second (it brings IPython and
+matplotlib), which every command and worker process would otherwise pay.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import LayerIntegratedGradients
 from torch import nn
 
 from textclf.data.vocab import PAD
@@ -77,6 +79,8 @@ def integrated_gradients(module: nn.Module, ids: torch.Tensor, lengths: torch.Te
     baseline = torch.full_like(ids, PAD) if baseline is None else baseline
     with torch.no_grad():
         value, base = float(forward(ids, lengths)[0]), float(forward(baseline, lengths)[0])
+    from captum.attr import LayerIntegratedGradients
+
     explainer = LayerIntegratedGradients(forward, embedding_layer(module))
     while True:
         with torch.backends.cudnn.flags(enabled=False):

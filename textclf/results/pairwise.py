@@ -5,6 +5,7 @@ fold, so its one run pairs with each seed of a neural model. Without cross-valid
 (McNemar's exact test, or a paired bootstrap over texts and seeds); with it the folds are (the corrected
 resampled t-test, Wilcoxon beside it). The matrix adds Holm's correction, since it makes many comparisons at once.
 The majority-class baseline takes part as one more cell (it answers once per fold, like a classical model).
+statsmodels (Holm) is imported where it is used: importing it takes about a second.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from textclf.data.split import fold_index
 from textclf.results.baseline import baseline_runs
@@ -118,6 +118,8 @@ def pairwise_table(comparison: Comparison) -> pd.DataFrame:
                      "pairs": result.pairs, "wilcoxon_p": wilcoxon})
     table = pd.DataFrame(rows, columns=PAIR_COLUMNS)
     if len(table):
+        from statsmodels.stats.multitest import multipletests
+
         table["p_holm"] = multipletests(table["p_value"], method="holm")[1]
         table["significant"] = table["p_holm"] < ALPHA
     return table

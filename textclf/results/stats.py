@@ -7,7 +7,8 @@ Which test fits depends on how runs were repeated:
   the test sample and the seed's luck enter the interval;
 - k folds: the corrected resampled t-test (Nadeau & Bengio 2003), whose variance term allows for training
   sets that overlap between folds, with the Wilcoxon signed-rank test beside it.
-scipy and statsmodels supply the distributions and the exact tests.
+scipy and statsmodels supply the distributions and the exact tests; statsmodels is imported where it is used,
+since importing it takes about a second that every command and worker process would otherwise pay.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
-from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.proportion import proportion_confint
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -83,6 +82,8 @@ def accuracy_interval(correct: int, total: int) -> tuple[float, float]:
     """Wilson 95 % interval of one run's accuracy over `total` test texts (the test sample's uncertainty)."""
     if total == 0:
         return np.nan, np.nan
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(correct, total, alpha=ALPHA, method="wilson")
     return float(low), float(high)
 
@@ -94,6 +95,8 @@ def mcnemar_exact(correct_a, correct_b) -> float:
     if only_a + only_b == 0:
         return 1.0
     table = [[int((a & b).sum()), only_a], [only_b, int((~a & ~b).sum())]]
+    from statsmodels.stats.contingency_tables import mcnemar
+
     return float(mcnemar(table, exact=True).pvalue)
 
 

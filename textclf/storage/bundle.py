@@ -29,8 +29,6 @@ from typing import BinaryIO
 
 import numpy as np
 import sklearn
-import skops
-import skops.io
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -145,7 +143,15 @@ def _metadata(estimator: TextClassifier, extra: dict | None) -> dict:
 
 def _versions() -> dict[str, str]:
     return {"textclf": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "scikit-learn": sklearn.__version__, "skops": skops.__version__, "numpy": np.__version__}
+            "scikit-learn": sklearn.__version__, "skops": _skops().__version__, "numpy": np.__version__}
+
+
+def _skops():
+    """skops, imported when a model is saved or loaded: it takes about a second to import, which every command
+    and worker process would pay otherwise."""
+    import skops.io
+
+    return skops
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ def _neural_files(estimator) -> dict[str, bytes]:
 
 
 def _tfidf_files(estimator) -> dict[str, bytes]:
-    return {TFIDF_STATE: skops.io.dumps(estimator.bundle_state())}
+    return {TFIDF_STATE: _skops().io.dumps(estimator.bundle_state())}
 
 
 def _json_files(estimator) -> dict[str, bytes]:
@@ -322,11 +328,11 @@ def _restore_tfidf(estimator, archive: zipfile.ZipFile, name: str) -> None:
         checks.check_state_keys(keys, _tfidf_state_keys(estimator), TFIDF_STATE, name)
         checks.check_skops_memory(path, TFIDF_STATE, name)
         path = _renamed_types(path)
-        untrusted = set(skops.io.get_untrusted_types(file=path))
+        untrusted = set(_skops().io.get_untrusted_types(file=path))
         if not untrusted <= SKOPS_TRUSTED:
             raise BundleError(f"{name} was refused: it holds types a textclf model never contains "
                               f"({', '.join(sorted(untrusted - SKOPS_TRUSTED))}). {HOW_TO_FIX}")
-        state = skops.io.load(path, trusted=sorted(untrusted))
+        state = _skops().io.load(path, trusted=sorted(untrusted))
     if not isinstance(state, dict) or not isinstance(state.get("vectorizer"), HashedTfidf | TfidfVectorizer):
         raise checks.refuse(name, "its TF-IDF state has no vectorizer")
     if isinstance(state["vectorizer"], HashedTfidf) and not _columns_fit(state["vectorizer"]):
