@@ -37,7 +37,9 @@ from textclf.training.loop import EarlyStopping
 from textclf.training.progress import EpochDone
 
 TODAY = "acc-or-loss p5"  # the rule of the recorded fp32 runs, the one the others are read against
-DEFAULT_RULE = "default (p2, growing)"  # the library's own EarlyStopping at patience 2, read off a history
+DEFAULT_RULE = "default (p2, growing, loss by 0.001)"  # the library's own EarlyStopping at patience 2, read off
+# The same with a larger minimum loss drop: what a larger one would cut, and cost.
+LARGER_DROPS = {f"p2, growing, loss by {drop}": drop for drop in (0.005, 0.01)}
 
 
 def record_histories(args) -> None:
@@ -110,9 +112,9 @@ def apply_rule(epochs: list[dict], progressed, patience: int, keep) -> tuple[int
     return len(run), max(run, key=keep)["test_accuracy"]
 
 
-def library_rule(epochs: list[dict], patience: int = 2) -> tuple[int, float]:
+def library_rule(epochs: list[dict], patience: int = 2, **options) -> tuple[int, float]:
     """The default rule as the product runs it: textclf's EarlyStopping fed each epoch's validation scores."""
-    stopping, kept = EarlyStopping(patience), None
+    stopping, kept = EarlyStopping(patience, **options), None
     for epoch in epochs:
         if stopping.update(epoch["val_accuracy"], epoch["val_loss"]):
             kept = epoch
@@ -123,6 +125,8 @@ def library_rule(epochs: list[dict], patience: int = 2) -> tuple[int, float]:
 
 def result_of(name: str, epochs: list[dict]) -> tuple[int, float]:
     """(epochs run, kept test accuracy) under the rule called `name`."""
+    if name in LARGER_DROPS:
+        return library_rule(epochs, min_loss_drop=LARGER_DROPS[name])
     return library_rule(epochs) if name == DEFAULT_RULE else apply_rule(epochs, *rules()[name])
 
 
@@ -146,7 +150,7 @@ def simulate(paths: list[str]) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for (dataset, model, precision), group in groups.items():
         today = [result_of(TODAY, r["epochs"]) for r in group]
-        for name in [*rules(), DEFAULT_RULE]:
+        for name in [*rules(), DEFAULT_RULE, *LARGER_DROPS]:
             results = [result_of(name, r["epochs"]) for r in group]
             epochs = statistics.mean(e for e, _ in results)
             cut = 1 - epochs / statistics.mean(e for e, _ in today)
@@ -170,7 +174,7 @@ def print_pooled(groups: dict) -> None:
     print("|---|---|---|---|---|")
     runs = [row for group in groups.values() for row in group]
     today = sum(result_of(TODAY, row["epochs"])[0] for row in runs)
-    for name in [*rules(), DEFAULT_RULE]:
+    for name in [*rules(), DEFAULT_RULE, *LARGER_DROPS]:
         epochs = sum(result_of(name, row["epochs"])[0] for row in runs)
         worst = min((statistics.mean(paired_differences([result_of(name, r["epochs"]) for r in group],
                                                         [result_of(TODAY, r["epochs"]) for r in group])),

@@ -11,7 +11,7 @@ from textclf.models import create
 from textclf.models.nbsvm import NBSVM
 from textclf.models.neural import EMBEDDING_INIT_RANGE
 from textclf.models.textcnn import TextCNN
-from textclf.training.loop import EarlyStopping
+from textclf.training.loop import MIN_LOSS_DROP, EarlyStopping
 
 
 def test_textcnn_defaults_are_kims():
@@ -44,6 +44,19 @@ def test_early_stopping_waits_while_validation_loss_still_falls():
     assert not stopping.should_stop
     stopping.update(0.79, 0.42)
     assert stopping.should_stop
+
+
+def test_a_loss_shaved_by_less_than_the_minimum_drop_is_no_progress_but_its_weights_are_still_kept():
+    """At 100 % validation accuracy a model keeps shaving 1e-4 off its loss: that alone must not train it to the
+    cap, yet the epoch with the lowest loss is still the one whose weights are kept."""
+    stopping = EarlyStopping(patience=2)
+    kept = [stopping.update(1.0, loss) for loss in (0.0029, 0.0029 - MIN_LOSS_DROP / 2, 0.0029 - MIN_LOSS_DROP * 0.9)]
+    assert kept == [True, True, True] and stopping.should_stop
+    assert stopping.best == (1.0, -(0.0029 - MIN_LOSS_DROP * 0.9))
+    falling = EarlyStopping(patience=2)
+    for loss in (0.0100, 0.0100 - 1.5 * MIN_LOSS_DROP, 0.0100 - 2 * MIN_LOSS_DROP):  # progress, then none
+        falling.update(1.0, loss)
+    assert falling.last_progress == 2 and falling.epochs_without_progress == 1
 
 
 def test_early_stopping_waits_longer_for_a_run_whose_last_progress_came_late():

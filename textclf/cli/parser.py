@@ -122,8 +122,8 @@ def _add_compare_arguments(parser: argparse.ArgumentParser) -> None:
                         help="epoch cap (default: each model's own, 30; early stopping usually ends sooner)")
     parser.add_argument("--patience", type=int, default=defaults.patience,
                         help="stop after this many epochs in a row in which validation accuracy did not rise and "
-                             "validation loss did not fall, or a fifth of the epoch of the last progress when that "
-                             "is more (default: each model's own, 2)")
+                             "validation loss did not fall by 0.001 below its lowest, or a fifth of the epoch of the "
+                             "last progress when that is more (default: each model's own, 2)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="default: each model's own, 50 (Kim 2014)")
     parser.add_argument("--lr", type=float, help="learning rate for the neural models' optimiser (default: 0.001 "
