@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import statistics
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import dataset_path
+from common import dataset_path, sample_rows
 
 from textclf.data.reading import load_dataset
 from textclf.models import create
@@ -33,20 +32,12 @@ from textclf.runs.run_one import build_estimator, run_one
 from textclf.training.loop import wait_after
 
 
-def sample(dataset, rows: int, seed: int = 0):
-    """`rows` texts of the data set drawn at random (all of them when it has fewer)."""
-    if rows >= len(dataset):
-        return dataset
-    chosen = sorted(random.Random(seed).sample(range(len(dataset)), rows))
-    return type(dataset)([dataset.texts[i] for i in chosen], [dataset.labels[i] for i in chosen], name=dataset.name)
-
-
 def record(args) -> None:
     torch.set_num_threads(1)
     full = load_dataset(dataset_path(args.dataset))
     config = CompareConfig(split_seed=args.seed, batchings=("bucket",))
     for rows in (int(r) for r in args.rows.split(",")):
-        prepared = prepare(sample(full, rows), config)
+        prepared = prepare(sample_rows(full, rows), config)
         for model in args.models.split(","):
             spec = RunSpec(ModelSpec.parse(model), "bucket", 0, None)
             estimator = build_estimator(spec, config, prepared)

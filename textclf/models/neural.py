@@ -74,7 +74,7 @@ RECURRENT_TRAINING_SLOTS = 50 * 256
 # classes ** CLASSES_EXPONENT, fitted in log space on the runs of bench/best_epoch.py (8 data sets, 400 training
 # texts to whole sets; BENCHMARKS.md, "When early stopping ends a run"): a small training set (few steps an
 # epoch) and many classes take more epochs. What the time estimate expects a run to train, before its wait.
-BEST_EPOCH_SCALE, STEPS_EXPONENT, CLASSES_EXPONENT = 6.6, -0.22, 0.65
+BEST_EPOCH_SCALE, STEPS_EXPONENT, CLASSES_EXPONENT = 6.5, -0.22, 0.66
 STILL_IMPROVING = "still improving at the epoch cap"  # how a run's note begins when the cap ended it
 RUN_SETTINGS = ("epochs", "batch_size", "lr", "patience")  # a comparison's settings that override model defaults
 
