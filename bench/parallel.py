@@ -23,6 +23,7 @@ import time
 
 from common import dataset_path, sample_rows
 
+from dashboard.state import WORKER_NICENESS
 from textclf.data.demo import demo_dataset
 from textclf.data.reading import load_dataset
 from textclf.jobs.runner import JobRunner
@@ -62,7 +63,8 @@ def run_sessions(args) -> None:
           f"{cap(args)}); {available_cores()} cores; load average before: {os.getloadavg()}", flush=True)
     before = finish_times(JobRunner(threads=1), dataset, config, args.sessions)
     print(f"before (one at a time in the server's thread): finished at {fmt(before)}", flush=True)
-    after = finish_times(JobRunner(backend=LocalWorkers(threads=1, nice=5)), dataset, config, args.sessions)
+    dashboard_workers = LocalWorkers(threads=1, nice=WORKER_NICENESS)  # as the dashboard's runner starts them
+    after = finish_times(JobRunner(backend=dashboard_workers), dataset, config, args.sessions)
     print(f"now (worker processes shared fairly): finished at {fmt(after)}")
     print(f"ratio of the last finish, now / before: {max(after) / max(before):.2f}")
     print(f"load average after: {os.getloadavg()}")

@@ -4,9 +4,10 @@ Batches come from a batching strategy's plan as slices of a once-encoded id matr
 learns about padding is recorded per epoch, because that is what the product compares.
 
 Early stopping never stops a model that is still improving: an epoch counts as progress when validation
-accuracy rises *or* validation loss falls, and only `patience` epochs in a row without either end training —
-or a fifth of the epoch of the last progress, rounded up, when that is more: a model that still made progress
-at epoch 15 converges slowly (long documents, few steps an epoch) and gets 3 epochs, one at epoch 4 gets 2.
+accuracy rises *or* validation loss falls (by at least `MIN_LOSS_DROP` below its lowest), and only `patience`
+epochs in a row without either end training — or a fifth of the epoch of the last progress, rounded up, when
+that is more: a model that still made progress at epoch 15 converges slowly (long documents, few steps an
+epoch) and gets 3 epochs, one at epoch 4 gets 2.
 The weights kept are those of the epoch with the best validation accuracy (ties: the lower loss).
 
 Precision `bf16` runs every forward pass (training and evaluation) under `torch.autocast` in bfloat16, where the
