@@ -10,6 +10,9 @@ standard deviation over √seeds), with how many seeds were not worse.
 
 `--pair "TextCNN (fp32)=TextCNN"` pairs two differently named models instead (then's first, now's second; the
 same file may be given to both), e.g. one checkout's fp32 runs against its bf16 runs; only those models are kept.
+
+`--earlier FILE` adds pairs printed before by `--runs` (JSON lines; other lines are skipped), so more seeds can be
+added to a table after the `--out` files of the first ones are gone.
 """
 
 from __future__ import annotations
@@ -30,6 +33,18 @@ def runs_of(paths: list[str], model: str | None = None, label: str | None = None
     return found
 
 
+def earlier_pairs(path: str) -> tuple[dict[tuple, dict], dict[tuple, dict]]:
+    """The then and now runs of the pairs that `--runs` printed to `path`, keyed like `runs_of`'s."""
+    then, now = {}, {}
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("{"):
+            pair = json.loads(line)
+            key = (pair["model"], pair["batching"], pair["seed"])
+            then[key] = {"accuracy": pair["then"], "epochs_run": pair["epochs_then"]}
+            now[key] = {"accuracy": pair["now"], "epochs_run": pair["epochs_now"]}
+    return then, now
+
+
 def standard_error(differences: list[float]) -> str:
     """' ± s.e.' of the mean difference, or nothing for a single seed."""
     if len(differences) < 2:
@@ -43,9 +58,13 @@ def main() -> None:
     parser.add_argument("--now", nargs="+", required=True)
     parser.add_argument("--runs", action="store_true", help="also print each paired run as a JSON line")
     parser.add_argument("--pair", metavar="THEN_MODEL=NOW_MODEL", help="pair two differently named models")
+    parser.add_argument("--earlier", metavar="FILE", help="also pair the runs an earlier --runs printed to FILE")
     args = parser.parse_args()
     then_model, now_model = args.pair.split("=", 1) if args.pair else (None, None)
     then, now = runs_of(args.then, then_model, now_model), runs_of(args.now, now_model)
+    if args.earlier:
+        earlier_then, earlier_now = earlier_pairs(args.earlier)
+        then, now = earlier_then | then, earlier_now | now
     paired = sorted(set(then) & set(now), key=lambda key: (list(now).index(key), key[2]))
     if args.runs:
         for key in paired:

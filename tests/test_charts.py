@@ -75,6 +75,14 @@ def test_scatter_has_one_point_per_run_at_its_time_to_the_best_epoch():
     assert sorted(x for trace in fig.data for x in trace.x if x is not None) == sorted(TABLE["seconds_to_best_epoch"])
 
 
+def test_points_on_a_share_axis_capped_at_100_percent_are_drawn_whole():
+    """The axis stops at 100 %; a run there would show half a marker if the plot clipped its points."""
+    perfect = TABLE.assign(accuracy=1.0)
+    fig = charts.accuracy_vs_time(perfect)
+    assert fig.layout.yaxis.range[1] == 1.0
+    assert all(trace.cliponaxis is False for trace in fig.data if trace.y[0] is not None)
+
+
 def test_length_chart_has_a_line_per_cell_with_texts_in_the_tick_labels():
     rows = pd.DataFrame([{"model": "TextCNN", "batching": "bucket", "bin": b, "texts": 10, "accuracy": a,
                           "ci_low": a - 0.1, "ci_high": a + 0.05} for b, a in (("1–9", 0.8), ("10–40", 0.7))])

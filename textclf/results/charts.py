@@ -225,7 +225,8 @@ def _zoomed(values: pd.Series, summary: pd.DataFrame, metric: str = "accuracy",
 
 def _span(values: pd.Series) -> list[float] | None:
     """A share axis around `values` with a margin (at least a point either side), never beyond 0–100 %: neither
-    a flat line drawn across 0–100 % nor a single point's axis running to 150 %."""
+    a flat line drawn across 0–100 % nor a single point's axis running to 150 %. Points on such an axis are drawn
+    with `cliponaxis=False`, so a run at 100 % shows a whole marker on the top edge, not half of one."""
     values = pd.to_numeric(values, errors="coerce").dropna()
     if values.empty:
         return None
@@ -271,7 +272,7 @@ def accuracy_by_length(rows: pd.DataFrame) -> go.Figure:
     dashes, colours = {}, model_colours(rows)
     for (model, batching), cell in rows.groupby(["model", "batching"], sort=False):
         fig.add_scatter(
-            x=[ticks[b] for b in cell["bin"]], y=cell["accuracy"], mode="lines+markers",
+            x=[ticks[b] for b in cell["bin"]], y=cell["accuracy"], mode="lines+markers", cliponaxis=False,
             name=_cell_label(model, batching),
             line={"color": cell_colour(model, batching, colours), "dash": _dash(dashes, model)},
             error_y={"type": "data", "symmetric": False, "array": cell["ci_high"] - cell["accuracy"],
@@ -305,6 +306,7 @@ def accuracy_vs_time(table: pd.DataFrame, colour_legend: bool = True, metric: st
     colours = model_colours(table)
     for (model, batching), rows in table.groupby(["model", "batching"], sort=False):
         fig.add_scatter(x=rows["seconds_to_best_epoch"], y=rows[metric], mode="markers", showlegend=False,
+                        cliponaxis=False,
                         marker={"size": 11, "color": cell_colour(model, batching, colours), "symbol": symbols[model],
                                 "line": {"width": 1, "color": "white"}},
                         customdata=rows["seed"], name=_cell_label(model, batching),
@@ -339,7 +341,7 @@ def epoch_curves(runs: Sequence[RunResult], measure: str = "val_accuracy") -> go
         group = cell_name((record["model"], record["batching"]))
         epochs = [h["epoch"] for h in run.history]
         last_epoch = max(last_epoch, *epochs)
-        fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers",
+        fig.add_scatter(x=epochs, y=[h[measure] for h in run.history], mode="lines+markers", cliponaxis=False,
                         name=escaped(group), legendgroup=group, showlegend=group not in shown,
                         line={"color": batching_colour(record["batching"]), "dash": dash},
                         customdata=[record["seed"]] * len(epochs),
