@@ -12,7 +12,7 @@ from textclf.models import get_model_class, model_titles, models_help
 from textclf.models.birnn import POOLINGS
 from textclf.models.neural import NeuralTextClassifier
 from textclf.models.pretrained import resolve_encoder
-from textclf.runs.calibration import Calibration, estimate_seconds
+from textclf.runs.calibration import Calibration, TimeEstimate, estimate_time
 from textclf.runs.config import AUTO, MAX_TRUNCATION, CompareConfig, ModelSpec
 from textclf.runs.prepare import prepare
 from textclf.storage.store import resolve_home
@@ -32,6 +32,7 @@ VECTOR_SOURCES = {"word2vec on the training split": CORPUS, "a vectors file (wor
 # a thousand times too high for a pretrained encoder is one click away otherwise).
 LEARNING_RATES = {"default (each model's own)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
+AT_MOST_WORTH_SAYING = 1.5  # the upper bound is said when it is this many times the estimate or more
 BATCH_SIZES = {"default": None, **{str(size): size for size in (16, 32, 50, 64, 128, 256)}}
 BATCH_SIZE_HELP = ("default: each model's own, as on the command line: 50 texts (Kim 2014) for the article's models, "
                    "32 for fine-tuning an encoder.")
@@ -238,12 +239,20 @@ def show_estimate(data, values: dict, calibrate: bool) -> float | None:
     calibrating = st.spinner(f"Calibrating this machine for the estimate: a short timed training of {len(missing)} "
                              f"{ui.plural(len(missing), 'model')}, a few seconds each (once)…", show_time=True)
     with calibrating if missing else contextlib.nullcontext():
-        seconds = comparison_estimate(data, config, measured)
-    if seconds is not None:
-        st.info(f"Estimated time on this machine: about {ui.duration(seconds)}. It expects each neural run to stop "
-                "a few epochs after its best one, as early stopping usually does; a run that keeps improving "
-                "trains longer, up to the epoch cap. After changing a setting, Estimate the time again.")
-    return seconds
+        estimate = comparison_estimate(data, config, measured)
+    if estimate is None:
+        return None
+    st.info(f"Estimated time on this machine: about {ui.duration(estimate.typical)}. It expects each neural run to "
+            f"stop a few epochs after its best one, as early stopping usually does{_at_most(estimate)}. After "
+            "changing a setting, Estimate the time again.")
+    return estimate.typical
+
+
+def _at_most(estimate: TimeEstimate) -> str:
+    """The upper bound, said when runs that keep improving could take noticeably longer than the estimate."""
+    if estimate.at_most < AT_MOST_WORTH_SAYING * estimate.typical:
+        return ""
+    return f"; if every neural run kept improving to its epoch cap, it would take up to {ui.duration(estimate.at_most)}"
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -256,12 +265,12 @@ def calibration() -> Calibration:
     return _calibration(str(resolve_home()))
 
 
-def comparison_estimate(data, config: CompareConfig, measured: Calibration) -> float | None:
+def comparison_estimate(data, config: CompareConfig, measured: Calibration) -> TimeEstimate | None:
     """Planned slots × measured rates, on the split and tokens the comparison will train on (kept per session)."""
     key = (id(data), config.tokenizer, config.validation, config.test, config.split_seed, config.cv, config.max_len)
     try:
         prepared = state.session_cached("train_estimate_data", key, lambda: prepare(data, config))
-        return estimate_seconds(prepared, config, measured, workers=state.runner().backend.workers)
+        return estimate_time(prepared, config, measured, workers=state.runner().backend.workers)
     except (TextclfError, ValueError):
         return None  # the same problem stops the comparison, and Start says why
 

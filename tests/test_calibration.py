@@ -15,7 +15,7 @@ from textclf.runs.calibration import (
     CLASSICAL_MIN_SECONDS,
     Calibration,
     calibration_key,
-    estimate_seconds,
+    estimate_time,
     measure_rate,
 )
 from textclf.runs.comparison import Comparison
@@ -52,8 +52,8 @@ def test_the_estimate_is_the_planned_slots_times_the_measured_rate_plus_the_clas
     calibration = Calibration(tmp_path / CALIBRATION_FILE, measure=CountingMeasure())
     classical = max(CLASSICAL_MIN_SECONDS, len(prepared.split.train) * 1e-3)
     expected = (slots[0] + slots[1]) * RATE + classical
-    assert estimate_seconds(prepared, config, calibration) == pytest.approx(expected)
-    two_workers = estimate_seconds(prepared, config, calibration, workers=2)
+    assert estimate_time(prepared, config, calibration).typical == pytest.approx(expected)
+    two_workers = estimate_time(prepared, config, calibration, workers=2).typical
     assert two_workers == pytest.approx(max(expected / 2, slots[0] * RATE, slots[1] * RATE, classical))
 
 
@@ -61,22 +61,22 @@ def test_a_refit_doubles_the_neural_runs_and_fewer_epochs_plan_less(data, tmp_pa
     config = CompareConfig(models=(TINY_CNN,), batchings=("bucket",), epochs=4)
     prepared = prepare(data, config)
     calibration = Calibration(tmp_path / CALIBRATION_FILE, measure=CountingMeasure())
-    plain = estimate_seconds(prepared, config, calibration)
-    assert estimate_seconds(prepared, replace(config, refit=True), calibration) == pytest.approx(2 * plain)
+    plain = estimate_time(prepared, config, calibration).typical
+    assert estimate_time(prepared, replace(config, refit=True), calibration).typical == pytest.approx(2 * plain)
     quick = CompareConfig(models=(TINY_CNN,), batchings=("bucket",), epochs=2, quick_look=True)
-    assert 0 < estimate_seconds(prepared, quick, calibration) < plain
+    assert 0 < estimate_time(prepared, quick, calibration).typical < plain
 
 
 def test_neural_runs_are_expected_to_stop_early_and_at_most_counts_every_epoch_to_the_cap(data, tmp_path):
     config = CompareConfig(models=(TINY_CNN,), batchings=("bucket",), epochs=30, patience=2)
     prepared = prepare(data, config)
     calibration = Calibration(tmp_path / CALIBRATION_FILE, measure=CountingMeasure())
-    at_most = estimate_seconds(prepared, config, calibration, at_most=True)
+    at_most = estimate_time(prepared, config, calibration).at_most
     assert at_most == pytest.approx(planned_slots(prepared, config, plan_runs(config))[0] * RATE)
     expected = create("cnn", epochs=30, patience=2).expected_epochs(len(prepared.part("train", None)[1]),
                                                                     len(prepared.classes))
     assert expected < 30
-    assert estimate_seconds(prepared, config, calibration) == pytest.approx(at_most * expected / 30)
+    assert estimate_time(prepared, config, calibration).typical == pytest.approx(at_most * expected / 30)
 
 
 def test_a_rate_is_measured_once_per_setting_and_kept_for_the_next_process(tmp_path):

@@ -62,9 +62,19 @@ def test_estimating_calibrates_once_and_the_estimate_then_shows_at_once(measured
     assert sorted(measured) == [("cnn", 1), ("rnn", 1)]
     (line,) = estimate_lines(at)
     assert "about" in line and "stop a few epochs after its best one" in line
+    assert "if every neural run kept improving to its epoch cap, it would take up to" in line
     again = train_page()
     assert_clean(again)
     assert estimate_lines(again) == [line] and len(measured) == 2
+
+
+def test_a_quick_look_whose_cap_ends_every_run_gives_no_upper_bound(measured):
+    at = train_page()
+    next(c for c in at.checkbox if c.label.startswith("Quick look")).check()
+    button(at, "Estimate the time").click().run()
+    assert_clean(at)
+    (line,) = estimate_lines(at)
+    assert "about" in line and "up to" not in line
 
 
 @pytest.mark.slow  # over 1.9 s: the fast subset stays under 2 minutes

@@ -16,13 +16,14 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from textclf.data.tokenize import tokenize_all
 from textclf.models import create, get_model_class
-from textclf.runs.config import CompareConfig, ModelSpec, plan_runs
+from textclf.runs.config import CompareConfig, ModelSpec, RunSpec, plan_runs
 from textclf.runs.eta import expected_shares, planned_slots
 from textclf.runs.prepare import Prepared
 from textclf.training.loop import resolve_device, resolve_precision
@@ -135,19 +136,36 @@ def _trains_in_epochs(spec: ModelSpec) -> bool:
     return "epochs" in get_model_class(spec.key)._get_param_names()
 
 
-def estimate_seconds(prepared: Prepared, config: CompareConfig, calibration: Calibration, workers: int = 1, *,
-                     at_most: bool = False) -> float:
-    """Seconds the whole comparison should take: each run's planned slots × its measured rate (twice that with a
-    refit on training + validation), a neural run counted for the share of its planned epochs early stopping
-    typically lets it train (`at_most`: every epoch to the cap, an upper bound); classical runs at a fixed rate
-    per training text. Several workers share the work, but it cannot end sooner than its longest run."""
+@dataclass(frozen=True)
+class TimeEstimate:
+    """Seconds a comparison should take: `typical`, each neural run stopped early as it usually is, and `at_most`,
+    every neural run trained to its epoch cap (a run that keeps improving goes on that long)."""
+
+    typical: float
+    at_most: float
+
+
+def estimate_time(prepared: Prepared, config: CompareConfig, calibration: Calibration,
+                  workers: int = 1) -> TimeEstimate:
+    """Each run's planned slots × its measured rate (twice that with a refit on training + validation), a neural
+    run counted for the share of its planned epochs early stopping typically lets it train (all of them for the
+    upper bound); classical runs at a fixed rate per training text. Several workers share the work, but it
+    cannot end sooner than its longest run."""
     runs = plan_runs(config)
-    shares = [1.0] * len(runs) if at_most else expected_shares(prepared, config, runs)
-    seconds = []
-    for run, slots, share in zip(runs, planned_slots(prepared, config, runs), shares, strict=True):
-        if slots:
-            seconds.append(slots * share * calibration.rate(run.model) * (2 if config.refit else 1))
-        else:
-            train_texts = len(prepared.fold_split(run.fold).train)
-            seconds.append(max(CLASSICAL_MIN_SECONDS, train_texts * CLASSICAL_SECONDS_PER_TEXT))
+    at_cap = [_run_seconds(run, slots, prepared, config, calibration)
+              for run, slots in zip(runs, planned_slots(prepared, config, runs), strict=True)]
+    typical = [seconds * share for seconds, share in zip(at_cap, expected_shares(prepared, config, runs), strict=True)]
+    return TimeEstimate(typical=_whole(typical, workers), at_most=_whole(at_cap, workers))
+
+
+def _run_seconds(run: RunSpec, slots: int, prepared: Prepared, config: CompareConfig,
+                 calibration: Calibration) -> float:
+    """One run trained to its cap: its slots at its model's rate, or a classical run's time per training text."""
+    if slots:
+        return slots * calibration.rate(run.model) * (2 if config.refit else 1)
+    return max(CLASSICAL_MIN_SECONDS, len(prepared.fold_split(run.fold).train) * CLASSICAL_SECONDS_PER_TEXT)
+
+
+def _whole(seconds: list[float], workers: int) -> float:
+    """A comparison's seconds from its runs' on `workers` workers."""
     return max(sum(seconds) / max(1, workers), max(seconds, default=0.0))
