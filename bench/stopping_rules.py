@@ -33,13 +33,14 @@ from common import dataset_path
 from textclf.data.reading import load_dataset
 from textclf.runs.config import ModelSpec, RunSpec
 from textclf.runs.run_one import build_estimator
-from textclf.training.loop import EarlyStopping
+from textclf.training.loop import MIN_LOSS_DROP, EarlyStopping
 from textclf.training.progress import EpochDone
 
 TODAY = "acc-or-loss p5"  # the rule of the recorded fp32 runs, the one the others are read against
-DEFAULT_RULE = "default (p2, growing, loss by 0.001)"  # the library's own EarlyStopping at patience 2, read off
-# The same with a larger minimum loss drop: what a larger one would cut, and cost.
-LARGER_DROPS = {f"p2, growing, loss by {drop}": drop for drop in (0.005, 0.01)}
+DEFAULT_RULE = "default (p2, growing, loss by 0.001)"
+# The library's own EarlyStopping at patience 2, read off a history: with its minimum loss drop (the default), and
+# with larger ones (what they would cut, and cost).
+LIBRARY_RULES = {DEFAULT_RULE: MIN_LOSS_DROP, **{f"p2, growing, loss by {drop}": drop for drop in (0.005, 0.01)}}
 
 
 def record_histories(args) -> None:
@@ -125,9 +126,9 @@ def library_rule(epochs: list[dict], patience: int = 2, **options) -> tuple[int,
 
 def result_of(name: str, epochs: list[dict]) -> tuple[int, float]:
     """(epochs run, kept test accuracy) under the rule called `name`."""
-    if name in LARGER_DROPS:
-        return library_rule(epochs, min_loss_drop=LARGER_DROPS[name])
-    return library_rule(epochs) if name == DEFAULT_RULE else apply_rule(epochs, *rules()[name])
+    if name in LIBRARY_RULES:
+        return library_rule(epochs, min_loss_drop=LIBRARY_RULES[name])
+    return apply_rule(epochs, *rules()[name])
 
 
 def read_histories(paths: list[str]) -> list[dict]:
@@ -150,7 +151,7 @@ def simulate(paths: list[str]) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for (dataset, model, precision), group in groups.items():
         today = [result_of(TODAY, r["epochs"]) for r in group]
-        for name in [*rules(), DEFAULT_RULE, *LARGER_DROPS]:
+        for name in [*rules(), *LIBRARY_RULES]:
             results = [result_of(name, r["epochs"]) for r in group]
             epochs = statistics.mean(e for e, _ in results)
             cut = 1 - epochs / statistics.mean(e for e, _ in today)
@@ -174,7 +175,7 @@ def print_pooled(groups: dict) -> None:
     print("|---|---|---|---|---|")
     runs = [row for group in groups.values() for row in group]
     today = sum(result_of(TODAY, row["epochs"])[0] for row in runs)
-    for name in [*rules(), DEFAULT_RULE, *LARGER_DROPS]:
+    for name in [*rules(), *LIBRARY_RULES]:
         epochs = sum(result_of(name, row["epochs"])[0] for row in runs)
         worst = min((statistics.mean(paired_differences([result_of(name, r["epochs"]) for r in group],
                                                         [result_of(TODAY, r["epochs"]) for r in group])),

@@ -32,7 +32,6 @@ VECTOR_SOURCES = {"word2vec on the training split": CORPUS, "a vectors file (wor
 # a thousand times too high for a pretrained encoder is one click away otherwise).
 LEARNING_RATES = {"default (each model's own)": None, "0.0005": 5e-4, "0.001": 1e-3,
                   "0.002": 2e-3, "0.005": 5e-3}
-AT_MOST_WORTH_SAYING = 1.5  # the upper bound is said when it is this many times the estimate or more
 BATCH_SIZES = {"default": None, **{str(size): size for size in (16, 32, 50, 64, 128, 256)}}
 BATCH_SIZE_HELP = ("default: each model's own, as on the command line: 50 texts (Kim 2014) for the article's models, "
                    "32 for fine-tuning an encoder.")
@@ -249,8 +248,8 @@ def show_estimate(data, values: dict, calibrate: bool) -> float | None:
 
 
 def _at_most(estimate: TimeEstimate) -> str:
-    """The upper bound, said when runs that keep improving could take noticeably longer than the estimate."""
-    if estimate.at_most < AT_MOST_WORTH_SAYING * estimate.typical:
+    """The upper bound, where it differs enough from the estimate to be worth saying."""
+    if not estimate.cap_matters:
         return ""
     return f"; if every neural run kept improving to its epoch cap, it would take up to {ui.duration(estimate.at_most)}"
 

@@ -14,6 +14,7 @@ from textclf.runs.calibration import (
     CALIBRATION_FILE,
     CLASSICAL_MIN_SECONDS,
     Calibration,
+    TimeEstimate,
     calibration_key,
     estimate_time,
     measure_rate,
@@ -77,6 +78,12 @@ def test_neural_runs_are_expected_to_stop_early_and_at_most_counts_every_epoch_t
                                                                     len(prepared.classes))
     assert expected < 30
     assert estimate_time(prepared, config, calibration).typical == pytest.approx(at_most * expected / 30)
+
+
+def test_the_cap_matters_when_every_epoch_to_it_would_take_half_as_long_again_or_more():
+    assert TimeEstimate(typical=100.0, at_most=150.0).cap_matters
+    assert not TimeEstimate(typical=100.0, at_most=149.0).cap_matters
+    assert not TimeEstimate(typical=2.0, at_most=2.0).cap_matters  # classical runs only, or a cap every run reaches
 
 
 def test_a_rate_is_measured_once_per_setting_and_kept_for_the_next_process(tmp_path):

@@ -34,6 +34,7 @@ CALIBRATION_LENGTH = 60  # tokens per made-up text (sentences of 10, for models 
 CALIBRATION_EPOCHS = 2  # the first epoch carries one-off costs; the last one is timed
 CLASSICAL_SECONDS_PER_TEXT = 1e-3  # SVM and kNN fit and predict in about a millisecond per training text
 CLASSICAL_MIN_SECONDS = 2.0
+CAP_MATTERS_FACTOR = 1.5  # the upper bound is worth saying when it is this many times the estimate or more
 NOT_MEASURED = ("embedding", "vectors")  # word vectors change the starting weights, not the work per slot
 
 RateMeasure = Callable[[ModelSpec, int], float]
@@ -143,6 +144,11 @@ class TimeEstimate:
 
     typical: float
     at_most: float
+
+    @property
+    def cap_matters(self) -> bool:
+        """Whether runs that keep improving could take noticeably longer than the estimate (worth saying)."""
+        return self.at_most >= CAP_MATTERS_FACTOR * self.typical
 
 
 def estimate_time(prepared: Prepared, config: CompareConfig, calibration: Calibration,
